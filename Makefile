@@ -1,0 +1,35 @@
+# Two commands do all the set-up: `make run` and `make test`. Both create .venv and install first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 4
+
+.PHONY: install run test bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve main.py the way App Engine would (gunicorn + app.yaml entrypoint), with the embedded Datastore emulator.
+run: $(STAMP)
+	$(BIN)/python -m deploy.local_server
+
+## Lint, then every test.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+## Benchmarks against Flask in the same run, reported as ratios.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .datastore

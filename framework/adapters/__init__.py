@@ -1,0 +1,1 @@
+"""Adapters between hosts (App Engine, Cloud Functions, plain WSGI) and the App."""

@@ -1,0 +1,133 @@
+"""Start real server processes on loopback for tests, and make sure they are always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def venv_tool(name: str) -> str:
+    """Path of a console script installed next to the running interpreter (gunicorn, functions-framework)."""
+    path = VENV_BIN / name
+    return str(path) if path.exists() else name
+
+
+@dataclass
+class Server:
+    """A running subprocess and the base URL it answers on."""
+
+    proc: subprocess.Popen[bytes]
+    host: str
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def log(self) -> str:
+        """Everything the process wrote so far (stdout and stderr together)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Stop a process and its whole process group: SIGTERM, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+
+
+def wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll `url` until it answers with any HTTP status; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.05)
+    raise TimeoutError(f"no answer from {url} within {timeout}s")
+
+
+def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} within {timeout}s")
+
+
+@contextlib.contextmanager
+def run_server(
+    cmd: Sequence[str],
+    *,
+    port: int,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | str = REPO_ROOT,
+    ready_path: str | None = "/",
+    timeout: float = 30.0,
+    host: str = "127.0.0.1",
+) -> Iterator[Server]:
+    """Run `cmd` in its own process group until the block ends, waiting until it answers.
+
+    With `ready_path` the server counts as up once an HTTP GET of that path gets any status; with
+    None it is up once the port accepts connections. The process is stopped whatever happens.
+    """
+    full_env = {**os.environ, **(env or {})}
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    log_path = tmp_path / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            list(cmd), cwd=str(cwd), env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    server = Server(proc=proc, host=host, port=port, log_path=log_path)
+    try:
+        try:
+            if ready_path is None:
+                wait_for_port(host, port, proc, timeout)
+            else:
+                wait_for_http(server.url + ready_path, proc, timeout)
+        except Exception as exc:
+            raise RuntimeError(f"{exc}\n--- server log ---\n{server.log()}") from exc
+        yield server
+    finally:
+        stop_process(proc)
