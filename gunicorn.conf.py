@@ -1,10 +1,84 @@
-"""gunicorn settings for app.yaml's entrypoint: bind $PORT; sized from the instance."""
+"""gunicorn settings for app.yaml's entrypoint (`gunicorn -c gunicorn.conf.py main:app`).
+
+Binds $PORT, sizes workers and threads from the instance (platform-facts §1.3/§1.4), leaves request
+deadlines to the platform, keeps shutdown inside App Engine's 2 s SIGTERM window, and writes no access
+log on Google's hosts (the platform logs every request itself). Command-line flags still win.
+"""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-_on_google = os.environ.get("GAE_ENV") == "standard" or "K_SERVICE" in os.environ
-bind = f"{'0.0.0.0' if _on_google else '127.0.0.1'}:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("THREADS", "8"))
-worker_class = "gthread"
-timeout = 0 if _on_google else 60
+# Google's recommended workers per instance class, keyed by the class's memory (GAE_MEMORY_MB):
+# F1/B1 384 MB -> 2, F2/B2 768 MB -> 4, F4/B4 and up -> 8.
+_WORKERS_BY_MEMORY = ((384, 2), (768, 4))
+_MAX_WORKERS = 8
+
+
+def _positive_int(value: str | None) -> int | None:
+    try:
+        number = int(value) if value else 0
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def appengine_workers(memory_mb: int | None) -> int:
+    """Workers for an App Engine instance with `memory_mb` (unknown: the default F1 class)."""
+    if memory_mb is None:
+        return _WORKERS_BY_MEMORY[0][1]
+    for limit, workers in _WORKERS_BY_MEMORY:
+        if memory_mb <= limit:
+            return workers
+    return _MAX_WORKERS
+
+
+def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str, Any]:
+    """The gunicorn settings for a process with environment `env` on a machine with `cpu_count` CPUs."""
+    appengine = env.get("GAE_ENV") == "standard"
+    cloud_run = not appengine and bool(env.get("K_SERVICE"))
+    on_google = appengine or cloud_run
+    cpus = max(1, cpu_count or 1)
+
+    if appengine:
+        workers, threads = appengine_workers(_positive_int(env.get("GAE_MEMORY_MB"))), 4
+    elif cloud_run:
+        workers, threads = cpus, 8  # Cloud Run's advice: one worker per CPU, threads for I/O waits
+    else:
+        workers, threads = 1, 4  # local: one process, so in-memory state behaves predictably
+    workers = _positive_int(env.get("WEB_CONCURRENCY")) or workers
+    threads = _positive_int(env.get("GUNICORN_THREADS")) or threads
+
+    host = env.get("HOST") or ("0.0.0.0" if on_google else "127.0.0.1")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = _positive_int(env.get("PORT")) or 8080
+
+    # App Engine (10 min automatic, 24 h basic/manual) and Cloud Run enforce request deadlines
+    # themselves; a gunicorn timeout would only cut legitimate long requests on those hosts.
+    timeout = _positive_int(env.get("GUNICORN_TIMEOUT")) or (0 if on_google else 120)
+    # App Engine sends SIGKILL 2 s after SIGTERM; Cloud Run allows 10 s.
+    graceful_timeout = 1 if appengine else 8 if cloud_run else 5
+
+    return {
+        "bind": [f"{host}:{port}"],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": timeout,
+        "graceful_timeout": graceful_timeout,
+        "keepalive": 5,
+        # The platform writes a request log for every request; a gunicorn access log would double it.
+        "accesslog": None if on_google else "-",
+        "errorlog": "-",
+        "loglevel": env.get("GUNICORN_LOG_LEVEL", "info"),
+        # Scheme and client address come from framework.adapters.wsgi, on App Engine only, trusting
+        # exactly Google's hops; gunicorn must not believe X-Forwarded-* headers from loopback clients.
+        "secure_scheme_headers": {},
+        "proc_name": env.get("GAE_SERVICE") or env.get("K_SERVICE") or "framework",
+    }
+
+
+globals().update(compute_settings(os.environ, os.cpu_count()))

@@ -24,3 +24,36 @@ def hello(name: str) -> dict[str, str]:
 @app.post("/echo")
 def echo():
     return jsonify(json=request.get_json(silent=True), args=request.args.to_dict(flat=False))
+
+
+# --- datastore ---------------------------------------------------------------------------------
+# Importing ndb turns on the per-request ndb context (framework.datastore, NDB_CONTEXT "auto");
+# `make run` points it at the embedded Datastore emulator.
+from google.cloud import ndb  # noqa: E402
+
+
+class Visit(ndb.Model):
+    """How often a name was visited; the key id is the name."""
+
+    count = ndb.IntegerProperty(default=0)
+    last_visit = ndb.DateTimeProperty(auto_now=True)
+
+
+@ndb.transactional()
+def _count_visit(name: str) -> int:
+    visit = Visit.get_by_id(name) or Visit(id=name)
+    visit.count += 1
+    visit.put()
+    return visit.count
+
+
+@app.post("/visits/<name>")
+def count_visit(name: str):
+    if len(name.encode()) > 500 or (name.startswith("__") and name.endswith("__")):
+        return {"error": "names are at most 500 bytes and may not look like __reserved__"}, 400
+    return {"name": name, "count": _count_visit(name)}
+
+
+@app.get("/visits")
+def list_visits() -> dict[str, list[dict[str, object]]]:
+    return {"visits": [{"name": v.key.id(), "count": v.count} for v in Visit.query().fetch(100)]}

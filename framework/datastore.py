@@ -1,13 +1,204 @@
-"""google-cloud-ndb wired into the app: one client per process, a context per request.
+"""google-cloud-ndb wired into the app: one client per process, an ndb context around every app context.
 
-Placeholder interface for the datastore work (issue 5): `App.__init__` calls `init_app(app)`.
-It must not import google.cloud until an app actually uses ndb.
+`init_app` adds a hook to `App.context_hooks`, so requests, CLI commands, warmup and event handlers all
+run inside `client.context()` without user code. Config `NDB_CONTEXT`: `True` always, `False` never
+(opt-out), unset/`None` ("auto") only once `google.cloud.ndb` has been imported by the app. Auto mode
+keeps apps that never touch ndb free of any google.cloud import (cold start), and costs them one dict
+lookup per app context. Nothing here imports google.cloud at module level.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from google.cloud import ndb
+
+logger = logging.getLogger(__name__)
+
+_NO_CONTEXT: AbstractContextManager[None] = contextlib.nullcontext()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_lock = threading.Lock()
+_clients: dict[ClientSettings, ndb.Client] = {}
+_failures: dict[ClientSettings, BaseException] = {}
+_global_caches: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What identifies one ndb client: project, database, namespace and the emulator it talks to."""
+
+    project: str | None
+    database: str | None
+    namespace: str | None
+    emulator_host: str | None
+
+
+def client_settings(config: Mapping[str, Any] | None = None) -> ClientSettings:
+    """Client settings from app config, falling back to the environment Google's tools set."""
+    config = config or {}
+    env = os.environ
+    project = (
+        config.get("NDB_PROJECT") or env.get("NDB_PROJECT") or env.get("DATASTORE_PROJECT_ID")
+        or env.get("DATASTORE_DATASET") or env.get("GOOGLE_CLOUD_PROJECT")
+    )
+    return ClientSettings(
+        project=project or None,
+        database=config.get("NDB_DATABASE") or env.get("NDB_DATABASE") or None,
+        namespace=config.get("NDB_NAMESPACE") or env.get("NDB_NAMESPACE") or None,
+        emulator_host=env.get("DATASTORE_EMULATOR_HOST") or None,
+    )
+
+
+def get_client(config: Mapping[str, Any] | None = None) -> ndb.Client:
+    """The process-wide ndb client for these settings, created (thread-safely) on first use.
+
+    Against the emulator (`DATASTORE_EMULATOR_HOST`) it uses anonymous credentials, so no Google login
+    or metadata server is needed; otherwise credentials come from the environment (ADC), or from
+    config `NDB_CREDENTIALS` when given.
+    """
+    settings = client_settings(config)
+    client = _clients.get(settings)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(settings)
+        if client is None:
+            client = _clients[settings] = _create_client(settings, (config or {}).get("NDB_CREDENTIALS"))
+    return client
+
+
+def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
+    from google.cloud import ndb
+
+    if credentials is None and settings.emulator_host:
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()
+    return ndb.Client(
+        project=settings.project, namespace=settings.namespace,
+        credentials=credentials, database=settings.database,
+    )
+
+
+def context_mode(config: Mapping[str, Any]) -> bool | None:
+    """`NDB_CONTEXT` as True / False / None (auto); strings like "false" or "1" from env files work too."""
+    value = config.get("NDB_CONTEXT")
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        return None
+    return None if value is None else bool(value)
 
 
 def init_app(app: Any) -> None:
-    """Arrange for ndb contexts around requests, CLI commands and event handlers of `app`."""
+    """Arrange for an ndb context around every app context of `app` (see the module docstring)."""
+    app.context_hooks.append(lambda: context_hook(app))
+
+
+def context_hook(app: Any) -> AbstractContextManager[Any]:
+    """What to enter when an app context of `app` is pushed: an ndb context, or nothing.
+
+    Nothing when the app opted out, when ndb is unused (auto mode and not imported), or when this
+    thread already runs inside an ndb context (nested app contexts share the outer one).
+    """
+    mode = context_mode(app.config)
+    if mode is False or (mode is None and "google.cloud.ndb" not in sys.modules):
+        return _NO_CONTEXT
+    from google.cloud.ndb import context as context_module
+
+    if context_module.get_context(False) is not None:
+        return _NO_CONTEXT
+    if mode is None:
+        try:
+            client = get_client(app.config)
+        except Exception as exc:  # auto mode: an app that imports ndb but cannot reach a datastore
+            _note_failure(client_settings(app.config), exc)
+            return _NO_CONTEXT
+    else:
+        client = get_client(app.config)
+    return _client_context(client, app.config)
+
+
+def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
+    """An ndb context with `app`'s settings (e.g. for a thread you start); a no-op inside one already."""
+    from google.cloud.ndb import context as context_module
+
+    if context_module.get_context(False) is not None:
+        return _NO_CONTEXT
+    config = app.config if app is not None else {}
+    return _client_context(get_client(config), config)
+
+
+def _note_failure(settings: ClientSettings, exc: BaseException) -> None:
+    """Log once per settings why auto mode runs without ndb contexts."""
+    with _lock:
+        if settings in _failures:
+            return
+        _failures[settings] = exc
+    logger.warning(
+        "google.cloud.ndb is imported but no ndb client could be created (%s: %s); requests run "
+        "without an ndb context. Set DATASTORE_EMULATOR_HOST or Google credentials, or NDB_CONTEXT=False.",
+        type(exc).__name__, exc,
+    )
+
+
+@contextlib.contextmanager
+def _client_context(client: ndb.Client, config: Mapping[str, Any]) -> Iterator[Any]:
+    with client.context(**context_options(config)) as context:
+        yield context
+
+
+def context_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for `client.context()`: caches and data format from config.
+
+    `NDB_USE_CACHE=False` turns the in-context cache off; `NDB_CACHE_POLICY` (bool or key -> bool)
+    overrides it. `REDIS_CACHE_URL` (config or env) enables ndb's Redis global cache, with
+    `NDB_GLOBAL_CACHE_POLICY` and `NDB_GLOBAL_CACHE_TIMEOUT` (seconds) to tune it. `NDB_LEGACY_DATA`
+    is passed through (default True, like ndb).
+    """
+    options: dict[str, Any] = {"legacy_data": bool(config.get("NDB_LEGACY_DATA", True))}
+    policy = config.get("NDB_CACHE_POLICY")
+    if policy is None and config.get("NDB_USE_CACHE", True) is False:
+        policy = False
+    if policy is not None:
+        options["cache_policy"] = policy
+    url = config.get("REDIS_CACHE_URL") or os.environ.get("REDIS_CACHE_URL")
+    if url:
+        options["global_cache"] = redis_cache(url)
+        if config.get("NDB_GLOBAL_CACHE_POLICY") is not None:
+            options["global_cache_policy"] = config["NDB_GLOBAL_CACHE_POLICY"]
+        timeout = config.get("NDB_GLOBAL_CACHE_TIMEOUT")
+        if timeout is not None:
+            options["global_cache_timeout_policy"] = _constant(int(timeout))
+    return options
+
+
+def _constant(value: int) -> Callable[[Any], int]:
+    return lambda key: value
+
+
+def redis_cache(url: str) -> Any:
+    """The process-wide `ndb.RedisCache` for a Redis URL (one connection pool per URL)."""
+    cache = _global_caches.get(url)
+    if cache is None:
+        with _lock:
+            cache = _global_caches.get(url)
+            if cache is None:
+                import redis
+                from google.cloud import ndb
+
+                cache = _global_caches[url] = ndb.RedisCache(redis.from_url(url))
+    return cache

@@ -1,17 +1,155 @@
-"""Host-specific features of App (platform info, warmup, cron/task requests), installed at App creation.
+"""Host-specific features of App (platform info, warmup/start/stop, front-end middleware, log format).
 
-Placeholder interface for the adapters work (issue 4), which fills it in: `App` inherits
-`HostingMixin`, and `App.__init__` calls `init_app(app)` last. Both must stay cheap to import.
+`App` inherits `HostingMixin`, and `App.__init__` calls `init_app(app)` last. Nothing heavy is
+imported here: middleware and logging modules load only on the hosts that need them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from framework import platform as _platform
+
+F = TypeVar("F", bound=Callable[[], Any])
+
+WARMUP_PATH = "/_ah/warmup"
+START_PATH = "/_ah/start"
+STOP_PATH = "/_ah/stop"
 
 
 class HostingMixin:
-    """Methods App gains for Google's hosts (e.g. `on_warmup`, `platform`)."""
+    """Methods App gains for Google's hosts: `platform`, `on_warmup`, `on_start`, `on_stop`."""
+
+    platform: _platform.Platform
+    warmup_funcs: list[Callable[[], Any]]
+    start_funcs: list[Callable[[], Any]]
+    stop_funcs: list[Callable[[], Any]]
+
+    def on_warmup(self, func: F) -> F:
+        """Register `func()` to run for App Engine's warmup request (GET /_ah/warmup), once per process."""
+        self.warmup_funcs.append(func)
+        return func
+
+    def on_start(self, func: F) -> F:
+        """Register `func()` to run for /_ah/start (basic and manual scaling: the instance starts)."""
+        self.start_funcs.append(func)
+        return func
+
+    def on_stop(self, func: F) -> F:
+        """Register `func()` to run for /_ah/stop (basic and manual scaling: the instance is stopped)."""
+        self.stop_funcs.append(func)
+        return func
+
+
+def _run_all(app: Any, funcs: list[Callable[[], Any]], what: str) -> bool:
+    """Call each function; log and stop at the first that raises. True when all succeeded."""
+    for func in list(funcs):
+        try:
+            func()
+        except Exception:
+            name = getattr(func, "__qualname__", repr(func))
+            app.logger.exception("%s handler %s failed", what, name)
+            return False
+    return True
+
+
+def _plain(body: str, status: int) -> tuple[str, int, dict[str, str]]:
+    return body, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _from_platform(info: Any) -> bool:
+    """Whether a trusted request came from inside Google (or this machine under the local runner).
+
+    The bundled SDK accepts /_ah/stop only from 0.1.0.3 (platform-facts §4, an SDK detail); we accept
+    any 0.0.0.0/8 address (no external client can have one), loopback (only possible locally), or an
+    unknown user address (the front end adds X-Appengine-User-IP to every external request).
+    """
+    if not info.trusted:
+        return False
+    if info.user_ip is None:
+        return True
+    try:
+        address = ipaddress.ip_address(info.user_ip)
+    except ValueError:
+        return False
+    return address.is_loopback or (address.version == 4 and address in ipaddress.ip_network("0.0.0.0/8"))
+
+
+def _add_lifecycle_routes(app: Any) -> None:
+    warmup_lock = threading.Lock()
+    warmed = False
+
+    def appengine_warmup() -> Any:
+        nonlocal warmed
+        with warmup_lock:
+            if not warmed:
+                warmed = _run_all(app, app.warmup_funcs, "warmup")
+                if not warmed:
+                    return _plain("warmup failed\n", 500)
+        return _plain("", 200)
+
+    def appengine_start() -> Any:
+        # 2xx (or 404) tells App Engine the instance started; anything else gets it killed and retried.
+        return _plain("", 200) if _run_all(app, app.start_funcs, "start") else _plain("start failed\n", 500)
+
+    def appengine_stop() -> Any:
+        from framework.globals import request
+
+        if not _from_platform(request.appengine):
+            return _plain("Forbidden: only App Engine stops instances.\n", 403)
+        return _plain("", 200) if _run_all(app, app.stop_funcs, "stop") else _plain("stop failed\n", 500)
+
+    app.add_url_rule(WARMUP_PATH, "_ah_warmup", appengine_warmup, methods=["GET"])
+    app.add_url_rule(START_PATH, "_ah_start", appengine_start, methods=["GET"])
+    app.add_url_rule(STOP_PATH, "_ah_stop", appengine_stop, methods=["GET"])
+
+
+class _FirstRequest:
+    """WSGI wrapper that runs `setup()` before the first request, then takes itself out of `app.wsgi_app`."""
+
+    def __init__(self, app: Any, setup: Callable[[], None]) -> None:
+        self.app = app
+        self.wrapped = app.wsgi_app
+        self.setup = setup
+        self.done = False
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not self.done:
+            with self.lock:
+                if not self.done:
+                    self.setup()
+                    self.done = True
+            if self.app.__dict__.get("wsgi_app") is self:
+                self.app.wsgi_app = self.wrapped
+        return self.wrapped(environ, start_response)
+
+
+def _setup_logging(app: Any) -> None:
+    from framework.adapters import cloud_logging
+
+    fmt = cloud_logging.choose_format(app.config.get(cloud_logging.CONFIG_KEY), app.platform.on_google)
+    cloud_logging.install(fmt, app.platform.project)
+    if fmt == "json":
+        cloud_logging.drop_default_handler(app)
 
 
 def init_app(app: Any) -> None:
-    """Adapt a new App to the host it runs on. Must not import anything heavy."""
+    """Adapt a new App to the host it runs on: routes under /_ah/, front-end middleware, log format."""
+    app.platform = _platform.detect()
+    app.warmup_funcs = []
+    app.start_funcs = []
+    app.stop_funcs = []
+    _add_lifecycle_routes(app)
+    if app.platform.is_appengine:
+        from framework.adapters.wsgi import AppEngineMiddleware
+
+        app.wsgi_app = AppEngineMiddleware(app.wsgi_app)
+    elif app.platform.is_local_appengine:
+        from framework.adapters.wsgi import LocalFrontEnd
+
+        app.wsgi_app = LocalFrontEnd(app.wsgi_app)
+    app.wsgi_app = _FirstRequest(app, lambda: _setup_logging(app))

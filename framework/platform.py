@@ -1,15 +1,115 @@
 """Which host the app runs on (App Engine standard, Cloud Functions, Cloud Run, local), from its environment.
 
-Owned by the adapters work (issue 4); this first version only answers the question the CLI needs.
+Only environment variables are read (no metadata server calls), so detection costs a few dict lookups.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+APPENGINE = "appengine"
+LOCAL_APPENGINE = "local_appengine"
+CLOUD_FUNCTIONS = "cloud_functions"
+CLOUD_RUN = "cloud_run"
+LOCAL = "local"
 
 
 def on_google_host(environ: Mapping[str, str] | None = None) -> bool:
     """True on App Engine standard (`GAE_ENV=standard`) and on Cloud Run / Cloud Functions (`K_SERVICE`)."""
     env = os.environ if environ is None else environ
     return env.get("GAE_ENV") == "standard" or bool(env.get("K_SERVICE"))
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The host and what its environment says about this process; None where the host does not say."""
+
+    kind: str
+    service: str | None = None
+    version: str | None = None
+    instance: str | None = None
+    project: str | None = None
+    runtime: str | None = None
+    memory_mb: int | None = None
+    region: str | None = None
+    deployment_id: str | None = None
+
+    @property
+    def on_google(self) -> bool:
+        """Deployed on Google's infrastructure (not a local run)."""
+        return self.kind in (APPENGINE, CLOUD_FUNCTIONS, CLOUD_RUN)
+
+    @property
+    def is_appengine(self) -> bool:
+        """App Engine standard, deployed."""
+        return self.kind == APPENGINE
+
+    @property
+    def is_local_appengine(self) -> bool:
+        """Our local App Engine runner (`make run`, GAE_ENV=localdev)."""
+        return self.kind == LOCAL_APPENGINE
+
+    @property
+    def trusts_appengine_headers(self) -> bool:
+        """Whether App Engine's front end (or our local stand-in for it) sets the X-Appengine-* headers."""
+        return self.kind in (APPENGINE, LOCAL_APPENGINE)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _project(env: Mapping[str, str]) -> str | None:
+    project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT")
+    if project:
+        return project
+    application = env.get("GAE_APPLICATION", "")  # "s~my-proj": region-code prefix before "~"
+    return application.partition("~")[2] or application or None
+
+
+def _kind(env: Mapping[str, str]) -> str:
+    gae_env = env.get("GAE_ENV")
+    if gae_env == "standard":
+        return APPENGINE
+    if gae_env == "localdev":
+        return LOCAL_APPENGINE
+    if env.get("K_SERVICE"):
+        # functions-framework's buildpack sets FUNCTION_TARGET; a plain Cloud Run service does not.
+        return CLOUD_FUNCTIONS if env.get("FUNCTION_TARGET") else CLOUD_RUN
+    if env.get("FUNCTION_NAME") and env.get("GCP_PROJECT"):  # 1st gen python37 functions
+        return CLOUD_FUNCTIONS
+    return LOCAL
+
+
+def detect(environ: Mapping[str, str] | None = None) -> Platform:
+    """Describe the host from `environ` (default: os.environ)."""
+    env = os.environ if environ is None else environ
+    kind = _kind(env)
+    if kind in (APPENGINE, LOCAL_APPENGINE):
+        return Platform(
+            kind=kind,
+            service=env.get("GAE_SERVICE") or "default",
+            version=env.get("GAE_VERSION"),
+            instance=env.get("GAE_INSTANCE"),
+            project=_project(env),
+            runtime=env.get("GAE_RUNTIME"),
+            memory_mb=_int_or_none(env.get("GAE_MEMORY_MB")),
+            region=env.get("GOOGLE_CLOUD_REGION"),
+            deployment_id=env.get("GAE_DEPLOYMENT_ID"),
+        )
+    if kind in (CLOUD_FUNCTIONS, CLOUD_RUN):
+        return Platform(
+            kind=kind,
+            service=env.get("K_SERVICE") or env.get("FUNCTION_NAME"),
+            version=env.get("K_REVISION"),
+            project=_project(env),
+            runtime=env.get("GOOGLE_RUNTIME"),
+            memory_mb=_int_or_none(env.get("FUNCTION_MEMORY_MB")),
+            region=env.get("FUNCTION_REGION") or env.get("GOOGLE_CLOUD_REGION"),
+        )
+    return Platform(kind=LOCAL, project=_project(env))

@@ -1,10 +1,219 @@
-"""Event-driven entry points shared by Cloud Functions and App Engine (CloudEvents, Pub/Sub push).
+"""Event handlers shared by Cloud Functions and App Engine: `@app.on_event`, the router, `Event`.
 
-Placeholder interface for the adapters work (issue 4): `App` inherits `EventsMixin`.
+Matching rules (documented behaviour):
+- `@app.on_event(event_type, **filters)`: `event_type` and every filter value match the CloudEvent
+  attribute of that name (`source`, `subject`, `id`, or any extension attribute). A value containing
+  `*`, `?` or `[` is a shell-style glob (`fnmatch.fnmatchcase`: case-sensitive, `*` also crosses `/`);
+  any other value must be equal. An attribute the event lacks never matches.
+- Every handler that matches runs, in registration order, inside an app context. Handlers should be
+  idempotent: both Pub/Sub and Eventarc deliver at least once.
+- Outcome (`EventResult.status`): 200 when at least one handler ran and none raised; when no handler
+  matches, the event is logged and answered with `app.config["UNHANDLED_EVENT_STATUS"]` (default 200,
+  so Pub/Sub does not redeliver it forever; set e.g. 404 to have it retried or dead-lettered); a
+  handler raising `MalformedEventError` (a payload without the documented shape) gives 400; any other
+  exception is logged and gives 500, so the platform retries (Eventarc with `--retry`, Pub/Sub push).
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
+
+from framework.adapters.payloads import MalformedEventError, PubSubMessage, StorageObject, parse_timestamp
+
+PUBSUB_MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
+STORAGE_DELETED = "google.cloud.storage.object.v1.deleted"
+STORAGE_ARCHIVED = "google.cloud.storage.object.v1.archived"
+STORAGE_METADATA_UPDATED = "google.cloud.storage.object.v1.metadataUpdated"
+
+EventHandler = Callable[["Event"], Any]
+H = TypeVar("H", bound=EventHandler)
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+class Event:
+    """A CloudEvent as handlers see it: its context attributes and its `data` (parsed JSON or bytes)."""
+
+    __slots__ = ("attributes", "data")
+
+    def __init__(self, attributes: Mapping[str, Any], data: Any = None) -> None:
+        self.attributes: dict[str, Any] = dict(attributes)
+        self.data = data
+
+    def __getitem__(self, name: str) -> Any:
+        return self.attributes[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A context attribute (standard or extension), or `default`."""
+        return self.attributes.get(name, default)
+
+    @property
+    def id(self) -> str | None:
+        return self.attributes.get("id")
+
+    @property
+    def type(self) -> str | None:
+        return self.attributes.get("type")
+
+    @property
+    def source(self) -> str | None:
+        return self.attributes.get("source")
+
+    @property
+    def subject(self) -> str | None:
+        return self.attributes.get("subject")
+
+    @property
+    def specversion(self) -> str:
+        return self.attributes.get("specversion", "1.0")
+
+    @property
+    def time(self) -> datetime | None:
+        """The `time` attribute as an aware datetime (None when absent)."""
+        return parse_timestamp(self.attributes.get("time"), "time")
+
+    def json(self) -> Any:
+        """The data as JSON: already-parsed data as is, bytes or text parsed (MalformedEventError if not JSON)."""
+        if isinstance(self.data, bytes | bytearray | str):
+            try:
+                return json.loads(self.data)
+            except ValueError:
+                raise MalformedEventError("event data is not valid JSON")
+        return self.data
+
+    @property
+    def pubsub(self) -> PubSubMessage:
+        """The Pub/Sub message this event carries (messagePublished events and push deliveries)."""
+        return PubSubMessage.from_envelope(self.json())
+
+    @property
+    def storage(self) -> StorageObject:
+        """The Cloud Storage object this event describes (object.v1.* events)."""
+        return StorageObject.from_dict(self.json())
+
+    def __repr__(self) -> str:
+        return f"<Event type={self.type!r} source={self.source!r} id={self.id!r}>"
+
+
+def _matches(pattern: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if _GLOB_CHARS.isdisjoint(pattern):
+        return pattern == value
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+@dataclass(frozen=True)
+class HandlerRule:
+    """One registered handler and the attribute patterns an event must match to reach it."""
+
+    handler: EventHandler
+    event_type: str
+    filters: tuple[tuple[str, str], ...]
+
+    def accepts(self, event: Event) -> bool:
+        if not _matches(self.event_type, event.type):
+            return False
+        return all(_matches(pattern, event.get(name)) for name, pattern in self.filters)
+
+
+class EventResult(NamedTuple):
+    """What a dispatch did: the HTTP status to answer, how many handlers ran, and the error if one raised."""
+
+    status: int
+    handled: int
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class EventRouter:
+    """The handlers of one app, matched against each event in registration order."""
+
+    def __init__(self) -> None:
+        self.rules: list[HandlerRule] = []
+
+    def add(self, handler: EventHandler, event_type: str, filters: Mapping[str, str]) -> None:
+        for name, pattern in filters.items():
+            if not isinstance(pattern, str):
+                raise TypeError(f"event filter {name}= must be a string (exact value or glob)")
+        self.rules.append(HandlerRule(handler, event_type, tuple(filters.items())))
+
+    def match(self, event: Event) -> list[HandlerRule]:
+        return [rule for rule in self.rules if rule.accepts(event)]
+
+
+def dispatch(app: Any, event: Event) -> EventResult:
+    """Run every handler of `app` that accepts `event`, inside an app context, and say how it went."""
+    rules = app.event_router.match(event)
+    if not rules:
+        status = int(app.config.get("UNHANDLED_EVENT_STATUS", 200))
+        app.logger.warning(
+            "no event handler for type=%s source=%s subject=%s id=%s; answering %d",
+            event.type, event.source, event.subject, event.id, status,
+        )
+        return EventResult(status, 0)
+    done = 0
+    with app.app_context():
+        for rule in rules:
+            try:
+                rule.handler(event)
+            except MalformedEventError as exc:
+                app.logger.warning("malformed event %r for %s: %s", event, rule.handler.__qualname__, exc)
+                return EventResult(400, done, exc)
+            except Exception as exc:
+                app.logger.exception("event handler %s failed on %r", rule.handler.__qualname__, event)
+                return EventResult(500, done, exc)
+            done += 1
+    return EventResult(200, done)
+
 
 class EventsMixin:
-    """Methods App gains for events (e.g. `on_event`, `pubsub_push_route`)."""
+    """What App gains for events: `on_event`, `dispatch_event`, `pubsub_push_route`."""
+
+    @property
+    def event_router(self) -> EventRouter:
+        """This app's handlers (created on first use so apps without events pay nothing)."""
+        router = self.__dict__.get("_event_router")
+        if router is None:
+            router = self.__dict__["_event_router"] = EventRouter()
+        return router
+
+    def on_event(self, event_type: str, **filters: str) -> Callable[[H], H]:
+        """Register the decorated function for CloudEvents of `event_type` whose attributes match `filters`."""
+
+        def decorator(handler: H) -> H:
+            self.event_router.add(handler, event_type, filters)
+            return handler
+
+        return decorator
+
+    def dispatch_event(self, event: Event) -> EventResult:
+        """Deliver `event` to the matching handlers (see the module docstring for the status rule)."""
+        return dispatch(self, event)
+
+    def pubsub_push_route(
+        self,
+        rule: str,
+        *,
+        topic: str | None = None,
+        verify: Callable[[Any], bool | None] | None = None,
+        endpoint: str = "pubsub_push",
+    ) -> None:
+        """Accept Pub/Sub push deliveries on POST `rule` and dispatch them to the `on_event` handlers.
+
+        `topic` (`projects/P/topics/T`) becomes the event source, as Eventarc would set it; `verify`
+        is called with the request first (False → 403) — see `framework.adapters.pubsub_push`.
+        """
+        from framework.adapters.pubsub_push import make_push_view
+
+        view = make_push_view(self, topic=topic, verify=verify)
+        self.add_url_rule(rule, endpoint, view, methods=["POST"])  # type: ignore[attr-defined]

@@ -1,0 +1,171 @@
+"""Datastore benchmarks: ndb round trips per second against the emulator, and indexed-query scaling.
+
+`python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on
+SQLite as `make run` uses it). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (kind
+sizes for the query-latency comparison, default 1000 / 100000), BENCH_DATASTORE_SECONDS (time per
+round-trip measurement, default 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+
+GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
+BATCH = 500  # entities per put_multi call (the service's mutation limit per commit)
+SAMPLES = 300  # queries per latency measurement
+TARGET_RATIO = 1.5
+
+
+@contextlib.contextmanager
+def emulator(*store: str) -> Iterator[str]:
+    """Run `python -m framework.emulator` on a free loopback port; yield its host:port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "framework.emulator", "--host", "127.0.0.1", "--port", str(port),
+           *store, "--project", "bench"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"emulator exited: {proc.stderr.read().decode(errors='replace')}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("emulator did not start within 60s")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextlib.contextmanager
+def ndb_context(host: str) -> Iterator[None]:
+    """An ndb context on the emulator at `host`, with the in-context cache off (every call is a round trip)."""
+    from framework import datastore
+
+    os.environ["DATASTORE_EMULATOR_HOST"] = host
+    try:
+        client = datastore.get_client({"NDB_PROJECT": "bench"})
+        with client.context(cache_policy=False):
+            yield
+    finally:
+        del os.environ["DATASTORE_EMULATOR_HOST"]
+
+
+def rate(op: Callable[[int], object], seconds: float) -> tuple[float, float]:
+    """Run `op(i)` back to back for about `seconds`; return (calls per second, mean ms per call)."""
+    for i in range(5):
+        op(i)
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds or count < 20:
+        op(count)
+        count += 1
+    return count / elapsed, elapsed / count * 1000
+
+
+def round_trips(seconds: float) -> list[tuple[str, float, float]]:
+    """ndb put, get (by key) and query (equality, 10 results) round trips in the current context."""
+    from google.cloud import ndb
+
+    class Item(ndb.Model):
+        tag = ndb.StringProperty()
+        n = ndb.IntegerProperty()
+
+    ndb.put_multi([Item(id=f"q{i}", tag="q", n=i) for i in range(GROUP_SIZE)])
+    keys = ndb.put_multi([Item(id=f"g{i}", tag="g", n=i) for i in range(100)])
+    return [
+        ("put", *rate(lambda i: Item(tag="p", n=i).put(), seconds)),
+        ("get", *rate(lambda i: keys[i % len(keys)].get(), seconds)),
+        ("query", *rate(lambda i: Item.query(Item.tag == "q").fetch(), seconds)),
+    ]
+
+
+def fill(model: type, start: int, stop: int) -> float:
+    """Write entities start..stop-1 of `model` with put_multi batches; return entities per second."""
+    from google.cloud import ndb
+
+    began = time.perf_counter()
+    for low in range(start, stop, BATCH):
+        ndb.put_multi([model(group=i // GROUP_SIZE, label=f"entity {i}") for i in range(low, min(stop, low + BATCH))])
+    return (stop - start) / (time.perf_counter() - began)
+
+
+def query_latency(model: type, groups: int) -> tuple[float, float]:
+    """Median and p95 ms of `group == g` queries over random existing groups, each returning GROUP_SIZE."""
+    rng = random.Random(5)
+    times = []
+    for i in range(SAMPLES + 20):
+        group = rng.randrange(groups)
+        began = time.perf_counter()
+        found = model.query(model.group == group).fetch()
+        elapsed = (time.perf_counter() - began) * 1000
+        if len(found) != GROUP_SIZE:
+            raise RuntimeError(f"query for group {group} returned {len(found)} entities, not {GROUP_SIZE}")
+        if i >= 20:  # the first queries warm up caches on both sides
+            times.append(elapsed)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def scaling(small: int, big: int) -> list[tuple[int, float, float, float]]:
+    """Fill one kind to `small` entities, measure; grow the same kind to `big`, measure again."""
+    from google.cloud import ndb
+
+    class Scaled(ndb.Model):
+        group = ndb.IntegerProperty()
+        label = ndb.StringProperty()
+
+    rows = []
+    have = 0
+    for size in (small, big):
+        write_rate = fill(Scaled, have, size)
+        have = size
+        rows.append((size, write_rate, *query_latency(Scaled, size // GROUP_SIZE)))
+    return rows
+
+
+def bench_store(name: str, store: tuple[str, ...], seconds: float, small: int, big: int) -> None:
+    with emulator(*store) as host, ndb_context(host):
+        print(f"-- {name} store (emulator at {host})")
+        for op, per_second, mean_ms in round_trips(seconds):
+            print(f"   ndb {op:<6} {per_second:8.0f} round trips/s   {mean_ms:6.2f} ms each")
+        rows = scaling(small, big)
+        for size, write_rate, median, p95 in rows:
+            print(f"   indexed equality query, {size:>7} entities of the kind: median {median:6.2f} ms, "
+                  f"p95 {p95:6.2f} ms   (filled with put_multi at {write_rate:,.0f} entities/s)")
+        ratio = rows[1][2] / rows[0][2]
+        verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+        print(f"   median latency {big} vs {small}: {ratio:.2f}x  (target <= {TARGET_RATIO}x: {verdict})")
+
+
+def main() -> None:
+    """Run the datastore benchmarks and print a report."""
+    seconds = float(os.environ.get("BENCH_DATASTORE_SECONDS", "2"))
+    small = int(os.environ.get("BENCH_DATASTORE_SMALL", "1000"))
+    big = int(os.environ.get("BENCH_DATASTORE_BIG", "100000"))
+    bench_store("in-memory", ("--in-memory",), seconds, small, big)
+    with tempfile.TemporaryDirectory(prefix="bench-datastore-") as data_dir:
+        bench_store("SQLite", ("--data-dir", data_dir), seconds, small, big)
+
+
+if __name__ == "__main__":
+    main()

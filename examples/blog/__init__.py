@@ -1,0 +1,1 @@
+"""A small Flask-style blog: the example application of the framework (see blogapp/)."""

@@ -1,0 +1,161 @@
+"""Cloud Functions entry points: the whole app as an HTTP function, and `on_event` handlers as a CloudEvent function.
+
+    http_function = http(app)          # functions-framework --target http_function
+    event_function = cloud_event(app)  # functions-framework --target event_function --signature-type cloudevent
+
+HTTP: functions-framework (FF) routes every path and method to the function with its flask.Request;
+the app then runs as a WSGI application on that request's environ (routing, hooks, sessions, error
+handlers, streaming) and the function hands back a plain werkzeug Response wrapping the app's own
+iterable, which Flask passes through. The body is read once, through FF's own input stream, so FF's
+after-request drain only consumes what the app left unread. FF itself answers `/robots.txt` and
+`/favicon.ico` with 404 before the app sees them.
+
+Paths: gen2 (`*.run.app`) and the local FF pass the full path. Gen1 (`REGION-PROJECT.cloudfunctions.net/NAME/...`)
+strips the function name; whether it sets SCRIPT_NAME is unconfirmed, so on a `*.cloudfunctions.net`
+host with an empty SCRIPT_NAME the name becomes SCRIPT_NAME (taken off PATH_INFO if still there), and
+`url_for(..., _external=True)` builds the public URL. `http(app, script_name="/x")` forces a prefix.
+
+CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
+the status of the outcome (see framework.adapters.events) with its phrase as the body.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from framework.adapters.events import Event
+from framework.adapters.pubsub_push import status_body
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_GEN1_HOST_SUFFIX = ".cloudfunctions.net"
+
+
+def function_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """The deployed function's name: K_SERVICE (gen2 and newer gen1), else FUNCTION_NAME (python37 gen1)."""
+    env = os.environ if environ is None else environ
+    return env.get("K_SERVICE") or env.get("FUNCTION_NAME") or None
+
+
+def _mount(environ: dict[str, Any], prefix: str) -> None:
+    """Make `prefix` the SCRIPT_NAME, removing it from PATH_INFO when the server left it there."""
+    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    path = environ.get("PATH_INFO", "")
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix):]
+    environ["SCRIPT_NAME"] = prefix
+    environ["PATH_INFO"] = path
+
+
+def resolve_script_name(environ: dict[str, Any], script_name: str | None = None) -> None:
+    """Set SCRIPT_NAME/PATH_INFO for the function's public URL (see the module docstring)."""
+    if script_name is not None:
+        _mount(environ, script_name)
+        return
+    if environ.get("SCRIPT_NAME"):
+        return
+    host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0].lower()
+    name = function_name()
+    if name and host.endswith(_GEN1_HOST_SUFFIX):
+        _mount(environ, name)
+
+
+class _Started:
+    """start_response for an app run inside another framework: records status and headers."""
+
+    __slots__ = ("status", "headers")
+
+    def __init__(self) -> None:
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        if exc_info is not None and self.status is not None:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self.status, self.headers = status, list(headers)
+        return _no_write
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("the legacy WSGI write() callable is not supported under functions-framework")
+
+
+def _prepend(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+class _Chained:
+    """The app's iterable with an already-pulled first chunk in front; close() reaches the app."""
+
+    def __init__(self, first: bytes, app_iter: Iterable[bytes]) -> None:
+        self._iter = _prepend(first, app_iter)
+        self._app_iter = app_iter
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._iter
+
+    def close(self) -> None:
+        close = getattr(self._app_iter, "close", None)
+        if close is not None:
+            close()
+
+
+def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> Response:
+    """Run a WSGI app and wrap its status, headers and (unconsumed) iterable in a passthrough Response."""
+    started = _Started()
+    app_iter = app(environ, started)
+    body: Iterable[bytes] = app_iter
+    if started.status is None:  # an app that calls start_response lazily, on first iteration
+        iterator = iter(app_iter)
+        try:
+            first = next(iterator)
+        except StopIteration:
+            first = b""
+        body = _Chained(first, app_iter)
+        if started.status is None:
+            raise RuntimeError("the WSGI application never called start_response")
+    return Response(body, status=started.status, headers=started.headers, direct_passthrough=True)
+
+
+def http(app: WSGIApp, *, script_name: str | None = None) -> Callable[[Any], Response]:
+    """A functions-framework HTTP function running `app` (an App or any WSGI callable) on each request."""
+
+    def http_function(request: Any) -> Response:
+        environ = dict(request.environ)
+        # Read the body through FF's own stream: one read, and FF's drain afterwards sees the true position.
+        cached = getattr(request, "_cached_data", None)
+        if cached is not None:
+            environ["wsgi.input"] = io.BytesIO(cached)
+            environ["CONTENT_LENGTH"] = str(len(cached))
+        else:
+            environ["wsgi.input"] = request.stream
+        environ["wsgi.input_terminated"] = True
+        resolve_script_name(environ, script_name)
+        return run_wsgi(app, environ)
+
+    return http_function
+
+
+def event_from_cloudevent(cloud_event: Any) -> Event:
+    """Our `Event` from the cloudevents SDK's CloudEvent that functions-framework passes in."""
+    return Event(dict(cloud_event.get_attributes()), cloud_event.get_data())
+
+
+def cloud_event(app: Any) -> Callable[[Any], None]:
+    """A functions-framework CloudEvent function that dispatches each event to `app`'s `on_event` handlers."""
+
+    def event_function(cloud_event: Any) -> None:
+        result = app.dispatch_event(event_from_cloudevent(cloud_event))
+        if result.ok:
+            return None
+        response = Response(status_body(result), status=result.status, mimetype="text/plain")
+        raise HTTPException(response=response)
+
+    return event_function

@@ -1,0 +1,629 @@
+"""The `framework` command line, on click: app discovery, `run`, `routes`, `shell`, and app/blueprint groups.
+
+Imported only when a CLI feature is used (`app.cli`, `app.run`, the console script), never by `import framework`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import platform
+import re
+import sys
+import traceback
+import typing as t
+from functools import update_wrapper
+from operator import itemgetter
+from types import ModuleType
+
+import click
+from click.core import ParameterSource
+
+from .debug import DebuggerRefused, check_debug_allowed
+from .globals import _cv_app
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: Files tried, in order, when neither --app nor FRAMEWORK_APP names the app.
+DEFAULT_APP_FILES = ("main.py", "app.py", "wsgi.py")
+#: Dotenv files loaded from the working directory (or a parent), lowest precedence first.
+DOTENV_FILES = (".frameworkenv", ".env")
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+class NoAppException(click.UsageError):
+    """The app could not be found or imported."""
+
+
+def get_debug_flag() -> bool:
+    """Whether FRAMEWORK_DEBUG asks for debug mode."""
+    return os.environ.get("FRAMEWORK_DEBUG", "").strip().lower() not in _FALSE_WORDS
+
+
+def _is_app(value: object) -> bool:
+    from .app import App
+
+    return isinstance(value, App)
+
+
+def _call_factory(module: ModuleType, factory: t.Callable[..., t.Any], args: list[t.Any], kwargs: dict[str, t.Any]) -> t.Any:
+    try:
+        return factory(*args, **kwargs)
+    except TypeError as exc:
+        if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+            # Raised by the call itself (wrong arguments), not inside the factory.
+            raise NoAppException(
+                f"Could not call {factory.__name__!r} in module {module.__name__!r} with the given arguments "
+                f"({exc}). Pass them as --app '{module.__name__}:{factory.__name__}(...)'."
+            ) from exc
+        raise
+
+
+def find_best_app(module: ModuleType) -> t.Any:
+    """The app in `module`: `app` or `application`, the only App instance, or `create_app()` / `make_app()`."""
+    for attr in ("app", "application"):
+        if _is_app(getattr(module, attr, None)):
+            return getattr(module, attr)
+    found = [value for value in vars(module).values() if _is_app(value)]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise NoAppException(
+            f"Several apps were found in module {module.__name__!r}. Name the one to use with "
+            f"--app '{module.__name__}:name'."
+        )
+    for attr in ("create_app", "make_app"):
+        factory = getattr(module, attr, None)
+        if callable(factory):
+            app = _call_factory(module, factory, [], {})
+            if _is_app(app):
+                return app
+            raise NoAppException(
+                f"{attr}() in module {module.__name__!r} returned {app!r}, not an App instance."
+            )
+    raise NoAppException(
+        f"No app was found in module {module.__name__!r}: it has no 'app' or 'application' App instance and "
+        "no 'create_app' or 'make_app' factory. Name it with --app 'module:name'."
+    )
+
+
+def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
+    """The app named by `app_name` in `module`: an attribute, or a factory call with literal arguments."""
+    try:
+        expr = ast.parse(app_name.strip(), mode="eval").body
+    except SyntaxError:
+        raise NoAppException(f"Could not parse {app_name!r} as an attribute name or function call.") from None
+    if isinstance(expr, ast.Name):
+        name, args, kwargs = expr.id, [], {}
+    elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        name = expr.func.id
+        try:
+            args = [ast.literal_eval(arg) for arg in expr.args]
+            kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None}
+        except ValueError:
+            raise NoAppException(f"The arguments in {app_name!r} must be Python literals.") from None
+    else:
+        raise NoAppException(f"Could not parse {app_name!r} as an attribute name or function call.")
+    try:
+        target = getattr(module, name)
+    except AttributeError:
+        raise NoAppException(f"Module {module.__name__!r} has no attribute {name!r}.") from None
+    app = _call_factory(module, target, args, kwargs) if callable(target) and not _is_app(target) else target
+    if isinstance(expr, ast.Call) and not callable(target):
+        raise NoAppException(f"{name!r} in module {module.__name__!r} is not callable.")
+    if _is_app(app):
+        return app
+    raise NoAppException(f"{app_name!r} in module {module.__name__!r} is {app!r}, not an App instance.")
+
+
+def prepare_import(path: str) -> str:
+    """Module name for a file or dotted path; the directory above its package goes first on sys.path."""
+    path = os.path.realpath(path)
+    base, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = base
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+    parts: list[str] = []
+    while True:
+        path, name = os.path.split(path)
+        parts.append(name)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+    if sys.path[0] != path:
+        sys.path.insert(0, path)
+    return ".".join(reversed(parts))
+
+
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool = True) -> t.Any:
+    """Import `module_name` and find the app in it; None if the module is missing and that is allowed."""
+    try:
+        __import__(module_name)
+    except ImportError:
+        if sys.exc_info()[2] is not None and sys.exc_info()[2].tb_next is not None:  # type: ignore[union-attr]
+            # The module exists but an import inside it failed.
+            raise NoAppException(
+                f"While importing {module_name!r}, an ImportError was raised:\n\n{traceback.format_exc()}"
+            ) from None
+        if raise_if_not_found:
+            raise NoAppException(f"Could not import {module_name!r}.") from None
+        return None
+    module = sys.modules[module_name]
+    return find_best_app(module) if app_name is None else find_app_by_string(module, app_name)
+
+
+class ScriptInfo:
+    """What the CLI knows about the app to load: import path or factory, and loading options."""
+
+    def __init__(
+        self, app_import_path: str | None = None, create_app: t.Callable[..., t.Any] | None = None,
+        set_debug_flag: bool = True, load_dotenv_defaults: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.data: dict[t.Any, t.Any] = {}
+        self.set_debug_flag = set_debug_flag
+        skip = os.environ.get("FRAMEWORK_SKIP_DOTENV", "").strip().lower() not in _FALSE_WORDS
+        self.load_dotenv_defaults = load_dotenv_defaults and not skip
+        self._loaded_app: t.Any = None
+
+    def load_app(self) -> t.Any:
+        """Find, import and return the app (once; later calls return the same object)."""
+        if self._loaded_app is not None:
+            return self._loaded_app
+        app = None
+        if self.create_app is not None:
+            app = self.create_app()
+        elif self.app_import_path:
+            parts = re.split(r":(?![\\/])", self.app_import_path, maxsplit=1)
+            module_part, name = parts[0], (parts[1] if len(parts) > 1 else None)
+            app = locate_app(prepare_import(module_part), name)
+        else:
+            for filename in DEFAULT_APP_FILES:
+                if os.path.exists(filename):
+                    app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
+                    if app is not None:
+                        break
+        if app is None:
+            raise NoAppException(
+                "Could not locate an app. Use the '--app' option or the 'FRAMEWORK_APP' environment variable "
+                "(e.g. 'main:app' or 'factory:create_app()'), or put a 'main.py' or 'app.py' in the current "
+                "directory."
+            )
+        if self.set_debug_flag:
+            app.debug = get_debug_flag()
+        self._loaded_app = app
+        return app
+
+
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+def with_appcontext(f: F) -> F:
+    """Run a click command inside the app's context (loading the app first if needed)."""
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        if _cv_app.get(None) is None:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            ctx.with_resource(app.app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return update_wrapper(decorator, f)  # type: ignore[return-value]
+
+
+class AppGroup(click.Group):
+    """A click group whose commands run in the app context unless `with_appcontext=False`."""
+
+    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Callable[[t.Callable[..., t.Any]], click.Command]:  # type: ignore[override]
+        """Like click's, wrapping the callback in `with_appcontext` unless told not to."""
+        wrap = kwargs.pop("with_appcontext", True)
+
+        def decorator(f: t.Callable[..., t.Any]) -> click.Command:
+            if wrap:
+                f = with_appcontext(f)
+            return click.Group.command(self, *args, **kwargs)(f)  # type: ignore[no-any-return]
+
+        return decorator
+
+    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:  # type: ignore[override]
+        """Like click's, making an `AppGroup` by default."""
+        kwargs.setdefault("cls", AppGroup)
+        return click.Group.group(self, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Load variables from `path` and/or the default `.env` / `.frameworkenv` files, without overriding os.environ.
+
+    Needs python-dotenv; without it a tip is printed when such a file exists. True if anything was read.
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path or any(os.path.isfile(name) for name in DOTENV_FILES):
+            click.secho(
+                " * Tip: there are .env files present. Install python-dotenv to use them.", fg="yellow", err=True
+            )
+        return False
+    values: dict[str, str | None] = {}
+    if load_defaults:
+        for name in DOTENV_FILES:
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                values.update(dotenv.dotenv_values(found, encoding="utf-8"))
+    if path is not None and os.path.isfile(path):
+        values.update(dotenv.dotenv_values(path, encoding="utf-8"))
+    for key, value in values.items():
+        if key not in os.environ and value is not None:
+            os.environ[key] = value
+    return bool(values)
+
+
+_load_default_dotenv = load_dotenv
+
+
+def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        import dotenv  # noqa: F401
+    except ImportError:
+        if value is not None:
+            raise click.BadParameter("python-dotenv must be installed to load an env file.") from None
+        return None
+    load_dotenv(value, load_defaults=ctx.ensure_object(ScriptInfo).load_dotenv_defaults)
+    return value
+
+
+def _app_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(ScriptInfo).app_import_path = value
+    return value
+
+
+def _debug_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    if source is not None and source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        os.environ["FRAMEWORK_DEBUG"] = "1" if value else "0"
+    return value
+
+
+def _version_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "unknown"
+
+    click.echo(
+        f"Python {platform.python_version()}\nFramework {of('gae-framework')}\nWerkzeug {of('werkzeug')}",
+        color=ctx.color,
+    )
+    ctx.exit()
+
+
+_env_file_option = click.Option(
+    ["-e", "--env-file"], type=click.Path(exists=True, dir_okay=False), is_eager=True, expose_value=False,
+    callback=_env_file_callback, help="Load environment variables from this file (needs python-dotenv).",
+)
+_app_option = click.Option(
+    ["-A", "--app"], metavar="IMPORT", is_eager=True, expose_value=False, callback=_app_callback,
+    help="The app to load: 'module:name', 'module:factory(args)' or a file path. Default: main.py or app.py.",
+)
+_debug_option = click.Option(
+    ["--debug/--no-debug"], expose_value=False, callback=_debug_callback,
+    help="Debug mode (sets FRAMEWORK_DEBUG).",
+)
+_version_option = click.Option(
+    ["--version"], is_flag=True, is_eager=True, expose_value=False, callback=_version_callback,
+    help="Show the Python, framework and Werkzeug versions.",
+)
+
+
+class FrameworkGroup(AppGroup):
+    """The root command: `--app`, `--env-file`, `--debug`, the built-in commands, then the app's own commands."""
+
+    def __init__(
+        self, add_default_commands: bool = True, create_app: t.Callable[..., t.Any] | None = None,
+        add_version_option: bool = True, load_dotenv: bool = True, set_debug_flag: bool = True,
+        **extra: t.Any,
+    ) -> None:
+        params = list(extra.pop("params", None) or ())
+        params.extend((_env_file_option, _app_option, _debug_option))
+        if add_version_option:
+            params.append(_version_option)
+        extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "FRAMEWORK")
+        super().__init__(params=params, **extra)
+        self.create_app = create_app
+        self.load_dotenv = load_dotenv
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            self.add_command(run_command)
+            self.add_command(shell_command)
+            self.add_command(routes_command)
+
+    def _load_app(self, ctx: click.Context) -> t.Any:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        if _cv_app.get(None) is None or _cv_app.get().app is not app:
+            ctx.with_resource(app.app_context())
+        return app
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """A built-in command, else one of the app's (loading the app and pushing its context)."""
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        try:
+            app = self._load_app(ctx)
+        except NoAppException as exc:
+            click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
+            return None
+        return app.cli.get_command(ctx, name)  # type: ignore[no-any-return]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in commands plus the app's, reporting (not raising) app loading errors."""
+        names = set(super().list_commands(ctx))
+        try:
+            names.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+        except NoAppException as exc:
+            click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
+        except Exception:
+            click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
+        return sorted(names)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: t.Any
+    ) -> click.Context:
+        """Create the context with a `ScriptInfo` object for this group's settings."""
+        os.environ["FRAMEWORK_RUN_FROM_CLI"] = "true"
+        if "obj" not in extra and "obj" not in (self.context_settings or {}):
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app, set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
+            )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """For bare `--help`, read the env file and `--app` first so the app's commands are listed."""
+        if (not args and self.no_args_is_help) or (len(args) == 1 and args[0] in self.get_help_option_names(ctx)):
+            _env_file_option.handle_parse_result(ctx, {}, [])
+            _app_option.handle_parse_result(ctx, {}, [])
+        return super().parse_args(ctx, args)
+
+
+#: Flask's name for the root group class.
+FlaskGroup = FrameworkGroup
+
+
+def run_app(
+    app: t.Any, host: str | None = None, port: int | None = None, debug: bool | None = None,
+    load_dotenv: bool = True, **options: t.Any,
+) -> None:
+    """Serve `app` with werkzeug's development server (what `App.run` does); not for production."""
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    if os.environ.get("FRAMEWORK_RUN_FROM_CLI") == "true":
+        if not is_running_from_reloader():
+            click.secho(
+                " * Ignoring a call to 'app.run()' that would block the current 'framework' CLI command.\n"
+                "   Only call 'app.run()' in an 'if __name__ == \"__main__\"' guard.",
+                fg="red",
+            )
+        return
+    if load_dotenv:
+        _load_default_dotenv()
+        if "FRAMEWORK_DEBUG" in os.environ:
+            app.debug = get_debug_flag()
+    if debug is not None:
+        app.debug = bool(debug)
+    server_host, _, server_port = (app.config.get("SERVER_NAME") or "").partition(":")
+    host = host or server_host or "127.0.0.1"
+    if port is None:
+        port = int(server_port) if server_port else 5000
+    options.setdefault("use_reloader", bool(app.debug))
+    options.setdefault("use_debugger", bool(app.debug))
+    options.setdefault("threaded", True)
+    check_debug_allowed(options["use_debugger"], options["use_reloader"])
+    show_server_banner(bool(app.debug), app.name)
+    try:
+        run_simple(t.cast(str, host), port, app, **options)
+    finally:
+        if hasattr(app, "_got_first_request"):
+            app._got_first_request = False
+
+
+def show_server_banner(debug: bool, app_import_path: str | None) -> None:
+    """Print which app is served and whether debug mode is on (not again in the reloader's child)."""
+    from werkzeug.serving import is_running_from_reloader
+
+    if is_running_from_reloader():
+        return
+    if app_import_path is not None:
+        click.echo(f" * Serving Framework app '{app_import_path}'")
+    click.echo(f" * Debug mode: {'on' if debug else 'off'}")
+
+
+def _refuse_debug(use_debugger: bool, use_reloader: bool) -> None:
+    try:
+        check_debug_allowed(use_debugger, use_reloader)
+    except DebuggerRefused as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+class CertParamType(click.ParamType):
+    """`--cert`: a certificate file, `adhoc`, or the import path of an `ssl.SSLContext`."""
+
+    name = "path"
+
+    def convert(self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None) -> t.Any:
+        import ssl
+
+        try:
+            return click.Path(exists=True, dir_okay=False, resolve_path=True).convert(value, param, ctx)
+        except click.BadParameter:
+            text = str(value)
+            if text.lower() == "adhoc":
+                try:
+                    import cryptography  # noqa: F401
+                except ImportError:
+                    raise click.BadParameter(
+                        "An ad-hoc certificate needs the 'cryptography' package.", ctx, param
+                    ) from None
+                return "adhoc"
+            from werkzeug.utils import import_string
+
+            obj = import_string(text, silent=True)
+            if isinstance(obj, ssl.SSLContext):
+                return obj
+            raise
+
+
+def _validate_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import ssl
+
+    cert = ctx.params.get("cert")
+    special = cert == "adhoc" or isinstance(cert, ssl.SSLContext)
+    if value is not None:
+        if special:
+            raise click.BadParameter("'--key' is not used when '--cert' is 'adhoc' or an SSLContext.", ctx, param)
+        if not cert:
+            raise click.BadParameter("'--cert' must be given too.", ctx, param)
+        ctx.params["cert"] = (cert, value)
+    elif cert and not special:
+        raise click.BadParameter("Required when '--cert' is a certificate file.", ctx, param)
+    return value
+
+
+class SeparatedPathType(click.Path):
+    """Several paths in one value, separated by os.pathsep (':' on Unix)."""
+
+    def convert(self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None) -> t.Any:
+        items = self.split_envvar_value(value) if isinstance(value, str) else value
+        return [super(SeparatedPathType, self).convert(item, param, ctx) for item in items]
+
+
+@click.command("run", short_help="Run the development server.")
+@click.option("--host", "-h", default="127.0.0.1", help="The interface to bind to.")
+@click.option("--port", "-p", default=5000, help="The port to bind to.")
+@click.option("--cert", type=CertParamType(), is_eager=True, help="Serve HTTPS with this certificate file.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, resolve_path=True), callback=_validate_key,
+              expose_value=False, help="The key file for --cert.")
+@click.option("--reload/--no-reload", default=None, help="Restart on code changes (default: with --debug).")
+@click.option("--debugger/--no-debugger", default=None, help="Interactive debugger on errors (default: with --debug).")
+@click.option("--with-threads/--without-threads", default=True, help="Handle each request in a thread.")
+@click.option("--extra-files", default=None, type=SeparatedPathType(),
+              help=f"Extra files that trigger a reload, separated by {os.pathsep!r}.")
+@click.option("--exclude-patterns", default=None, type=SeparatedPathType(),
+              help=f"fnmatch patterns the reloader ignores, separated by {os.pathsep!r}.")
+@click.option("--debug/--no-debug", expose_value=False, callback=_debug_callback, help="Debug mode.")
+@pass_script_info
+def run_command(
+    info: ScriptInfo, host: str, port: int, reload: bool | None, debugger: bool | None, with_threads: bool,
+    cert: t.Any, extra_files: list[str] | None, exclude_patterns: list[str] | None,
+) -> None:
+    """Run werkzeug's development server (reloader and debugger with --debug). Not for production."""
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    debug = get_debug_flag()
+    reload = debug if reload is None else reload
+    debugger = debug if debugger is None else debugger
+    _refuse_debug(debugger, reload)
+    try:
+        app: t.Any = info.load_app()
+    except Exception as exc:
+        if not is_running_from_reloader():
+            raise
+        # In the reloader's child, keep serving so a fixed file brings the app back.
+        traceback.print_exc()
+        failure = exc
+
+        def app(environ: t.Any, start_response: t.Any) -> t.Any:
+            raise failure from None
+
+    show_server_banner(debug, info.app_import_path)
+    run_simple(
+        host, port, app, use_reloader=reload, use_debugger=debugger, threaded=with_threads, ssl_context=cert,
+        extra_files=extra_files, exclude_patterns=exclude_patterns,
+    )
+
+
+@click.command("shell", short_help="Run a Python shell in the app context.")
+@with_appcontext
+def shell_command() -> None:
+    """An interactive Python shell with `app`, `g` and the shell context processors' names preloaded."""
+    import code
+
+    from .globals import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}\nInstance: {app.instance_path}"
+    namespace: dict[str, t.Any] = {}
+    startup = os.environ.get("PYTHONSTARTUP")
+    if startup and os.path.isfile(startup):
+        with open(startup, encoding="utf-8") as f:
+            exec(compile(f.read(), startup, "exec"), namespace)
+    namespace.update(app.make_shell_context())
+    hook = getattr(sys, "__interactivehook__", None)
+    if hook is not None:
+        try:
+            import readline
+            from rlcompleter import Completer
+        except ImportError:
+            pass
+        else:
+            readline.set_completer(Completer(namespace).complete)
+        hook()
+    code.interact(banner=banner, local=namespace)
+
+
+@click.command("routes", short_help="Show the app's routes.")
+@click.option("--sort", "-s", type=click.Choice(("endpoint", "methods", "domain", "rule", "match")),
+              default="endpoint", help="Sort by this column; 'match' is the order used to match requests.")
+@click.option("--all-methods", is_flag=True, help="Also show HEAD and OPTIONS.")
+@with_appcontext
+def routes_command(sort: str, all_methods: bool) -> None:
+    """List every route: endpoint, methods and rule."""
+    from .globals import current_app
+
+    url_map = current_app.url_map
+    rules = list(url_map.iter_rules())
+    if not rules:
+        click.echo("No routes were registered.")
+        return
+    hidden = set() if all_methods else {"HEAD", "OPTIONS"}
+    by_host = url_map.host_matching
+    domains = [(rule.host if by_host else rule.subdomain) or "" for rule in rules]
+    headers = ["Endpoint", "Methods", *((["Host" if by_host else "Subdomain"]) if any(domains) else []), "Rule"]
+    rows = []
+    for rule, domain in zip(rules, domains, strict=True):
+        row = [rule.endpoint, ", ".join(sorted((rule.methods or set()) - hidden))]
+        if any(domains):
+            row.append(domain)
+        rows.append([*row, rule.rule])
+    column = {"endpoint": 0, "methods": 1, "rule": len(headers) - 1, "domain": 2 if any(domains) else None}
+    if sort != "match" and column.get(sort) is not None:
+        rows.sort(key=itemgetter(column[sort]))
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
+    line = "  ".join(f"{{{i}:<{width}}}" for i, width in enumerate(widths))
+    click.echo(line.format(*headers).rstrip())
+    click.echo(line.format(*("-" * width for width in widths)).rstrip())
+    for row in rows:
+        click.echo(line.format(*row).rstrip())
+
+
+def _main_cli() -> FrameworkGroup:
+    return FrameworkGroup(
+        name="framework",
+        help="The framework command line: run the development server, list routes, open a shell, and run "
+        "the app's own commands. Choose the app with --app or FRAMEWORK_APP (default: main.py or app.py).",
+    )
+
+
+cli = _main_cli()
+
+
+def main() -> None:
+    """Entry point of the `framework` console script and `python -m framework`."""
+    cli.main()

@@ -1,0 +1,298 @@
+"""Application and request contexts on contextvars, `g`, and the helpers that capture or extend them."""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import typing as t
+from functools import update_wrapper
+
+from werkzeug.exceptions import HTTPException
+
+from .globals import _cv_app, _cv_request
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from types import TracebackType
+
+    from werkzeug.routing import MapAdapter
+
+    from .app import App
+    from .sessions import SessionMixin
+    from .typing import AfterRequestCallable
+    from .wrappers import Request
+
+_sentinel = object()
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+class _AppCtxGlobals:
+    """The `g` namespace: free attributes that live as long as the application context."""
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: t.Any | None = None) -> t.Any:
+        """The attribute, or `default`."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: t.Any = _sentinel) -> t.Any:
+        """Remove and return the attribute; KeyError if missing and no default."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+        """The attribute, set to `default` first if missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return f"<framework.g of {ctx.app.name!r}>"
+        return object.__repr__(self)
+
+
+def _send(name: str, sender: App, **kwargs: t.Any) -> None:
+    """Send a signal only if `framework.signals` was imported and the signal has receivers."""
+    mod = sys.modules.get("framework.signals")
+    if mod is not None:
+        sig = getattr(mod, name)
+        if sig.receivers:
+            sig.send(sender, _async_wrapper=sender.ensure_sync, **kwargs)
+
+
+def _default_template_ctx_processor() -> dict[str, t.Any]:
+    """Put `g`, `request` and `session` into template contexts when those contexts are active."""
+    rv: dict[str, t.Any] = {}
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        rv["g"] = app_ctx.g
+    req_ctx = _cv_request.get(None)
+    if req_ctx is not None:
+        rv["request"] = req_ctx.request
+        rv["session"] = req_ctx.session
+    return rv
+
+
+def has_app_context() -> bool:
+    """True inside an application context."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """True inside a request context."""
+    return _cv_request.get(None) is not None
+
+
+def after_this_request(f: AfterRequestCallable[t.Any]) -> AfterRequestCallable[t.Any]:
+    """Run `f(response)` after the current request's view, before the after_request functions."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' needs an active request context; call it from a view or a"
+            " before_request function."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def copy_current_request_context(f: F) -> F:
+    """Wrap `f` so it runs inside a copy of the current request context (e.g. in another thread)."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' needs an active request context; call it where a request"
+            " is being handled."
+        )
+    copied = ctx.copy()
+
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with copied:
+            return copied.app.ensure_sync(f)(*args, **kwargs)
+
+    return update_wrapper(wrapper, f)  # type: ignore[return-value]
+
+
+class AppContext:
+    """Binds an app to the current thread/task: `current_app`, `g`, URL building without a request."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._cv_tokens: list[contextvars.Token[AppContext]] = []
+        self._hooks: list[t.ContextManager[t.Any]] | None = None
+
+    def push(self) -> None:
+        """Make this the active app context (may be pushed several times; popped as many)."""
+        self._cv_tokens.append(_cv_app.set(self))
+        hooks = self.app.context_hooks
+        if hooks and len(self._cv_tokens) == 1:
+            entered: list[t.ContextManager[t.Any]] = []
+            try:
+                for factory in hooks:
+                    cm = factory()
+                    cm.__enter__()
+                    entered.append(cm)
+            except BaseException:
+                self._hooks = entered
+                self._exit_hooks(*sys.exc_info())
+                _cv_app.reset(self._cv_tokens.pop())
+                raise
+            self._hooks = entered
+        _send("appcontext_pushed", self.app)
+
+    def _exit_hooks(self, typ: t.Any = None, exc: t.Any = None, tb: t.Any = None) -> None:
+        hooks, self._hooks = self._hooks, None
+        while hooks:
+            hooks.pop().__exit__(typ, exc, tb)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Leave the context; the outermost pop runs teardown_appcontext with `exc`."""
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                try:
+                    self.app.do_teardown_appcontext(exc)
+                finally:
+                    if self._hooks is not None:
+                        self._exit_hooks(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
+        _send("appcontext_popped", self.app)
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc_value)
+
+
+class RequestContext:
+    """Everything about one request: the Request, its URL adapter, the session (opened lazily)."""
+
+    def __init__(
+        self,
+        app: App,
+        environ: dict[str, t.Any],
+        request: Request | None = None,
+        session: SessionMixin | None = None,
+    ) -> None:
+        self.app = app
+        if request is None:
+            request = app.request_class(environ)
+        request.json_module = app.json
+        self.request: Request = request
+        self.url_adapter: MapAdapter | None = None
+        try:
+            self.url_adapter = app.create_url_adapter(request)
+        except HTTPException as e:
+            request.routing_exception = e
+        self.flashes: list[tuple[str, str]] | None = None
+        self._session: SessionMixin | None = session
+        self._after_request_functions: list[AfterRequestCallable[t.Any]] = []
+        self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+
+    def _open_session(self) -> SessionMixin:
+        sess = self._session
+        if sess is None:
+            app = self.app
+            interface = app.session_interface
+            sess = interface.open_session(app, self.request)
+            if sess is None:
+                sess = interface.make_null_session(app)
+            self._session = sess
+        return sess
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened on first use through `app.session_interface`; marks it accessed."""
+        sess = self._session
+        if sess is None:
+            sess = self._open_session()
+        sess.accessed = True
+        return sess
+
+    @session.setter
+    def session(self, value: SessionMixin | None) -> None:
+        self._session = value
+
+    def copy(self) -> RequestContext:
+        """A new context sharing this request and session (to hand to another thread or greenlet)."""
+        return self.__class__(self.app, environ=self.request.environ, request=self.request, session=self.session)
+
+    def match_request(self) -> None:
+        """Match the URL: set `request.url_rule` / `view_args`, or store the routing exception."""
+        try:
+            self.request.url_rule, self.request.view_args = self.app._routes.match(self)
+        except HTTPException as e:
+            self.request.routing_exception = e
+
+    def push(self) -> None:
+        """Activate the request (and, if needed, a new app context) and match its URL."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.push()
+        else:
+            app_ctx = None
+        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        if self.url_adapter is not None and self.request.url_rule is None and len(self._cv_tokens) == 1:
+            self.match_request()
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Leave the request; the outermost pop runs teardown_request and closes the request."""
+        clear_request = len(self._cv_tokens) == 1
+        try:
+            if clear_request:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_request(exc)
+                self.request.close()
+        finally:
+            ctx = _cv_request.get()
+            token, app_ctx = self._cv_tokens.pop()
+            _cv_request.reset(token)
+            if clear_request:
+                ctx.request.environ["werkzeug.request"] = None
+            if app_ctx is not None:
+                app_ctx.pop(exc)
+            if ctx is not self:
+                raise AssertionError(f"Popped the wrong request context ({ctx!r} instead of {self!r}).")
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, exc_type: type | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.request.url!r} [{self.request.method}] of {self.app.name}>"

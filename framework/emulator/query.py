@@ -1,0 +1,230 @@
+"""Query planning: validate a v1 Query and turn it into a Plan (driver scan + conditions checked per entity).
+
+Drivers, all range scans: the entity table (kindless), the kind index (key order), a zig-zag merge of
+equality index ranges (key order), or one property's index (sorted by that property, bounded by its
+inequalities). Remaining conditions are evaluated on the entity's own index values, so results match
+what the index would give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import pb
+from .encoding import encode_path, encode_value, escape, partition_prefix, path_prefix
+from .errors import invalid, unimplemented
+
+KEY = "__key__"
+OP = pb.OP
+EQ, IN, NE, NOT_IN, ANCESTOR = OP.EQUAL, OP.IN, OP.NOT_EQUAL, OP.NOT_IN, OP.HAS_ANCESTOR
+RANGE_OPS = {OP.LESS_THAN, OP.LESS_THAN_OR_EQUAL, OP.GREATER_THAN, OP.GREATER_THAN_OR_EQUAL}
+INEQUALITY_OPS = RANGE_OPS | {NE, NOT_IN}
+MAX_IN = 30
+MAX_NOT_IN = 10
+
+
+@dataclass
+class Cond:
+    """One property condition: `op` against encoded value(s)."""
+
+    prop: str
+    op: int
+    values: list[bytes]
+
+
+@dataclass
+class Plan:
+    """How to run one query."""
+
+    partition: Any  # PartitionId
+    ns: bytes
+    kind: str | None
+    conds: list[Cond] = field(default_factory=list)
+    ancestor: bytes | None = None  # path prefix of the ancestor
+    key_conds: list[Cond] = field(default_factory=list)
+    order_prop: str | None = None
+    descending: bool = False
+    projection: list[str] = field(default_factory=list)
+    keys_only: bool = False
+    distinct_on: list[str] = field(default_factory=list)
+    driver: str = "E"  # E entities, K kind index, Z zig-zag of equalities, S sorted property index
+    eq: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def result_type(self) -> int:
+        if self.keys_only:
+            return pb.KEY_ONLY
+        return pb.PROJECTION if self.projection else pb.FULL
+
+    def kind_prefix(self) -> bytes:
+        return self.ns + escape((self.kind or "").encode())
+
+    def property_prefix(self, prop: str) -> bytes:
+        return b"P" + self.kind_prefix() + escape(prop.encode())
+
+
+def _flatten(flt: Any, out: list[Any]) -> None:
+    which = flt.WhichOneof("filter_type")
+    if which == "property_filter":
+        out.append(flt.property_filter)
+    elif which == "composite_filter":
+        comp = flt.composite_filter
+        if comp.op == pb.OR:
+            if len(comp.filters) == 1:
+                _flatten(comp.filters[0], out)
+                return
+            raise unimplemented("OR filters are not supported by this emulator yet.")
+        if comp.op != pb.AND:
+            raise invalid("A composite filter must have an operator.")
+        if not comp.filters:
+            raise invalid("A composite filter must have at least one sub-filter.")
+        for sub in comp.filters:
+            _flatten(sub, out)
+
+
+def _encode_filter_value(prop: str, value: Any) -> bytes:
+    encoded = encode_value(value)
+    if encoded is None:
+        raise invalid(f'A filter on property "{prop}" cannot use an array or entity value.')
+    return encoded
+
+
+def _key_value(prop_filter: Any, partition: Any) -> bytes:
+    value = prop_filter.value
+    if value.WhichOneof("value_type") != "key_value":
+        raise invalid("A __key__ filter value must be a Key.")
+    key = value.key_value
+    kp = key.partition_id
+    if (kp.project_id or partition.project_id) != partition.project_id or kp.namespace_id != partition.namespace_id:
+        raise invalid(
+            f"The query namespace is '{partition.namespace_id}' but __key__ filter namespace is '{kp.namespace_id}'."
+        )
+    return encode_path(key)
+
+
+def _add_filter(plan: Plan, f: Any) -> None:
+    prop, op = f.property.name, f.op
+    if not prop:
+        raise invalid("A property filter must name a property.")
+    if op == ANCESTOR:
+        if prop != KEY:
+            raise invalid("An ancestor filter must be on __key__.")
+        value = f.value
+        if value.WhichOneof("value_type") != "key_value" or not value.key_value.path:
+            raise invalid("An ancestor filter value must be a complete key.")
+        anc = value.key_value
+        if anc.partition_id.namespace_id != plan.partition.namespace_id:
+            raise invalid(
+                f"The query namespace is '{plan.partition.namespace_id}' but ancestor namespace is "
+                f"'{anc.partition_id.namespace_id}'."
+            )
+        if anc.path[-1].WhichOneof("id_type") is None:
+            raise invalid("An ancestor filter value must be a complete key.")
+        if plan.ancestor is not None and plan.ancestor != path_prefix(anc):
+            raise invalid("A query can have only one ancestor filter.")
+        plan.ancestor = path_prefix(anc)
+        return
+    if op in (IN, NOT_IN):
+        value = f.value
+        if value.WhichOneof("value_type") != "array_value" or not value.array_value.values:
+            raise invalid(f'The {"IN" if op == IN else "NOT_IN"} filter on "{prop}" needs a non-empty array value.')
+        items = value.array_value.values
+        if len(items) > (MAX_IN if op == IN else MAX_NOT_IN):
+            raise invalid(f'Too many values in the {"IN" if op == IN else "NOT_IN"} filter on "{prop}".')
+        if prop == KEY:
+            fake = pb.PropertyFilter()
+            encoded = []
+            for item in items:
+                fake.value.CopyFrom(item)
+                encoded.append(_key_value(fake, plan.partition))
+            plan.key_conds.append(Cond(prop, op, encoded))
+        else:
+            plan.conds.append(Cond(prop, op, [_encode_filter_value(prop, v) for v in items]))
+        return
+    if op not in RANGE_OPS and op not in (EQ, NE):
+        raise invalid(f'Unknown filter operator {op} on "{prop}".')
+    if prop == KEY:
+        plan.key_conds.append(Cond(prop, op, [_key_value(f, plan.partition)]))
+    else:
+        plan.conds.append(Cond(prop, op, [_encode_filter_value(prop, f.value)]))
+
+
+def _check_rules(plan: Plan) -> None:
+    if plan.kind is None and plan.conds:
+        raise invalid("A kindless query can only filter on __key__ and ancestors.")
+    ops = [c.op for c in plan.conds + plan.key_conds]
+    if ops.count(NE) + ops.count(NOT_IN) > 1:
+        raise invalid("A query can have at most one NOT_EQUAL or NOT_IN filter.")
+    if NOT_IN in ops and IN in ops:
+        raise invalid("A query cannot combine IN and NOT_IN filters.")
+
+
+def plan_query(query: Any, partition: Any) -> Plan:
+    """Validate `query` for `partition` (a PartitionId already normalized) and choose a driver."""
+    if len(query.kind) > 1:
+        raise invalid("A query can only have one kind.")
+    if query.HasField("find_nearest"):
+        raise unimplemented("find_nearest (vector search) is not supported by this emulator.")
+    kind = query.kind[0].name if query.kind else None
+    if kind == "":
+        raise invalid("The kind of a query must not be empty.")
+    if kind and kind.startswith("__") and kind.endswith("__"):
+        raise unimplemented(f"Metadata queries ({kind}) are not supported by this emulator yet.")
+    plan = Plan(partition, partition_prefix(partition.project_id, partition.database_id, partition.namespace_id), kind)
+    if query.HasField("filter"):
+        flat: list[Any] = []
+        _flatten(query.filter, flat)
+        for f in flat:
+            _add_filter(plan, f)
+    _check_rules(plan)
+    _plan_projection(plan, query)
+    _plan_order(plan, query)
+    return plan
+
+
+def _plan_projection(plan: Plan, query: Any) -> None:
+    names = [p.property.name for p in query.projection]
+    if len(set(names)) != len(names):
+        raise invalid("A property may appear only once in a projection.")
+    if names == [KEY]:
+        plan.keys_only = True
+    elif names:
+        if KEY in names:
+            raise invalid("__key__ can only be projected alone.")
+        eq_props = {c.prop for c in plan.conds if c.op == EQ}
+        for name in names:
+            if name in eq_props:
+                raise invalid(f'Cannot use projection on a property with an equality filter: "{name}".')
+        plan.projection = names
+    plan.distinct_on = [p.name for p in query.distinct_on]
+    if plan.distinct_on and not plan.projection:
+        raise invalid("distinct_on requires a projection.")
+
+
+def _plan_order(plan: Plan, query: Any) -> None:
+    orders = [(o.property.name, o.direction == pb.DESCENDING) for o in query.order]
+    eq_props = {c.prop for c in plan.conds if c.op == EQ}
+    orders = [o for o in orders if o[0] not in eq_props]  # a sort on an equality-filtered property is moot
+    if orders and orders[-1] == (KEY, False) and len(orders) > 1:
+        orders.pop()  # key ascending is already the tie-break
+    ineq = [c.prop for c in plan.conds if c.op in INEQUALITY_OPS]
+    if len(orders) > 1:
+        raise unimplemented("Queries with more than one sort order are not supported by this emulator yet.")
+    if plan.kind is None and orders and orders[0] != (KEY, False):
+        raise invalid("A kindless query can only be sorted by __key__ ascending.")
+    if ineq and orders and orders[0][0] != ineq[0]:
+        raise invalid(
+            f"inequality filter property and first sort order must be the same: {ineq[0]} and {orders[0][0]}"
+        )
+    if len(set(ineq)) > 1:
+        raise unimplemented("Inequality filters on more than one property are not supported by this emulator yet.")
+    if orders and orders[0][0] != KEY:
+        plan.order_prop, plan.descending = orders[0]
+        plan.driver = "S"
+    elif ineq:
+        plan.order_prop, plan.driver = ineq[0], "S"
+    else:
+        plan.descending = bool(orders) and orders[0][1]
+        plan.eq = sorted({(c.prop, c.values[0]) for c in plan.conds if c.op == EQ})
+        plan.driver = "Z" if plan.eq else ("K" if plan.kind is not None else "E")

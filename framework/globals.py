@@ -1,0 +1,38 @@
+"""One contextvar per context kind, and the proxies (current_app, g, request, session) that read them."""
+
+from __future__ import annotations
+
+import typing as t
+from contextvars import ContextVar
+
+from werkzeug.local import LocalProxy
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import App
+    from .ctx import AppContext, RequestContext, _AppCtxGlobals
+    from .sessions import SessionMixin
+    from .wrappers import Request
+
+_no_app_msg = """\
+Working outside of application context.
+
+This code needs the active application (current_app, g, url_for, ...). Push an
+application context first, e.g. `with app.app_context(): ...`.\
+"""
+_no_req_msg = """\
+Working outside of request context.
+
+This code needs an active HTTP request (request, session, ...). In tests, use
+`with app.test_request_context(): ...` or the test client.\
+"""
+
+_cv_app: ContextVar[AppContext] = ContextVar("framework.app_ctx")
+_cv_request: ContextVar[RequestContext] = ContextVar("framework.request_ctx")
+
+app_ctx: AppContext = LocalProxy(_cv_app, unbound_message=_no_app_msg)  # type: ignore[assignment]
+current_app: App = LocalProxy(_cv_app, "app", unbound_message=_no_app_msg)  # type: ignore[assignment]
+g: _AppCtxGlobals = LocalProxy(_cv_app, "g", unbound_message=_no_app_msg)  # type: ignore[assignment]
+
+request_ctx: RequestContext = LocalProxy(_cv_request, unbound_message=_no_req_msg)  # type: ignore[assignment]
+request: Request = LocalProxy(_cv_request, "request", unbound_message=_no_req_msg)  # type: ignore[assignment]
+session: SessionMixin = LocalProxy(_cv_request, "session", unbound_message=_no_req_msg)  # type: ignore[assignment]

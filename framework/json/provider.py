@@ -1,0 +1,100 @@
+"""JSON providers: how the app turns Python values into JSON and back (`app.json`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import json
+import typing as t
+import uuid
+import weakref
+from datetime import date
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import App
+    from ..wrappers import Response
+
+
+class JSONProvider:
+    """Base provider: subclass and implement `dumps` and `loads`; the app keeps one in `app.json`."""
+
+    def __init__(self, app: App) -> None:
+        self._app: App = weakref.proxy(app)
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """Serialize `obj` to a JSON string."""
+        raise NotImplementedError
+
+    def dump(self, obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+        """Serialize `obj` into a text file."""
+        fp.write(self.dumps(obj, **kwargs))
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        """Parse JSON text (str or UTF-8 bytes)."""
+        raise NotImplementedError
+
+    def load(self, fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+        """Parse JSON read from a file."""
+        return self.loads(fp.read(), **kwargs)
+
+    def _prepare_response_obj(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
+        if args and kwargs:
+            raise TypeError("jsonify() accepts positional arguments or keyword arguments, not both.")
+        if not args and not kwargs:
+            return None
+        if len(args) == 1:
+            return args[0]
+        return args or kwargs
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        """A response whose body is the JSON of the arguments (one value, a list of several, or kwargs)."""
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.dumps(obj), mimetype="application/json")
+
+
+def _default(o: t.Any) -> t.Any:
+    """Encode values the stdlib encoder refuses: dates, Decimal, UUID, dataclasses, `__html__` objects."""
+    if isinstance(o, date):
+        from werkzeug.http import http_date
+
+        return http_date(o)
+    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+        return str(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    if hasattr(o, "__html__"):
+        return str(o.__html__())
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+class DefaultJSONProvider(JSONProvider):
+    """stdlib `json` with extra types; `sort_keys`, `ensure_ascii`, `compact` and `mimetype` are tunable."""
+
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
+    ensure_ascii = True
+    sort_keys = True
+    compact: bool | None = None
+    mimetype = "application/json"
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """`json.dumps` with this provider's `default`, `ensure_ascii` and `sort_keys` unless given."""
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return json.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        """`json.loads`."""
+        return json.loads(s, **kwargs)
+
+    def _body(self, obj: t.Any) -> str:
+        """Response body: indented in debug (or `compact=False`), compact otherwise, newline-terminated."""
+        compact = self.compact
+        if compact is False or (compact is None and self._app.debug):
+            return self.dumps(obj, indent=2) + "\n"
+        return self.dumps(obj, separators=(",", ":")) + "\n"
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        """A JSON response with this provider's `mimetype`."""
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self._body(obj), mimetype=self.mimetype)

@@ -1,0 +1,269 @@
+"""Sessions: the pluggable `SessionInterface` and the default signed-cookie session on itsdangerous.
+
+Imported on first use of `app.session_interface`, never by `import framework`.
+Secure by default on Google's hosts (App Engine standard, Cloud Run / Functions): a missing or
+placeholder SECRET_KEY is refused (sessions stay empty and read-only, signing raises), and the
+session cookie is always sent with `Secure`, because those hosts serve the app over HTTPS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing as t
+from collections.abc import MutableMapping
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
+
+from .json.tag import TaggedJSONSerializer
+from .platform import on_google_host
+
+if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Request, Response
+
+#: Serializer of the cookie payload: tagged JSON (tuples, bytes, Markup, UUID, datetime survive).
+session_json_serializer = TaggedJSONSerializer()
+
+#: Well-known example values that must never sign sessions on Google's hosts.
+PLACEHOLDER_KEYS = frozenset({
+    "change-me", "changeme", "change_me", "changethis", "dev", "development", "secret", "secret-key",
+    "secret_key", "secretkey", "your-secret-key", "your_secret_key", "replace-me", "test", "testing",
+    "default", "password", "key", "xxx", "todo",
+})
+#: Shortest SECRET_KEY (in bytes) accepted on Google's hosts.
+MIN_SECRET_KEY_BYTES = 16
+
+_HOW_TO_SET = (
+    "Set a long random secret key: app.secret_key = ..., or SECRET_KEY in the config, for example from the "
+    "FRAMEWORK_SECRET_KEY environment variable with app.config.from_prefixed_env(\"FRAMEWORK\"). "
+    "Generate one with: python -c \"import secrets; print(secrets.token_hex())\""
+)
+
+
+def weak_secret_key_reason(key: str | bytes | None) -> str | None:
+    """Why `key` is unfit to sign sessions in production (None if it is acceptable)."""
+    if not key:
+        return "no SECRET_KEY is set"
+    raw = key.encode() if isinstance(key, str) else bytes(key)
+    if raw.strip().lower().decode("utf-8", "replace") in PLACEHOLDER_KEYS:
+        return f"SECRET_KEY {raw.decode('utf-8', 'replace')!r} is a well-known placeholder"
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+    return None
+
+
+def _lifetime_seconds(app: t.Any) -> int:
+    value = app.config["PERMANENT_SESSION_LIFETIME"]
+    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+
+class SessionMixin(MutableMapping[str, t.Any]):
+    """What every session offers besides the mapping: `permanent`, `new`, `modified`, `accessed`."""
+
+    #: Whether the backend just created this session (the default interface does not track it).
+    new = False
+    #: Whether the session changed; interfaces that cannot tell keep this True.
+    modified = True
+    #: Whether the session was used during the request (adds `Vary: Cookie`).
+    accessed = False
+
+    @property
+    def permanent(self) -> bool:
+        """Stored under `_permanent`: the cookie then expires after PERMANENT_SESSION_LIFETIME."""
+        return self.get("_permanent", False)
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self["_permanent"] = bool(value)
+
+
+class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
+    """The default session: a dict that notes top-level changes (nested changes need `modified = True`)."""
+
+    modified = False
+    accessed = False
+
+    def __init__(self, initial: t.Mapping[str, t.Any] | None = None) -> None:
+        def on_update(session: SecureCookieSession) -> None:
+            session.modified = True
+            session.accessed = True
+
+        super().__init__(initial, on_update)
+
+    def __getitem__(self, key: str) -> t.Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().setdefault(key, default)
+
+
+class NullSession(SecureCookieSession):
+    """The empty, read-only session used when sessions are unavailable (no secret key)."""
+
+    reason = "The session is unavailable because no secret key was set."
+
+    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise RuntimeError(f"{self.reason} {_HOW_TO_SET}")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+
+
+class RefusedKeySession(NullSession):
+    """Null session used on Google's hosts when the SECRET_KEY is missing or a placeholder."""
+
+    reason = "The session is disabled on Google's hosts because the SECRET_KEY is missing or too weak."
+
+
+class SessionInterface:
+    """How the app opens and saves sessions; assign a subclass instance to `app.session_interface`."""
+
+    null_session_class: type[SessionMixin] = NullSession
+    pickle_based = False
+
+    def make_null_session(self, app: t.Any) -> SessionMixin:
+        """A session that cannot be changed, for requests that cannot have a real one."""
+        return self.null_session_class()
+
+    def is_null_session(self, obj: object) -> bool:
+        """Whether `obj` is a null session (null sessions are never saved)."""
+        return isinstance(obj, self.null_session_class)
+
+    def get_cookie_name(self, app: t.Any) -> str:
+        """SESSION_COOKIE_NAME."""
+        return app.config["SESSION_COOKIE_NAME"]
+
+    def get_cookie_domain(self, app: t.Any) -> str | None:
+        """SESSION_COOKIE_DOMAIN (None: a host-only cookie)."""
+        return app.config["SESSION_COOKIE_DOMAIN"]
+
+    def get_cookie_path(self, app: t.Any) -> str:
+        """SESSION_COOKIE_PATH, else APPLICATION_ROOT."""
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
+
+    def get_cookie_httponly(self, app: t.Any) -> bool:
+        """SESSION_COOKIE_HTTPONLY."""
+        return app.config["SESSION_COOKIE_HTTPONLY"]
+
+    def get_cookie_secure(self, app: t.Any) -> bool:
+        """SESSION_COOKIE_SECURE; always True on Google's hosts, which serve the app over HTTPS."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or on_google_host()
+
+    def get_cookie_samesite(self, app: t.Any) -> str | None:
+        """SESSION_COOKIE_SAMESITE."""
+        return app.config["SESSION_COOKIE_SAMESITE"]
+
+    def get_cookie_partitioned(self, app: t.Any) -> bool:
+        """SESSION_COOKIE_PARTITIONED."""
+        return app.config.get("SESSION_COOKIE_PARTITIONED", False)
+
+    def get_expiration_time(self, app: t.Any, session: SessionMixin) -> datetime | None:
+        """Expiry of a permanent session's cookie (None: it lasts for the browser session)."""
+        if session.permanent:
+            return datetime.now(UTC) + timedelta(seconds=_lifetime_seconds(app))
+        return None
+
+    def should_set_cookie(self, app: t.Any, session: SessionMixin) -> bool:
+        """Send the cookie when the session changed, or to refresh a permanent one."""
+        return session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+
+    def open_session(self, app: t.Any, request: Request) -> SessionMixin | None:
+        """The session for `request`, or None to use a null session."""
+        raise NotImplementedError
+
+    def save_session(self, app: t.Any, session: SessionMixin, response: Response) -> None:
+        """Persist `session` on `response` (not called for null sessions)."""
+        raise NotImplementedError
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """Sessions stored client-side in a cookie signed (not encrypted) with the app's SECRET_KEY."""
+
+    salt = "cookie-session"
+    digest_method = staticmethod(hashlib.sha1)
+    key_derivation = "hmac"
+    serializer = session_json_serializer
+    session_class = SecureCookieSession
+
+    def _keys(self, app: t.Any) -> list[str | bytes] | None:
+        key = app.secret_key if hasattr(app, "secret_key") else app.config.get("SECRET_KEY")
+        if not key:
+            return None
+        return [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), key]
+
+    def _refusal(self, app: t.Any) -> str | None:
+        if not on_google_host():
+            return None
+        keys = self._keys(app) or [None]
+        for key in keys:
+            reason = weak_secret_key_reason(key)
+            if reason is not None:
+                return reason
+        return None
+
+    def get_signing_serializer(self, app: t.Any) -> URLSafeTimedSerializer | None:
+        """The itsdangerous serializer for the app's keys, None without a secret key.
+
+        On Google's hosts a placeholder or short key raises RuntimeError instead of signing.
+        """
+        reason = self._refusal(app)
+        if reason is not None and self._keys(app) is not None:
+            raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
+        keys = self._keys(app)
+        if keys is None:
+            return None
+        return URLSafeTimedSerializer(
+            keys,  # type: ignore[arg-type]
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )
+
+    def open_session(self, app: t.Any, request: Request) -> SessionMixin | None:
+        """The session in the request's cookie; a bad, expired or missing cookie gives an empty one."""
+        if self._refusal(app) is not None:
+            return RefusedKeySession()
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data = signer.loads(value, max_age=_lifetime_seconds(app))
+        except (BadSignature, ValueError, TypeError):
+            return self.session_class()
+        return self.session_class(data if isinstance(data, dict) else None)
+
+    def save_session(self, app: t.Any, session: SessionMixin, response: Response) -> None:
+        """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
+        name = self.get_cookie_name(app)
+        attrs = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "partitioned": self.get_cookie_partitioned(app),
+            "samesite": self.get_cookie_samesite(app),
+            "httponly": self.get_cookie_httponly(app),
+        }
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not session:
+            if session.modified:
+                response.delete_cookie(name, **attrs)
+                response.vary.add("Cookie")
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return
+        token = signer.dumps(dict(session))
+        response.set_cookie(name, token, expires=self.get_expiration_time(app, session), **attrs)
+        response.vary.add("Cookie")

@@ -1,0 +1,191 @@
+"""Jinja2 templates: the per-app environment (built on first use), its loader, and the render functions."""
+
+from __future__ import annotations
+
+import typing as t
+
+from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import Environment as _JinjaEnvironment
+
+from . import signals
+from .globals import _cv_app, _cv_request, current_app, g, request, session
+
+if t.TYPE_CHECKING:
+    from jinja2.loaders import BaseLoader as _Loader
+
+#: Template file extensions rendered with autoescaping.
+AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
+
+
+class Environment(_JinjaEnvironment):
+    """A jinja2 environment that knows its app and, by default, loads templates through it."""
+
+    def __init__(self, app: t.Any, **options: t.Any) -> None:
+        if "loader" not in options:
+            options["loader"] = app.create_global_jinja_loader()
+        super().__init__(**options)
+        self.app = app
+
+
+class DispatchingLoader(BaseLoader):
+    """Looks for a template in the app's template folder, then in each blueprint's, in registration order."""
+
+    def __init__(self, app: t.Any) -> None:
+        self.app = app
+
+    def _loaders(self) -> t.Iterator[tuple[t.Any, _Loader]]:
+        if self.app.jinja_loader is not None:
+            yield self.app, self.app.jinja_loader
+        for blueprint in self.app.iter_blueprints():
+            if blueprint.jinja_loader is not None:
+                yield blueprint, blueprint.jinja_loader
+
+    def get_source(
+        self, environment: _JinjaEnvironment, template: str
+    ) -> tuple[str, str | None, t.Callable[[], bool] | None]:
+        """The first match for `template`; with EXPLAIN_TEMPLATE_LOADING every attempt is logged."""
+        explain = self.app.config.get("EXPLAIN_TEMPLATE_LOADING")
+        attempts: list[str] = []
+        found = None
+        for owner, loader in self._loaders():
+            try:
+                source = loader.get_source(environment, template)
+            except TemplateNotFound:
+                attempts.append(f"{type(owner).__name__} {getattr(owner, 'name', owner)!r}: not found")
+                continue
+            if found is None:
+                found = source
+                if not explain:
+                    return found
+            attempts.append(f"{type(owner).__name__} {getattr(owner, 'name', owner)!r}: found {source[1]!r}")
+        if explain:
+            summary = "no match" if found is None else "used the first match"
+            if sum("found" in line for line in attempts) > 1:
+                summary += "; several loaders have this template, later ones are shadowed"
+            self.app.logger.info(
+                "Locating template %r (%s):\n%s", template, summary, "\n".join(f"  {line}" for line in attempts)
+            )
+        if found is None:
+            raise TemplateNotFound(template)
+        return found
+
+    def list_templates(self) -> list[str]:
+        """Every template name any loader knows."""
+        names: set[str] = set()
+        for _owner, loader in self._loaders():
+            names.update(loader.list_templates())
+        return sorted(names)
+
+
+#: Flask's name for the dispatching loader.
+DispatchingJinjaLoader = DispatchingLoader
+
+
+def select_autoescape(filename: str | None) -> bool:
+    """Autoescape string templates and files ending in .html, .htm, .xml, .xhtml or .svg."""
+    return filename is None or filename.endswith(AUTOESCAPE_EXTENSIONS)
+
+
+def create_environment(app: t.Any) -> Environment:
+    """Build the app's jinja2 environment from `jinja_options`, with the framework's globals installed."""
+    options = dict(app.jinja_options)
+    options.setdefault("autoescape", app.select_jinja_autoescape)
+    if "auto_reload" not in options:
+        auto_reload = app.config.get("TEMPLATES_AUTO_RELOAD")
+        options["auto_reload"] = bool(app.debug) if auto_reload is None else bool(auto_reload)
+    environment_class = getattr(app, "jinja_environment", None) or Environment
+    env = environment_class(app, **options)
+    from .flashing import get_flashed_messages
+
+    env.globals.update(
+        url_for=app.url_for, get_flashed_messages=get_flashed_messages, config=app.config,
+        request=request, session=session, g=g,
+    )
+    env.policies["json.dumps_function"] = app.json.dumps
+    return env
+
+
+def update_template_context(app: t.Any, context: dict[str, t.Any]) -> None:
+    """Add `g`, `request`, `session` and the context processors' values; values passed by the caller win."""
+    explicit = dict(context)
+    if _cv_app.get(None) is not None:
+        context["g"] = g._get_current_object()  # type: ignore[attr-defined]
+    scopes: list[str | None] = [None]
+    if _cv_request.get(None) is not None:
+        context["request"] = request._get_current_object()  # type: ignore[attr-defined]
+        context["session"] = session._get_current_object()  # type: ignore[attr-defined]
+        scopes.extend(reversed(request.blueprints))
+    processors = app.template_context_processors
+    for scope in scopes:
+        for processor in processors.get(scope, ()):
+            context.update(app.ensure_sync(processor)())
+    context.update(explicit)
+
+
+def _prepare(app: t.Any, template: Template, context: dict[str, t.Any]) -> None:
+    app.update_template_context(context)
+    if signals.before_render_template.receivers:
+        signals.before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+
+
+def _render(app: t.Any, template: Template, context: dict[str, t.Any]) -> str:
+    _prepare(app, template, context)
+    text = template.render(context)
+    if signals.template_rendered.receivers:
+        signals.template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return text
+
+
+def _stream(app: t.Any, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+    _prepare(app, template, context)
+
+    def chunks() -> t.Iterator[str]:
+        yield from template.generate(context)
+        if signals.template_rendered.receivers:
+            signals.template_rendered.send(
+                app, _async_wrapper=app.ensure_sync, template=template, context=context
+            )
+
+    stream = chunks()
+    if _cv_request.get(None) is not None:
+        from .helpers import stream_with_context
+
+        stream = stream_with_context(stream)
+    return stream
+
+
+def _app() -> t.Any:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def render_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> str:
+    """Render a template file (the first existing one of a list) with `context`."""
+    app = _app()
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _render(app, template, context)
+
+
+def render_template_string(source: str, **context: t.Any) -> str:
+    """Render template source text with `context` (autoescaped)."""
+    app = _app()
+    return _render(app, app.jinja_env.from_string(source), context)
+
+
+def stream_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> t.Iterator[str]:
+    """Render a template file piece by piece, for a streaming response (request context kept alive)."""
+    app = _app()
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _stream(app, template, context)
+
+
+def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
+    """Render template source text piece by piece, for a streaming response."""
+    app = _app()
+    return _stream(app, app.jinja_env.from_string(source), context)
+
+
+def get_template_attribute(template_name: str, attribute: str) -> t.Any:
+    """A macro or variable defined by a template, e.g. to call a macro from Python code."""
+    return getattr(_app().jinja_env.get_template(template_name).module, attribute)

@@ -1,0 +1,149 @@
+"""Request and Response: werkzeug's wrappers plus routing info and limits taken from the app config."""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Request as _WRequest
+from werkzeug.wrappers import Response as _WResponse
+
+from . import json
+from .globals import _cv_app
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from werkzeug.routing import Rule
+    from werkzeug.routing.exceptions import RoutingException  # noqa: F401
+    from werkzeug.exceptions import HTTPException
+
+
+def _app_config(key: str) -> t.Any:
+    ctx = _cv_app.get(None)
+    return None if ctx is None else ctx.app.config[key]
+
+
+class Request(_WRequest):
+    """The incoming request: werkzeug's, plus the matched rule, view args and config-driven limits."""
+
+    json_module: t.Any = json
+    url_rule: Rule | None = None
+    view_args: dict[str, t.Any] | None = None
+    routing_exception: HTTPException | None = None
+
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        """Body size limit (413 beyond it): set per request, else `MAX_CONTENT_LENGTH`."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_content_length
+        return ctx.app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+        """Size limit of a non-file multipart field: per request, else `MAX_FORM_MEMORY_SIZE`."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_form_memory_size
+        return ctx.app.config["MAX_FORM_MEMORY_SIZE"]  # type: ignore[no-any-return]
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:  # type: ignore[override]
+        """Maximum number of multipart parts: per request, else `MAX_FORM_PARTS`."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_form_parts
+        return ctx.app.config["MAX_FORM_PARTS"]  # type: ignore[no-any-return]
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    def endpoint(self) -> str | None:
+        """Endpoint of the matched rule, or None."""
+        if self.url_rule is not None:
+            return self.url_rule.endpoint  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def blueprint(self) -> str | None:
+        """Dotted name of the blueprint of the matched endpoint, or None."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The current blueprint and its parents, innermost first (`["a.b", "a"]`); `[]` outside one."""
+        name = self.blueprint
+        if name is None:
+            return []
+        return _split_blueprint_path(name)
+
+    @property
+    def appengine(self) -> t.Any:
+        """App Engine request information (headers the platform set), computed once per request."""
+        info = self.__dict__.get("_appengine_info")
+        if info is None:
+            from .adapters.appengine import request_info
+
+            info = self.__dict__["_appengine_info"] = request_info(self)
+        return info
+
+    def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
+        """Malformed JSON → 400 (details only in debug); wrong content type → 415."""
+        try:
+            return super().on_json_loading_failed(e)
+        except BadRequest as ebr:
+            if _app_config("DEBUG"):
+                raise
+            raise BadRequest() from ebr
+
+
+_bp_path_cache: dict[str, list[str]] = {}
+
+
+def _split_blueprint_path(name: str) -> list[str]:
+    """`"a.b.c"` → `["a.b.c", "a.b", "a"]` (cached; callers must not mutate the list)."""
+    rv = _bp_path_cache.get(name)
+    if rv is None:
+        parts = name.split(".")
+        rv = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        if len(_bp_path_cache) < 4096:
+            _bp_path_cache[name] = rv
+    return list(rv)
+
+
+class Response(_WResponse):
+    """The response: werkzeug's, with `text/html` as default mimetype and the app's JSON provider."""
+
+    default_mimetype: str | None = "text/html"
+    json_module: t.Any = json
+    autocorrect_location_header = False
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """`MAX_COOKIE_SIZE` inside an app context, werkzeug's default otherwise."""
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        return super().max_cookie_size

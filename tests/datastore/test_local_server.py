@@ -1,0 +1,78 @@
+"""`make run` equivalent: deploy.local_server with the emulator embedded, or an existing one reused."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import datastore
+
+from tests.support.procs import Server, free_port, run_server
+
+pytestmark = pytest.mark.slow
+RUNNER = [sys.executable, "-m", "deploy.local_server"]
+
+
+def call(server: Server, method: str, path: str) -> dict[str, object]:
+    req = urllib.request.Request(server.url + path, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(req, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_closed(port: int, timeout: float = 15.0) -> bool:
+    """True once nothing accepts connections on `port` any more (polled, up to `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not listening(port):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def runner_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    return {"FRAMEWORK_DATASTORE_DIR": str(data_dir), "GOOGLE_CLOUD_PROJECT": "local-test", **extra}
+
+
+def test_embedded_emulator_keeps_data_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "datastore"
+    for round_no, expected in ((1, 2), (2, 3)):
+        port, store_port = free_port(), free_port()
+        env = runner_env(data_dir, PORT=str(port), FRAMEWORK_DATASTORE_PORT=str(store_port))
+        with run_server(RUNNER, port=port, tmp_path=tmp_path, env=env, timeout=60) as server:
+            assert listening(store_port)
+            if round_no == 1:
+                assert call(server, "POST", "/visits/alice")["count"] == 1
+            assert call(server, "POST", "/visits/alice") == {"name": "alice", "count": expected}
+            assert call(server, "GET", "/visits") == {"visits": [{"name": "alice", "count": expected}]}
+            assert f"127.0.0.1:{store_port}" in server.log()
+        assert wait_closed(store_port), "the embedded emulator outlived the app server"
+    assert any(data_dir.iterdir())
+
+
+def test_existing_emulator_host_is_used(tmp_path: Path, ndb_env: str, emulator: Server) -> None:
+    port = free_port()
+    env = runner_env(
+        tmp_path / "unused", PORT=str(port), DATASTORE_EMULATOR_HOST=f"127.0.0.1:{emulator.port}",
+        DATASTORE_PROJECT_ID=ndb_env,
+    )
+    with run_server(RUNNER, port=port, tmp_path=tmp_path, env=env, timeout=60) as server:
+        assert call(server, "POST", "/visits/bob") == {"name": "bob", "count": 1}
+        with pytest.raises(urllib.error.HTTPError) as info:
+            call(server, "POST", "/visits/__kind__")
+        assert info.value.code == 400
+    raw = datastore.Client(project=ndb_env, credentials=AnonymousCredentials())
+    assert raw.get(raw.key("Visit", "bob"))["count"] == 1
+    assert not (tmp_path / "unused").exists()
+
