@@ -77,6 +77,9 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         # Scheme and client address come from framework.adapters.wsgi, on App Engine only, trusting
         # exactly Google's hops; gunicorn must not believe X-Forwarded-* headers from loopback clients.
         "secure_scheme_headers": {},
+        # gunicorn >= 24 opens a control socket under $HOME by default: one shared path for every
+        # server on the machine, and App Engine's filesystem is read-only outside /tmp. Not needed.
+        "control_socket_disable": True,
         "proc_name": env.get("GAE_SERVICE") or env.get("K_SERVICE") or "framework",
     }
 

@@ -57,3 +57,30 @@ def count_visit(name: str):
 @app.get("/visits")
 def list_visits() -> dict[str, list[dict[str, object]]]:
     return {"visits": [{"name": v.key.id(), "count": v.count} for v in Visit.query().fetch(100)]}
+
+
+# --- Cloud Functions ---------------------------------------------------------------------------
+# functions-framework --target http_function --source main.py                  (the routes above)
+# functions-framework --target event_function --signature-type cloudevent --source main.py
+# The same event handlers answer Pub/Sub push subscriptions on App Engine at /_ah/push/messages.
+from framework.adapters.cloud_functions import cloud_event, http  # noqa: E402
+from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event  # noqa: E402
+
+
+@app.on_event(PUBSUB_MESSAGE_PUBLISHED)
+def log_message(event: Event) -> None:
+    message = event.pubsub
+    app.logger.info("message %s from %s: %d bytes, attributes %s",
+                    message.message_id, event.source, len(message.data), message.attributes)
+
+
+@app.on_event(STORAGE_FINALIZED, subject="objects/uploads/*")
+def log_upload(event: Event) -> None:
+    obj = event.storage
+    app.logger.info("new upload gs://%s/%s (%s bytes, %s)", obj.bucket, obj.name, obj.size, obj.content_type)
+
+
+app.pubsub_push_route("/_ah/push/messages")
+
+http_function = http(app)
+event_function = cloud_event(app)

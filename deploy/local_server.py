@@ -121,7 +121,7 @@ def embed_datastore(env: dict[str, str]) -> None:
 
     Data is kept in FRAMEWORK_DATASTORE_DIR (default: the git-ignored .datastore/ at the repo root) on
     port FRAMEWORK_DATASTORE_PORT (default: a free one). A forked watchdog owns the emulator and stops
-    it when this process, which then becomes the app server, exits.
+    it once this runner process is gone, however it ended (even `kill -9`).
     """
     if env.get("DATASTORE_EMULATOR_HOST"):
         print(f"Datastore: using the emulator at {env['DATASTORE_EMULATOR_HOST']}", flush=True)
@@ -229,12 +229,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     app_dir = args.app_dir.resolve()
     config = read_app_yaml(app_dir / "app.yaml")
     env = local_environment(dict(os.environ), config)
+    if not env["PORT"].isdigit() or not 0 < int(env["PORT"]) < 65536:
+        raise SystemExit(f"PORT is {env['PORT']!r}; set it to a free TCP port number such as 8080")
     # Local services the app expects, started before the app server:
     embed_datastore(env)
-    status = serve(config.get("entrypoint") or DEFAULT_ENTRYPOINT, env, app_dir)
+    entrypoint = config.get("entrypoint") or DEFAULT_ENTRYPOINT
+    status = serve(entrypoint, env, app_dir)
+    if status == 127:  # the shell could not find the entrypoint's program
+        app_yaml = app_dir / "app.yaml"
+        line = _key_lines(yaml.compose(app_yaml.read_text(), Loader=yaml.SafeLoader)).get("entrypoint", 1)
+        print(f"{app_yaml}:{line}: the entrypoint program {entrypoint.split()[0]!r} was not found\n"
+              "  fix: add it to requirements.txt and run `make install`, or correct `entrypoint`",
+              file=sys.stderr)
     # gunicorn exits 0 after SIGTERM; a negative status means the server died from a signal.
     return 0 if status < 0 and -status in (signal.SIGTERM, signal.SIGINT) else status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the server started
+        sys.exit(130)

@@ -7,7 +7,7 @@ import os
 import typing as t
 from collections import defaultdict
 
-from .scaffold import Scaffold
+from .scaffold import Scaffold, setupmethod
 
 if t.TYPE_CHECKING:
     from .cli import AppGroup
@@ -28,17 +28,6 @@ _SCOPED_LISTS = (
     "before_request_funcs", "after_request_funcs", "teardown_request_funcs",
     "url_default_functions", "url_value_preprocessors", "template_context_processors",
 )
-
-
-def _setup(f: F) -> F:
-    """Mark a blueprint method as a setup method: refused once the blueprint has been registered."""
-
-    @functools.wraps(f)
-    def wrapper(self: Blueprint, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        self._check_setup_finished(f.__name__)
-        return f(self, *args, **kwargs)
-
-    return t.cast(F, wrapper)
 
 
 def _join_prefix(outer: str | None, inner: str | None) -> str | None:
@@ -123,15 +112,16 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self._blueprints: list[tuple[Blueprint, dict[str, t.Any]]] = []
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
-
     @functools.cached_property
     def cli(self) -> AppGroup:
         """Click group for this blueprint's commands (click is imported on first use)."""
         from .cli import AppGroup
 
         return AppGroup(self.name)
+
+    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.AnyStr]:
+        """Open a file relative to the blueprint's `root_path` for reading (text as UTF-8 by default)."""
+        return super().open_resource(resource, mode, encoding)
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_registered_once:
@@ -141,12 +131,12 @@ class Blueprint(Scaffold):
                 "registering it."
             )
 
-    @_setup
+    @setupmethod
     def record(self, func: DeferredSetupFunction) -> None:
         """Run `func(state)` each time the blueprint is registered."""
         self.deferred_functions.append(func)
 
-    @_setup
+    @setupmethod
     def record_once(self, func: DeferredSetupFunction) -> None:
         """Run `func(state)` only when the blueprint is registered for the first time."""
 
@@ -160,14 +150,14 @@ class Blueprint(Scaffold):
         """The state object passed to deferred functions."""
         return BlueprintSetupState(self, app, options, first_registration)
 
-    @_setup
+    @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
         """Nest `blueprint` in this one: its name, URL prefix and subdomain are joined to this one's."""
         if blueprint is self:
             raise ValueError("a blueprint cannot be registered on itself")
         self._blueprints.append((blueprint, options))
 
-    @_setup
+    @setupmethod
     def add_url_rule(
         self, rule: str, endpoint: str | None = None, view_func: t.Callable[..., t.Any] | None = None,
         provide_automatic_options: bool | None = None, **options: t.Any,
@@ -243,43 +233,43 @@ class Blueprint(Scaffold):
     def _on_app(self, register: t.Callable[[t.Any], None]) -> None:
         self.record_once(lambda state: register(state.app))
 
-    @_setup
+    @setupmethod
     def before_app_request(self, f: F) -> F:
         """Run `f` before every request of the app, not only this blueprint's."""
         self._on_app(lambda app: app.before_request_funcs.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def after_app_request(self, f: F) -> F:
         """Run `f(response)` after every request of the app."""
         self._on_app(lambda app: app.after_request_funcs.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def teardown_app_request(self, f: F) -> F:
         """Run `f(exc)` when any request of the app ends."""
         self._on_app(lambda app: app.teardown_request_funcs.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def app_context_processor(self, f: F) -> F:
         """Add `f()`'s dict to the context of every template the app renders."""
         self._on_app(lambda app: app.template_context_processors.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def app_url_value_preprocessor(self, f: F) -> F:
         """Run `f(endpoint, values)` for every matched request of the app."""
         self._on_app(lambda app: app.url_value_preprocessors.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def app_url_defaults(self, f: F) -> F:
         """Run `f(endpoint, values)` whenever the app builds a URL."""
         self._on_app(lambda app: app.url_default_functions.setdefault(None, []).append(f))
         return f
 
-    @_setup
+    @setupmethod
     def app_errorhandler(self, code: type[Exception] | int) -> t.Callable[[F], F]:
         """Handle `code` (status or exception class) for every request of the app."""
 
@@ -289,17 +279,17 @@ class Blueprint(Scaffold):
 
         return decorator
 
-    @_setup
+    @setupmethod
     def add_app_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
         """Add a jinja filter to the app's environment."""
         self._on_app(lambda app: app.add_template_filter(f, name=name))
 
-    @_setup
+    @setupmethod
     def add_app_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
         """Add a jinja test to the app's environment."""
         self._on_app(lambda app: app.add_template_test(f, name=name))
 
-    @_setup
+    @setupmethod
     def add_app_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
         """Add a jinja global to the app's environment."""
         self._on_app(lambda app: app.add_template_global(f, name=name))

@@ -21,23 +21,23 @@ from click.core import ParameterSource
 
 from .debug import DebuggerRefused, check_debug_allowed
 from .globals import _cv_app
+from .helpers import get_debug_flag, get_load_dotenv
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: Files tried, in order, when neither --app nor FRAMEWORK_APP names the app.
 DEFAULT_APP_FILES = ("main.py", "app.py", "wsgi.py")
+#: Entry-point group of installed packages' extra commands (Flask's `flask.commands`).
+PLUGIN_GROUP = "framework.commands"
+#: The reloader polls the files of loaded modules: unlike watchdog (werkzeug's "auto" choice when it is
+#: installed), it cannot lose changes to inotify queue overflows when sys.path holds large trees.
+DEFAULT_RELOADER_TYPE = "stat"
 #: Dotenv files loaded from the working directory (or a parent), lowest precedence first.
 DOTENV_FILES = (".frameworkenv", ".env")
-_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
 class NoAppException(click.UsageError):
     """The app could not be found or imported."""
-
-
-def get_debug_flag() -> bool:
-    """Whether FRAMEWORK_DEBUG asks for debug mode."""
-    return os.environ.get("FRAMEWORK_DEBUG", "").strip().lower() not in _FALSE_WORDS
 
 
 def _is_app(value: object) -> bool:
@@ -163,8 +163,7 @@ class ScriptInfo:
         self.create_app = create_app
         self.data: dict[t.Any, t.Any] = {}
         self.set_debug_flag = set_debug_flag
-        skip = os.environ.get("FRAMEWORK_SKIP_DOTENV", "").strip().lower() not in _FALSE_WORDS
-        self.load_dotenv_defaults = load_dotenv_defaults and not skip
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
         self._loaded_app: t.Any = None
 
     def load_app(self) -> t.Any:
@@ -339,10 +338,21 @@ class FrameworkGroup(AppGroup):
         self.create_app = create_app
         self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag
+        self._loaded_plugin_commands = False
         if add_default_commands:
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+
+    def _load_plugin_commands(self) -> None:
+        """Add the commands that installed packages declare in the `framework.commands` entry-point group."""
+        if self._loaded_plugin_commands:
+            return
+        from importlib.metadata import entry_points
+
+        for entry_point in entry_points(group=PLUGIN_GROUP):
+            self.add_command(entry_point.load(), entry_point.name)
+        self._loaded_plugin_commands = True
 
     def _load_app(self, ctx: click.Context) -> t.Any:
         app = ctx.ensure_object(ScriptInfo).load_app()
@@ -351,7 +361,8 @@ class FrameworkGroup(AppGroup):
         return app
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        """A built-in command, else one of the app's (loading the app and pushing its context)."""
+        """A built-in or plugin command, else one of the app's (loading the app and pushing its context)."""
+        self._load_plugin_commands()
         command = super().get_command(ctx, name)
         if command is not None:
             return command
@@ -363,7 +374,8 @@ class FrameworkGroup(AppGroup):
         return app.cli.get_command(ctx, name)  # type: ignore[no-any-return]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """Built-in commands plus the app's, reporting (not raising) app loading errors."""
+        """Built-in and plugin commands plus the app's, reporting (not raising) app loading errors."""
+        self._load_plugin_commands()
         names = set(super().list_commands(ctx))
         try:
             names.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
@@ -412,7 +424,7 @@ def run_app(
                 fg="red",
             )
         return
-    if load_dotenv:
+    if get_load_dotenv(load_dotenv):
         _load_default_dotenv()
         if "FRAMEWORK_DEBUG" in os.environ:
             app.debug = get_debug_flag()
@@ -425,6 +437,7 @@ def run_app(
     options.setdefault("use_reloader", bool(app.debug))
     options.setdefault("use_debugger", bool(app.debug))
     options.setdefault("threaded", True)
+    options.setdefault("reloader_type", DEFAULT_RELOADER_TYPE)
     check_debug_allowed(options["use_debugger"], options["use_reloader"])
     show_server_banner(bool(app.debug), app.name)
     try:
@@ -517,11 +530,13 @@ class SeparatedPathType(click.Path):
               help=f"Extra files that trigger a reload, separated by {os.pathsep!r}.")
 @click.option("--exclude-patterns", default=None, type=SeparatedPathType(),
               help=f"fnmatch patterns the reloader ignores, separated by {os.pathsep!r}.")
+@click.option("--reloader-type", type=click.Choice(("stat", "watchdog", "auto")), default=DEFAULT_RELOADER_TYPE,
+              show_default=True, help="How the reloader notices changes: polling file times, or watchdog events.")
 @click.option("--debug/--no-debug", expose_value=False, callback=_debug_callback, help="Debug mode.")
 @pass_script_info
 def run_command(
     info: ScriptInfo, host: str, port: int, reload: bool | None, debugger: bool | None, with_threads: bool,
-    cert: t.Any, extra_files: list[str] | None, exclude_patterns: list[str] | None,
+    cert: t.Any, extra_files: list[str] | None, exclude_patterns: list[str] | None, reloader_type: str,
 ) -> None:
     """Run werkzeug's development server (reloader and debugger with --debug). Not for production."""
     from werkzeug.serving import is_running_from_reloader, run_simple
@@ -545,7 +560,7 @@ def run_command(
     show_server_banner(debug, info.app_import_path)
     run_simple(
         host, port, app, use_reloader=reload, use_debugger=debugger, threaded=with_threads, ssl_context=cert,
-        extra_files=extra_files, exclude_patterns=exclude_patterns,
+        extra_files=extra_files, exclude_patterns=exclude_patterns, reloader_type=reloader_type,
     )
 
 

@@ -6,8 +6,10 @@ imported here: middleware and logging modules load only on the hosts that need t
 
 from __future__ import annotations
 
-import ipaddress
+import os
+import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -71,6 +73,8 @@ def _from_platform(info: Any) -> bool:
         return False
     if info.user_ip is None:
         return True
+    import ipaddress
+
     try:
         address = ipaddress.ip_address(info.user_ip)
     except ValueError:
@@ -79,6 +83,7 @@ def _from_platform(info: Any) -> bool:
 
 
 def _add_lifecycle_routes(app: Any) -> None:
+    app_ref = weakref.ref(app)  # the views live in the app's own tables: no reference cycle
     warmup_lock = threading.Lock()
     warmed = False
 
@@ -86,21 +91,24 @@ def _add_lifecycle_routes(app: Any) -> None:
         nonlocal warmed
         with warmup_lock:
             if not warmed:
-                warmed = _run_all(app, app.warmup_funcs, "warmup")
+                current = app_ref()
+                warmed = _run_all(current, current.warmup_funcs, "warmup")
                 if not warmed:
                     return _plain("warmup failed\n", 500)
         return _plain("", 200)
 
     def appengine_start() -> Any:
         # 2xx (or 404) tells App Engine the instance started; anything else gets it killed and retried.
-        return _plain("", 200) if _run_all(app, app.start_funcs, "start") else _plain("start failed\n", 500)
+        current = app_ref()
+        return _plain("", 200) if _run_all(current, current.start_funcs, "start") else _plain("start failed\n", 500)
 
     def appengine_stop() -> Any:
         from framework.globals import request
 
         if not _from_platform(request.appengine):
             return _plain("Forbidden: only App Engine stops instances.\n", 403)
-        return _plain("", 200) if _run_all(app, app.stop_funcs, "stop") else _plain("stop failed\n", 500)
+        current = app_ref()
+        return _plain("", 200) if _run_all(current, current.stop_funcs, "stop") else _plain("stop failed\n", 500)
 
     app.add_url_rule(WARMUP_PATH, "_ah_warmup", appengine_warmup, methods=["GET"])
     app.add_url_rule(START_PATH, "_ah_start", appengine_start, methods=["GET"])
@@ -113,6 +121,7 @@ class _FirstRequest:
     def __init__(self, app: Any, setup: Callable[[], None]) -> None:
         self.app = app
         self.wrapped = app.wsgi_app
+        self.wrapped_is_method = "wsgi_app" not in app.__dict__
         self.setup = setup
         self.done = False
         self.lock = threading.Lock()
@@ -124,11 +133,21 @@ class _FirstRequest:
                     self.setup()
                     self.done = True
             if self.app.__dict__.get("wsgi_app") is self:
-                self.app.wsgi_app = self.wrapped
+                if self.wrapped_is_method:
+                    self.app.__dict__.pop("wsgi_app", None)
+                else:
+                    self.app.wsgi_app = self.wrapped
         return self.wrapped(environ, start_response)
 
 
 def _setup_logging(app: Any) -> None:
+    if (
+        not app.platform.on_google
+        and app.config.get("LOG_FORMAT") is None
+        and "FRAMEWORK_LOG_FORMAT" not in os.environ
+        and "framework.adapters.cloud_logging" not in sys.modules
+    ):
+        return  # local default: keep the core's readable handler; nothing to import before the first response
     from framework.adapters import cloud_logging
 
     fmt = cloud_logging.choose_format(app.config.get(cloud_logging.CONFIG_KEY), app.platform.on_google)

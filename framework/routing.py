@@ -1,21 +1,58 @@
-"""URL matching for the app: one bound MapAdapter per (host, scheme, script root), and a dict of
-rules without variables that is consulted before werkzeug's matcher.
+"""URL matching for the app: one bound MapAdapter per (host, scheme, script root), and two
+indexes consulted before werkzeug's matcher (which stays the reference for everything else):
 
-Both caches are derived from `url_map`; they are rebuilt when rules are added and are bounded.
+- static rules (no variables) by exact path;
+- "branch" rules: a rule whose first path segment is literal and which is the only rule in the
+  map starting with that segment (e.g. `/user/<int:id>`). werkzeug's matcher tries literal segments
+  before variable ones, so if such a rule matches the path and accepts the method, werkzeug would
+  return the same rule and values; we match its segments directly instead of walking the state
+  machine. Any doubt (no entry, mismatch, other method, converter rejection) defers to werkzeug.
+
+The indexes are rebuilt when rules are added (Map counts additions) and are bounded.
 """
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from werkzeug.routing import Map as _WMap
-from werkzeug.routing import MapAdapter, Rule
+from werkzeug.routing import MapAdapter
+from werkzeug.routing import Rule as _WRule
+from werkzeug.routing import ValidationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
     from .ctx import RequestContext
 
 _MAX_ADAPTERS = 128
+
+
+class _LazyBuilder:
+    """Stands in for a compiled URL builder until the rule first builds a URL."""
+
+    __slots__ = ("append_unknown",)
+
+    def __init__(self, append_unknown: bool) -> None:
+        self.append_unknown = append_unknown
+
+    def __get__(self, rule: _WRule, owner: t.Any = None) -> t.Callable[..., tuple[str, str]]:
+        append_unknown = self.append_unknown
+
+        def build(*args: t.Any, **kwargs: t.Any) -> tuple[str, str]:
+            real = _WRule._compile_builder(rule, append_unknown).__get__(rule, None)
+            setattr(rule, "_build_unknown" if append_unknown else "_build", real)
+            return real(*args, **kwargs)  # type: ignore[no-any-return]
+
+        return build
+
+
+class Rule(_WRule):
+    """werkzeug's Rule, compiling its two URL-builder functions on first use instead of at
+    registration (they cost most of the time of adding a rule, and many rules never build URLs)."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> t.Any:
+        return _LazyBuilder(append_unknown)
 
 
 class Map(_WMap):
@@ -33,13 +70,70 @@ def _wsgi_str(value: str) -> str:
     return value.encode("latin1").decode(errors="replace")
 
 
+class _Branch:
+    """A rule that alone owns its first literal path segment, pre-split for direct matching."""
+
+    __slots__ = ("rule", "segments", "steps")
+
+    def __init__(self, rule: _WRule, parts: list[t.Any]) -> None:
+        self.rule = rule
+        self.segments = len(parts) - 1  # path segments including the leading empty one
+        steps: list[tuple[bool, t.Any, tuple[str, ...]]] = []
+        for part in parts[3:]:
+            if part.static:
+                steps.append((True, part.content, ()))
+            else:
+                pattern = re.compile(part.content)
+                names = tuple(sorted((n for n in pattern.groupindex if n.startswith("__werkzeug_")),
+                                     key=lambda n: int(n[11:])))
+                steps.append((False, pattern, names))
+        self.steps = tuple(steps)
+
+    def match(self, segments: list[str], method: str) -> tuple[_WRule, dict[str, t.Any]] | None:
+        rule = self.rule
+        if len(segments) != self.segments or (rule.methods is not None and method not in rule.methods):
+            return None
+        values: list[str] = []
+        for segment, (static, pattern, names) in zip(segments[2:], self.steps):
+            if static:
+                if segment != pattern:
+                    return None
+            else:
+                m = pattern.match(segment)
+                if m is None:
+                    return None
+                groups = m.groupdict()
+                values.extend(groups[n] for n in names)
+        converters = rule._converters
+        result: dict[str, t.Any] = {}
+        try:
+            for name, value in zip(converters, values):
+                result[name] = converters[name].to_python(value)
+        except ValidationError:
+            return None
+        if rule.defaults:
+            result.update(rule.defaults)
+        return rule, result
+
+
+def _indexable(rule: _WRule, endpoints: dict[str, int]) -> bool:
+    return not (
+        rule.redirect_to is not None
+        or rule.websocket
+        or rule.build_only
+        or rule.alias
+        or endpoints[rule.endpoint] > 1
+    )
+
+
 class RouteCache:
     """Per-app caches of bound adapters and of static rules."""
 
     def __init__(self, app: App) -> None:
         self.app = app
         self._adapters: dict[tuple[t.Any, ...], MapAdapter] = {}
-        self._static: dict[tuple[str, str], list[Rule]] = {}
+        self._static: dict[tuple[str, str], list[_WRule]] = {}
+        self._branches: dict[tuple[str, str], _Branch] = {}
         self._static_version = -1
         self._static_map: _WMap | None = None
 
@@ -73,48 +167,69 @@ class RouteCache:
             self._adapters[key] = adapter
         return adapter
 
-    def _static_table(self) -> dict[tuple[str, str], list[Rule]] | None:
+    def _tables(self) -> tuple[dict[tuple[str, str], list[_WRule]], dict[tuple[str, str], _Branch]] | None:
         url_map = self.app.url_map
         version = getattr(url_map, "rules_version", None)
         if version is None or url_map.host_matching:
             return None
         if version != self._static_version or url_map is not self._static_map:
-            url_map.update()
-            endpoints: dict[str, int] = {}
-            for rule in url_map.iter_rules():
-                endpoints[rule.endpoint] = endpoints.get(rule.endpoint, 0) + 1
-            table: dict[tuple[str, str], list[Rule]] = {}
-            for rule in url_map.iter_rules():
-                if (
-                    rule.arguments
-                    or rule.redirect_to is not None
-                    or rule.websocket
-                    or rule.build_only
-                    or endpoints[rule.endpoint] > 1
-                    or "//" in rule.rule
-                    or not rule.rule.startswith("/")
-                ):
-                    continue
-                table.setdefault((rule.subdomain or "", rule.rule), []).append(rule)
-            self._static = table
+            self._rebuild(url_map)
             self._static_version = version
             self._static_map = url_map
-        return self._static
+        return self._static, self._branches
 
-    def match(self, ctx: RequestContext) -> tuple[Rule, dict[str, t.Any]]:
-        """Match the request: a dict hit for static rules that accept the method, else werkzeug."""
+    def _rebuild(self, url_map: _WMap) -> None:
+        url_map.update()
+        rules = list(url_map.iter_rules())
+        endpoints: dict[str, int] = {}
+        for rule in rules:
+            endpoints[rule.endpoint] = endpoints.get(rule.endpoint, 0) + 1
+        static: dict[tuple[str, str], list[_WRule]] = {}
+        owners: dict[tuple[str, str], list[_WRule]] = {}
+        for rule in rules:
+            parts = getattr(rule, "_parts", None)
+            if not parts or len(parts) < 3 or not (parts[0].static and parts[1].static and parts[2].static):
+                continue
+            owners.setdefault((parts[0].content, parts[2].content), []).append(rule)
+            if (
+                not rule.arguments
+                and _indexable(rule, endpoints)
+                and "//" not in rule.rule
+                and rule.rule.startswith("/")
+            ):
+                static.setdefault((rule.subdomain or "", rule.rule), []).append(rule)
+        branches: dict[tuple[str, str], _Branch] = {}
+        for key, owned in owners.items():
+            if len(owned) != 1:
+                continue
+            rule = owned[0]
+            parts = rule._parts
+            if _indexable(rule, endpoints) and not any(p.final or p.suffixed for p in parts):
+                branches[key] = _Branch(rule, parts)
+        self._static = static
+        self._branches = branches
+
+    def match(self, ctx: RequestContext) -> tuple[_WRule, dict[str, t.Any]]:
+        """Match the request: the static and branch indexes when they are sure, else werkzeug."""
         request = ctx.request
         adapter = ctx.url_adapter
         assert adapter is not None
         path = request.path
         method = request.method
-        if not adapter.websocket:
-            table = self._static_table()
-            if table is not None:
-                rules = table.get((adapter.subdomain or "", path))
+        if not adapter.websocket and "//" not in path:
+            tables = self._tables()
+            if tables is not None:
+                domain = adapter.subdomain or ""
+                rules = tables[0].get((domain, path))
                 if rules is not None:
                     for rule in rules:
                         if rule.methods is None or method in rule.methods:
-                            return rule, {}
+                            return rule, dict(rule.defaults) if rule.defaults else {}
+                segments = path.split("/")
+                branch = tables[1].get((domain, segments[1]))
+                if branch is not None:
+                    found = branch.match(segments, method)
+                    if found is not None:
+                        return found
         query = _wsgi_str(request.environ.get("QUERY_STRING", ""))
         return adapter.match(path, method, return_rule=True, query_args=query)  # type: ignore[return-value]

@@ -2,8 +2,9 @@
 
 Imported on first use of `app.session_interface`, never by `import framework`.
 Secure by default on Google's hosts (App Engine standard, Cloud Run / Functions): a missing or
-placeholder SECRET_KEY is refused (sessions stay empty and read-only, signing raises), and the
-session cookie is always sent with `Secure`, because those hosts serve the app over HTTPS.
+placeholder SECRET_KEY is refused (sessions stay empty and read-only, signing raises), the session
+cookie is always sent with `Secure` (those hosts serve the app over HTTPS; App Engine's http:// URLs
+simply get no session), and SameSite defaults to "Lax" there unless SESSION_COOKIE_SAMESITE is set.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MIN_SECRET_KEY_BYTES = 16
 
 _HOW_TO_SET = (
     "Set a long random secret key: app.secret_key = ..., or SECRET_KEY in the config, for example from the "
-    "FRAMEWORK_SECRET_KEY environment variable with app.config.from_prefixed_env(\"FRAMEWORK\"). "
+    "FRAMEWORK_SECRET_KEY environment variable with app.config.from_prefixed_env(). "
     "Generate one with: python -c \"import secrets; print(secrets.token_hex())\""
 )
 
@@ -156,8 +157,11 @@ class SessionInterface:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or on_google_host()
 
     def get_cookie_samesite(self, app: t.Any) -> str | None:
-        """SESSION_COOKIE_SAMESITE."""
-        return app.config["SESSION_COOKIE_SAMESITE"]
+        """SESSION_COOKIE_SAMESITE; when unset on Google's hosts, "Lax" (what modern browsers assume anyway)."""
+        value = app.config["SESSION_COOKIE_SAMESITE"]
+        if value is None and on_google_host():
+            return "Lax"
+        return value
 
     def get_cookie_partitioned(self, app: t.Any) -> bool:
         """SESSION_COOKIE_PARTITIONED."""
@@ -198,13 +202,17 @@ class SecureCookieSessionInterface(SessionInterface):
         return [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), key]
 
     def _refusal(self, app: t.Any) -> str | None:
+        """Why sessions are refused here (None off Google's hosts, or when every key is strong)."""
         if not on_google_host():
             return None
-        keys = self._keys(app) or [None]
-        for key in keys:
+        keys = self._keys(app)
+        if keys is None:
+            return weak_secret_key_reason(None)
+        *fallbacks, current = keys
+        for label, key in (*(("SECRET_KEY_FALLBACKS entry: ", k) for k in fallbacks), ("", current)):
             reason = weak_secret_key_reason(key)
             if reason is not None:
-                return reason
+                return label + reason
         return None
 
     def get_signing_serializer(self, app: t.Any) -> URLSafeTimedSerializer | None:
@@ -212,12 +220,12 @@ class SecureCookieSessionInterface(SessionInterface):
 
         On Google's hosts a placeholder or short key raises RuntimeError instead of signing.
         """
-        reason = self._refusal(app)
-        if reason is not None and self._keys(app) is not None:
-            raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
         keys = self._keys(app)
         if keys is None:
             return None
+        reason = self._refusal(app)
+        if reason is not None:
+            raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
         return URLSafeTimedSerializer(
             keys,  # type: ignore[arg-type]
             salt=self.salt,
@@ -237,7 +245,9 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         try:
             data = signer.loads(value, max_age=_lifetime_seconds(app))
-        except (BadSignature, ValueError, TypeError):
+        except BadSignature:
+            return self.session_class()
+        except Exception:  # a validly signed but malformed payload (e.g. from a buggy old release)
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
 

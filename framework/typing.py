@@ -1,4 +1,6 @@
 """Type aliases for view return values and the callables the app registers."""
+# Runtime aliases with forward references need typing.Union / Optional, not `X | Y`.
+# ruff: noqa: UP007, UP045
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ import collections.abc as cabc
 import typing as t
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import WSGIApplication  # noqa: F401
-    from werkzeug.datastructures import Headers  # noqa: F401
-    from werkzeug.sansio.response import Response  # noqa: F401
+    from _typeshed.wsgi import WSGIApplication
+    from werkzeug.datastructures import Headers
+    from werkzeug.sansio.response import Response
 
 ResponseValue = t.Union[
     "Response",

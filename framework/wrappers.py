@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
 
@@ -12,9 +14,8 @@ from . import json
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from werkzeug.routing import Rule
-    from werkzeug.routing.exceptions import RoutingException  # noqa: F401
     from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import Rule
 
 
 def _app_config(key: str) -> t.Any:
@@ -75,6 +76,16 @@ class Request(_WRequest):
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """Query arguments; a query string that is not UTF-8 is a 400, not a server error."""
+        try:
+            return _WRequest.args.fget(self)  # type: ignore[attr-defined, no-any-return]
+        except UnicodeDecodeError:
+            raise BadRequest(
+                "The query string is not valid UTF-8; percent-encode non-ASCII characters."
+            ) from None
 
     @property
     def endpoint(self) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
 import pytest
 
 # Variables that make the framework believe it runs on Google's hosts or point it at a datastore.
@@ -9,11 +12,17 @@ _PLATFORM_VARS = (
     "GAE_ENV", "GAE_APPLICATION", "GAE_SERVICE", "GAE_VERSION", "GAE_INSTANCE", "GAE_RUNTIME",
     "GAE_MEMORY_MB", "GAE_DEPLOYMENT_ID", "K_SERVICE", "K_REVISION", "K_CONFIGURATION",
     "FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "DATASTORE_EMULATOR_HOST", "FRAMEWORK_APP",
-    "FLASK_APP", "FLASK_DEBUG", "FRAMEWORK_DEBUG",
+    "FLASK_APP", "FLASK_DEBUG", "FRAMEWORK_DEBUG", "FRAMEWORK_LOG_FORMAT",
 )
 
 
 @pytest.fixture(autouse=True)
-def _clean_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_platform_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _PLATFORM_VARS:
         monkeypatch.delenv(name, raising=False)
+    yield
+    # An app that ran "on App Engine" installs the JSON log handler on the root logger; take it off
+    # so later apps in this worker get their default text handler again.
+    cloud_logging = sys.modules.get("framework.adapters.cloud_logging")
+    if cloud_logging is not None:
+        cloud_logging.uninstall()

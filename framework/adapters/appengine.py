@@ -24,7 +24,7 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 _HEX2 = re.compile(r"[0-9a-f]{2}")
 _CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/(\d{1,20}))?(?:;o=(\d))?")
-_MAX_HEADER = 256  # longer values are not something the platform sends; treat them as absent
+_MAX_HEADER = 1024  # task names reach 500 chars; longer values are not the platform's: treat as absent
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ Paths: gen2 (`*.run.app`) and the local FF pass the full path. Gen1 (`REGION-PRO
 strips the function name; whether it sets SCRIPT_NAME is unconfirmed, so on a `*.cloudfunctions.net`
 host with an empty SCRIPT_NAME the name becomes SCRIPT_NAME (taken off PATH_INFO if still there), and
 `url_for(..., _external=True)` builds the public URL. `http(app, script_name="/x")` forces a prefix.
+On Google's hosts the scheme comes from the last X-Forwarded-Proto value (TLS ends in front of the
+container); locally that header is ignored.
 
 CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
 the status of the outcome (see framework.adapters.events) with its phrase as the body.
@@ -64,6 +66,20 @@ def resolve_script_name(environ: dict[str, Any], script_name: str | None = None)
     name = function_name()
     if name and host.endswith(_GEN1_HOST_SUFFIX):
         _mount(environ, name)
+
+
+def resolve_scheme(environ: dict[str, Any]) -> None:
+    """On Google's hosts, take the scheme from the last X-Forwarded-Proto value (the one Google's front end adds).
+
+    Cloud Run / Cloud Functions terminate TLS in front of the container. That the front end appends
+    (rather than replaces) the header is unconfirmed, so only its last value is believed, and only
+    when the function runs there (K_SERVICE / FUNCTION_NAME set); locally the header is ignored.
+    """
+    if not function_name():
+        return
+    proto = environ.get("HTTP_X_FORWARDED_PROTO", "").rsplit(",", 1)[-1].strip().lower()
+    if proto in ("http", "https"):
+        environ["wsgi.url_scheme"] = proto
 
 
 class _Started:
@@ -138,6 +154,7 @@ def http(app: WSGIApp, *, script_name: str | None = None) -> Callable[[Any], Res
             environ["wsgi.input"] = request.stream
         environ["wsgi.input_terminated"] = True
         resolve_script_name(environ, script_name)
+        resolve_scheme(environ)
         return run_wsgi(app, environ)
 
     return http_function

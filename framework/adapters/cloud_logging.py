@@ -84,11 +84,23 @@ class CloudLoggingFormatter(logging.Formatter):
 
 
 class CloudLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stderr handler with `CloudLoggingFormatter`; recognisable so it is installed once."""
+    """Writes `CloudLoggingFormatter` lines to `stream`, or to whatever sys.stderr is at emit time.
+
+    Following sys.stderr keeps working when a host (e.g. functions-framework) swaps it after startup.
+    """
 
     def __init__(self, project: str | None = None, stream: TextIO | None = None) -> None:
-        super().__init__(stream if stream is not None else sys.stderr)
+        super().__init__(stream)
+        self._stream = stream
         self.setFormatter(CloudLoggingFormatter(project))
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO | None) -> None:
+        self._stream = value
 
 
 def choose_format(config_value: Any, on_google: bool, environ: Mapping[str, str] | None = None) -> str:

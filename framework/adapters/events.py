@@ -19,11 +19,15 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from framework.adapters.payloads import MalformedEventError, PubSubMessage, StorageObject, parse_timestamp
+if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
+    from framework.adapters.payloads import PubSubMessage, StorageObject
+
+# The typed payloads (framework.adapters.payloads) are imported on first use: App imports this module,
+# and apps without events should not pay for them at cold start.
 
 PUBSUB_MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
@@ -35,6 +39,10 @@ EventHandler = Callable[["Event"], Any]
 H = TypeVar("H", bound=EventHandler)
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+class MalformedEventError(ValueError):
+    """An event or push envelope that does not have the shape its type promises (a client error: 400)."""
 
 
 class Event:
@@ -76,6 +84,8 @@ class Event:
     @property
     def time(self) -> datetime | None:
         """The `time` attribute as an aware datetime (None when absent)."""
+        from framework.adapters.payloads import parse_timestamp
+
         return parse_timestamp(self.attributes.get("time"), "time")
 
     def json(self) -> Any:
@@ -90,11 +100,15 @@ class Event:
     @property
     def pubsub(self) -> PubSubMessage:
         """The Pub/Sub message this event carries (messagePublished events and push deliveries)."""
+        from framework.adapters.payloads import PubSubMessage
+
         return PubSubMessage.from_envelope(self.json())
 
     @property
     def storage(self) -> StorageObject:
         """The Cloud Storage object this event describes (object.v1.* events)."""
+        from framework.adapters.payloads import StorageObject
+
         return StorageObject.from_dict(self.json())
 
     def __repr__(self) -> str:
@@ -109,13 +123,13 @@ def _matches(pattern: str, value: Any) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
 
-@dataclass(frozen=True)
 class HandlerRule:
     """One registered handler and the attribute patterns an event must match to reach it."""
 
-    handler: EventHandler
-    event_type: str
-    filters: tuple[tuple[str, str], ...]
+    __slots__ = ("handler", "event_type", "filters")
+
+    def __init__(self, handler: EventHandler, event_type: str, filters: tuple[tuple[str, str], ...]) -> None:
+        self.handler, self.event_type, self.filters = handler, event_type, filters
 
     def accepts(self, event: Event) -> bool:
         if not _matches(self.event_type, event.type):
@@ -141,10 +155,17 @@ class EventRouter:
     def __init__(self) -> None:
         self.rules: list[HandlerRule] = []
 
-    def add(self, handler: EventHandler, event_type: str, filters: Mapping[str, str]) -> None:
+    @staticmethod
+    def check(event_type: str, filters: Mapping[str, str]) -> None:
+        """Refuse non-string patterns at registration time, not when the first event arrives."""
+        if not isinstance(event_type, str):
+            raise TypeError("the event type must be a string (exact value or glob)")
         for name, pattern in filters.items():
             if not isinstance(pattern, str):
                 raise TypeError(f"event filter {name}= must be a string (exact value or glob)")
+
+    def add(self, handler: EventHandler, event_type: str, filters: Mapping[str, str]) -> None:
+        self.check(event_type, filters)
         self.rules.append(HandlerRule(handler, event_type, tuple(filters.items())))
 
     def match(self, event: Event) -> list[HandlerRule]:
@@ -189,6 +210,7 @@ class EventsMixin:
 
     def on_event(self, event_type: str, **filters: str) -> Callable[[H], H]:
         """Register the decorated function for CloudEvents of `event_type` whose attributes match `filters`."""
+        EventRouter.check(event_type, filters)
 
         def decorator(handler: H) -> H:
             self.event_router.add(handler, event_type, filters)

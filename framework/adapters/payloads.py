@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from framework.adapters.events import MalformedEventError
 
-class MalformedEventError(ValueError):
-    """An event or push envelope that does not have the shape its type promises (a client error)."""
+__all__ = ["MalformedEventError", "PubSubMessage", "StorageObject", "decode_base64", "parse_timestamp"]
 
 
 def parse_timestamp(value: Any, what: str = "timestamp") -> datetime | None:

@@ -156,3 +156,38 @@ def index_values(entity: Any) -> dict[str, set[bytes]]:
     out: dict[str, set[bytes]] = {}
     _collect(entity.properties, "", out)
     return out
+
+
+def _skip_escaped(data: bytes, pos: int) -> int:
+    while True:
+        nul = data.index(b"\x00", pos)
+        if data[nul + 1] == 0x01:
+            return nul + 2
+        pos = nul + 2
+
+
+def value_end(data: bytes, pos: int = 0) -> int:
+    """Where the encoded value starting at `pos` ends (encodings are self-delimiting)."""
+    tag = data[pos:pos + 1]
+    if tag in (NULL, NAN):
+        return pos + 1
+    if tag == FIXED:
+        return pos + 10
+    if tag == BOOL:
+        return pos + 2
+    if tag in (BLOB, STRING):
+        return _skip_escaped(data, pos + 1)
+    if tag == DOUBLE:
+        return pos + 9
+    if tag == GEO:
+        return pos + 17
+    if tag == KEY:
+        pos += 1
+        for _ in range(3):
+            pos = _skip_escaped(data, pos)
+        while data[pos:pos + 1] == _ELEMENT:
+            pos = _skip_escaped(data, pos + 1)
+            kind = data[pos:pos + 1]
+            pos = pos + 9 if kind == _ID else (_skip_escaped(data, pos + 1) if kind == _NAME else pos + 1)
+        return pos + 1
+    raise ValueError("not an encoded value")

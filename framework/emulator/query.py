@@ -45,10 +45,12 @@ class Plan:
     key_conds: list[Cond] = field(default_factory=list)
     order_prop: str | None = None
     descending: bool = False
+    then_by: list[tuple[str, bool]] = field(default_factory=list)  # further sort orders (property, descending)
     projection: list[str] = field(default_factory=list)
     keys_only: bool = False
     distinct_on: list[str] = field(default_factory=list)
     driver: str = "E"  # E entities, K kind index, Z zig-zag of equalities, S sorted property index
+    branches: list[tuple[list[Cond], list[Cond]]] = field(default_factory=list)  # OR: (conds, key conds)
     eq: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
@@ -64,23 +66,48 @@ class Plan:
         return b"P" + self.kind_prefix() + escape(prop.encode())
 
 
-def _flatten(flt: Any, out: list[Any]) -> None:
+MAX_DISJUNCTIONS = 30
+
+
+def _dnf(flt: Any) -> list[list[Any]]:
+    """The filter as a disjunction of conjunctions of property filters."""
     which = flt.WhichOneof("filter_type")
     if which == "property_filter":
-        out.append(flt.property_filter)
-    elif which == "composite_filter":
-        comp = flt.composite_filter
-        if comp.op == pb.OR:
-            if len(comp.filters) == 1:
-                _flatten(comp.filters[0], out)
-                return
-            raise unimplemented("OR filters are not supported by this emulator yet.")
-        if comp.op != pb.AND:
-            raise invalid("A composite filter must have an operator.")
-        if not comp.filters:
-            raise invalid("A composite filter must have at least one sub-filter.")
-        for sub in comp.filters:
-            _flatten(sub, out)
+        return [[flt.property_filter]]
+    if which != "composite_filter":
+        raise invalid("A filter must be a property filter or a composite filter.")
+    comp = flt.composite_filter
+    if not comp.filters:
+        raise invalid("A composite filter must have at least one sub-filter.")
+    parts = [_dnf(sub) for sub in comp.filters]
+    if comp.op == pb.OR:
+        out = [branch for part in parts for branch in part]
+    elif comp.op == pb.AND:
+        out = [[]]
+        for part in parts:
+            out = [left + right for left in out for right in part]
+            if len(out) > MAX_DISJUNCTIONS:
+                break
+    else:
+        raise invalid("A composite filter must have an operator.")
+    if len(out) > MAX_DISJUNCTIONS:
+        raise invalid(f"A query can have at most {MAX_DISJUNCTIONS} disjunctions after normalization.")
+    return out
+
+
+def _add_branches(plan: Plan, dnf: list[list[Any]]) -> None:
+    """OR: every branch is checked on the entity; they must share one ancestor filter (or none)."""
+    ancestors = set()
+    for branch in dnf:
+        sub = Plan(plan.partition, plan.ns, plan.kind)
+        for f in branch:
+            _add_filter(sub, f)
+        _check_rules(sub)
+        ancestors.add(sub.ancestor)
+        plan.branches.append((sub.conds, sub.key_conds))
+    if len(ancestors) > 1:
+        raise invalid("All disjunctions of a query must have the same ancestor filter.")
+    plan.ancestor = ancestors.pop()
 
 
 def _encode_filter_value(prop: str, value: Any) -> bytes:
@@ -169,18 +196,41 @@ def plan_query(query: Any, partition: Any) -> Plan:
     kind = query.kind[0].name if query.kind else None
     if kind == "":
         raise invalid("The kind of a query must not be empty.")
-    if kind and kind.startswith("__") and kind.endswith("__"):
-        raise unimplemented(f"Metadata queries ({kind}) are not supported by this emulator yet.")
     plan = Plan(partition, partition_prefix(partition.project_id, partition.database_id, partition.namespace_id), kind)
+    if kind and kind.startswith("__") and kind.endswith("__"):
+        _plan_metadata(plan, query)
+        return plan
     if query.HasField("filter"):
-        flat: list[Any] = []
-        _flatten(query.filter, flat)
-        for f in flat:
-            _add_filter(plan, f)
+        dnf = _dnf(query.filter)
+        if len(dnf) == 1:
+            for f in dnf[0]:
+                _add_filter(plan, f)
+        else:
+            _add_branches(plan, dnf)
     _check_rules(plan)
     _plan_projection(plan, query)
     _plan_order(plan, query)
     return plan
+
+
+def _plan_metadata(plan: Plan, query: Any) -> None:
+    """__namespace__, __kind__, __property__: key filters and ancestors only, ascending key order."""
+    from .metadata import KINDS
+
+    if plan.kind not in KINDS:
+        raise invalid(f"The kind {plan.kind} is reserved and not a metadata kind.")
+    if query.HasField("filter"):
+        dnf = _dnf(query.filter)
+        if len(dnf) != 1:
+            raise invalid("Metadata queries cannot use OR.")
+        for f in dnf[0]:
+            if f.property.name != KEY:
+                raise invalid("Metadata queries can only filter on __key__.")
+            _add_filter(plan, f)
+    if any(o.property.name != KEY or o.direction == pb.DESCENDING for o in query.order):
+        raise invalid("Metadata queries can only be sorted by __key__ ascending.")
+    _plan_projection(plan, query)
+    plan.driver = "M"
 
 
 def _plan_projection(plan: Plan, query: Any) -> None:
@@ -206,11 +256,14 @@ def _plan_order(plan: Plan, query: Any) -> None:
     orders = [(o.property.name, o.direction == pb.DESCENDING) for o in query.order]
     eq_props = {c.prop for c in plan.conds if c.op == EQ}
     orders = [o for o in orders if o[0] not in eq_props]  # a sort on an equality-filtered property is moot
-    if orders and orders[-1] == (KEY, False) and len(orders) > 1:
+    names = [name for name, _ in orders]
+    if len(set(names)) != len(names):
+        raise invalid("A property may appear only once in the sort orders.")
+    if KEY in names[:-1]:
+        raise unimplemented("__key__ is supported only as the last sort order by this emulator.")
+    if len(orders) > 1 and orders[-1] == (KEY, False):
         orders.pop()  # key ascending is already the tie-break
     ineq = [c.prop for c in plan.conds if c.op in INEQUALITY_OPS]
-    if len(orders) > 1:
-        raise unimplemented("Queries with more than one sort order are not supported by this emulator yet.")
     if plan.kind is None and orders and orders[0] != (KEY, False):
         raise invalid("A kindless query can only be sorted by __key__ ascending.")
     if ineq and orders and orders[0][0] != ineq[0]:
@@ -219,11 +272,17 @@ def _plan_order(plan: Plan, query: Any) -> None:
         )
     if len(set(ineq)) > 1:
         raise unimplemented("Inequality filters on more than one property are not supported by this emulator yet.")
+    if orders and orders[-1][0] == KEY and len(orders) > 1:
+        raise unimplemented("A descending __key__ after other sort orders is not supported by this emulator yet.")
     if orders and orders[0][0] != KEY:
         plan.order_prop, plan.descending = orders[0]
+        plan.then_by = orders[1:]
         plan.driver = "S"
     elif ineq:
         plan.order_prop, plan.driver = ineq[0], "S"
+    elif plan.branches:
+        plan.descending = bool(orders) and orders[0][1]
+        plan.driver = "K" if plan.kind is not None else "E"
     else:
         plan.descending = bool(orders) and orders[0][1]
         plan.eq = sorted({(c.prop, c.values[0]) for c in plan.conds if c.op == EQ})

@@ -92,7 +92,18 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is False or (compact is None and self._app.debug):
             return self.dumps(obj, indent=2) + "\n"
-        return self.dumps(obj, separators=(",", ":")) + "\n"
+        if type(self).dumps is not DefaultJSONProvider.dumps:
+            return self.dumps(obj, separators=(",", ":")) + "\n"
+        # Same output as dumps(obj, separators=...), with the encoder built once per settings.
+        key = (self.default, self.ensure_ascii, self.sort_keys)
+        cached = self.__dict__.get("_compact_encoder")
+        if cached is None or cached[0] != key:
+            encoder = json.JSONEncoder(
+                default=self.default, ensure_ascii=self.ensure_ascii, sort_keys=self.sort_keys,
+                separators=(",", ":"),
+            )
+            cached = self.__dict__["_compact_encoder"] = (key, encoder)
+        return cached[1].encode(obj) + "\n"
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response with this provider's `mimetype`."""

@@ -97,7 +97,7 @@ def test_malformed_values_read_as_none() -> None:
         "HTTP_X_APPENGINE_CITYLATLONG": "north,south",
         "HTTP_X_CLOUD_TRACE_CONTEXT": "not-a-trace",
         "HTTP_X_APPENGINE_TIMEOUT_MS": "1e9",
-        "HTTP_X_APPENGINE_QUEUENAME": "q" * 1000,
+        "HTTP_X_APPENGINE_QUEUENAME": "q" * 2000,
     })
     assert not info.is_cron
     assert info.task_retry_count is None and info.task_execution_count is None

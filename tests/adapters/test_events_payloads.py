@@ -63,7 +63,7 @@ def test_malformed_pubsub_envelopes_raise(envelope: object) -> None:
 def test_pubsub_text_and_json_errors_are_malformed_event_errors() -> None:
     message = PubSubMessage(data=b"\xff\xfe")
     with pytest.raises(MalformedEventError):
-        message.text
+        _ = message.text
     with pytest.raises(MalformedEventError):
         message.json()
 

@@ -10,13 +10,17 @@ import pytest
 from tests.support.procs import REPO_ROOT
 
 
-@pytest.fixture(scope="module")
-def conf() -> ModuleType:
+def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", REPO_ROOT / "gunicorn.conf.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def conf() -> ModuleType:
+    return _load()
 
 
 @pytest.mark.parametrize(
@@ -35,6 +39,7 @@ def test_appengine(conf: ModuleType) -> None:
     assert s["timeout"] == 0
     assert s["graceful_timeout"] < 2  # inside App Engine's SIGTERM -> SIGKILL window
     assert s["secure_scheme_headers"] == {}
+    assert s["control_socket_disable"] is True
 
 
 def test_cloud_run_sizes_from_cpus(conf: ModuleType) -> None:
@@ -62,6 +67,9 @@ def test_overrides(conf: ModuleType) -> None:
     assert bad["bind"] == ["127.0.0.1:8080"] and bad["workers"] == 1
 
 
-def test_module_level_settings_come_from_os_environ(conf: ModuleType) -> None:
-    assert conf.bind == conf.compute_settings(__import__("os").environ, __import__("os").cpu_count())["bind"]
-    assert conf.worker_class == "gthread"
+def test_module_level_settings_come_from_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "7123")
+    monkeypatch.setenv("GAE_ENV", "standard")
+    module = _load()
+    assert module.bind == ["0.0.0.0:7123"]
+    assert module.worker_class == "gthread" and module.accesslog is None

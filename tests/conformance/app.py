@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -138,7 +139,7 @@ def target():
 def set_cookie() -> Response:
     response = make_response("cookies set\n")
     response.set_cookie("plain", "value one", path="/")
-    response.set_cookie("strict", "2", httponly=True, samesite="Strict", max_age=60)
+    response.set_cookie("strict", "2", httponly=True, samesite="Strict")
     return response
 
 
@@ -166,6 +167,21 @@ def stream() -> Response:
     def chunks():
         for i in range(count):
             yield f"chunk {i} of {request.args.get('n', '5')}\n"
+
+    return Response(chunks(), mimetype="text/plain")
+
+
+@app.get("/stream-gate")
+def stream_gate() -> Response:
+    """Yields one chunk, then waits (at most 20 s) for the test to create the file `gate` before the next."""
+    gate = request.args["gate"]
+
+    def chunks():
+        yield "first\n"
+        deadline = time.monotonic() + 20
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield "second\n" if os.path.exists(gate) else "gate never opened\n"
 
     return Response(chunks(), mimetype="text/plain")
 
@@ -232,6 +248,7 @@ def on_any_upload(event: Event) -> None:
 
 
 app.pubsub_push_route("/_ah/push/conformance", topic="projects/conf-project/topics/conformance")
+app.pubsub_push_route("/_ah/push/other", topic="projects/conf-project/topics/other", endpoint="push_other")
 
 
 # --- entry points for the hosts ----------------------------------------------------------------

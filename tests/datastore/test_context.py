@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import datastore, ndb
 
@@ -21,7 +20,7 @@ def test_route_uses_ndb_without_setup_and_data_reaches_the_emulator(ndb_env: str
     assert response.get_json() == {"text": "hello"}
     assert client.get("/notes/nope").status_code == 404
     # Read it back with a different client library, straight from the emulator.
-    raw = datastore.Client(project=ndb_env, credentials=AnonymousCredentials())
+    raw = datastore.Client(project=ndb_env)
     entity = raw.get(raw.key("Note", "a"))
     assert entity is not None and entity["text"] == "hello"
 
@@ -85,7 +84,7 @@ def test_context_cache_can_be_turned_off(ndb_env: str) -> None:
 def test_namespace_from_config(ndb_env: str) -> None:
     app = make_app(NDB_NAMESPACE="tenant-a")
     app.test_client().put("/notes/ns", data="in a")
-    raw = datastore.Client(project=ndb_env, namespace="tenant-a", credentials=AnonymousCredentials())
+    raw = datastore.Client(project=ndb_env, namespace="tenant-a")
     assert raw.get(raw.key("Note", "ns"))["text"] == "in a"
     assert make_app().test_client().get("/notes/ns").status_code == 404
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import sys
 import time
@@ -11,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import datastore
 
 from tests.support.procs import Server, free_port, run_server
@@ -50,14 +52,26 @@ def test_embedded_emulator_keeps_data_across_restarts(tmp_path: Path) -> None:
     for round_no, expected in ((1, 2), (2, 3)):
         port, store_port = free_port(), free_port()
         env = runner_env(data_dir, PORT=str(port), FRAMEWORK_DATASTORE_PORT=str(store_port))
-        with run_server(RUNNER, port=port, tmp_path=tmp_path, env=env, timeout=60) as server:
-            assert listening(store_port)
-            if round_no == 1:
-                assert call(server, "POST", "/visits/alice")["count"] == 1
-            assert call(server, "POST", "/visits/alice") == {"name": "alice", "count": expected}
-            assert call(server, "GET", "/visits") == {"visits": [{"name": "alice", "count": expected}]}
-            assert f"127.0.0.1:{store_port}" in server.log()
-        assert wait_closed(store_port), "the embedded emulator outlived the app server"
+        group = None
+        try:
+            with run_server(RUNNER, port=port, tmp_path=tmp_path, env=env, timeout=60) as server:
+                group = server.proc.pid
+                assert listening(store_port)
+                if round_no == 1:
+                    assert call(server, "POST", "/visits/alice")["count"] == 1
+                assert call(server, "POST", "/visits/alice") == {"name": "alice", "count": expected}
+                assert call(server, "GET", "/visits") == {"visits": [{"name": "alice", "count": expected}]}
+                assert f"127.0.0.1:{store_port}" in server.log()
+                if round_no == 1:
+                    # Only the app server is told to stop (as `kill PID` would): the emulator follows it.
+                    server.proc.terminate()
+                    server.proc.wait(30)
+            # Round 2 ends like Ctrl-C: the whole process group gets the signal.
+            assert wait_closed(store_port), "the embedded emulator outlived the app server"
+        finally:
+            if group is not None:  # whatever is left of the runner's process group
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
     assert any(data_dir.iterdir())
 
 
@@ -72,7 +86,7 @@ def test_existing_emulator_host_is_used(tmp_path: Path, ndb_env: str, emulator: 
         with pytest.raises(urllib.error.HTTPError) as info:
             call(server, "POST", "/visits/__kind__")
         assert info.value.code == 400
-    raw = datastore.Client(project=ndb_env, credentials=AnonymousCredentials())
+    raw = datastore.Client(project=ndb_env)
     assert raw.get(raw.key("Visit", "bob"))["count"] == 1
     assert not (tmp_path / "unused").exists()
 

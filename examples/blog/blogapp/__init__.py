@@ -10,9 +10,11 @@ from framework import App, render_template
 from . import auth, db, posts
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> App:
-    """Build the blog app; `test_config` replaces the instance config (for tests)."""
-    app = App(__name__, instance_relative_config=True)
+def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> App:
+    """Build the blog app; `test_config` replaces the instance config and env (for tests)."""
+    if instance_path is None:  # examples/blog/instance, whichever way the package was imported
+        instance_path = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, "instance"))
+    app = App(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_mapping(
         BLOG_TITLE="Framework Blog",
         # Fine on a laptop; on Google's hosts the framework refuses such a key, so set FRAMEWORK_SECRET_KEY.

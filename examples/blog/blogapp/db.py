@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from framework import App, current_app
+from framework.cli import with_appcontext
 
 _lock = threading.Lock()
 
@@ -63,6 +64,7 @@ def init_db() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Clear the existing data and create an empty store."""
     init_db()

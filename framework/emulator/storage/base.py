@@ -69,5 +69,5 @@ class Storage(abc.ABC):
     def reset(self) -> None:
         """Delete everything."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release in memory
         """Release files and connections."""

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS idx (k BLOB PRIMARY KEY, ek BLOB NOT NULL) WITHOUT RO
 CREATE TABLE IF NOT EXISTS ids (k BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-_CHUNK = 256
+_CHUNK = 1024  # rows per SELECT once a scan goes on (the first reads are small, for seeks)
 FILENAME = "datastore.sqlite3"
 
 
@@ -40,14 +40,15 @@ class SqliteStorage(Storage):
 
     def _scan(self, table: str, cols: str, lo: bytes, hi: bytes, reverse: bool) -> Iterator[tuple]:
         order = "DESC" if reverse else "ASC"
-        cond = "k >= ? AND k < ?"
+        cond, chunk = "k >= ? AND k < ?", 8
         while True:
             rows = self._db.execute(
-                f"SELECT k, {cols} FROM {table} WHERE {cond} ORDER BY k {order} LIMIT {_CHUNK}", (lo, hi)
+                f"SELECT k, {cols} FROM {table} WHERE {cond} ORDER BY k {order} LIMIT {chunk}", (lo, hi)
             ).fetchall()
             yield from rows
-            if len(rows) < _CHUNK:
+            if len(rows) < chunk:
                 return
+            chunk = min(chunk * 4, _CHUNK)
             if reverse:
                 hi = rows[-1][0]
             else:
@@ -58,8 +59,7 @@ class SqliteStorage(Storage):
             yield k, Record(version, ctime, utime, data)
 
     def scan_index(self, lo: bytes, hi: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        for k, ek in self._scan("idx", "ek", lo, hi, reverse):
-            yield k, ek
+        yield from self._scan("idx", "ek", lo, hi, reverse)
 
     def has_id(self, key: bytes) -> bool:
         return self._db.execute("SELECT 1 FROM ids WHERE k = ?", (key,)).fetchone() is not None

@@ -1,0 +1,155 @@
+"""Commit: apply a list of mutations to one batch, with the real service's per-mutation rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import pb
+from .encoding import encode_int, encode_path, escape, index_values, partition_prefix
+from .errors import already_exists, invalid, not_found, unimplemented
+from .ids import IdAllocator
+from .storage import Batch, Record, Storage
+from .validation import check_entity, check_key, is_complete
+
+MAX_MUTATIONS = 500
+_FORBIDDEN = {("insert", "insert"), ("update", "insert"), ("upsert", "insert"), ("delete", "update")}
+
+
+def storage_key(key: Any) -> tuple[bytes, bytes]:
+    """(partition prefix, storage key) of a complete, normalized key."""
+    p = key.partition_id
+    ns = partition_prefix(p.project_id, p.database_id, p.namespace_id)
+    return ns, ns + encode_path(key)
+
+
+def index_rows(ns: bytes, entity: Any, skey: bytes) -> dict[bytes, bytes]:
+    """The kind-index row and property-index rows of an entity, each pointing at its storage key."""
+    path = skey[len(ns):]
+    kind_prefix = ns + escape(entity.key.path[-1].kind.encode())
+    rows = {b"K" + kind_prefix + path: skey}
+    for prop, values in index_values(entity).items():
+        prefix = b"P" + kind_prefix + escape(prop.encode())
+        for value in values:
+            rows[prefix + value + path] = skey
+    return rows
+
+
+def _describe(key: Any) -> str:
+    """The legacy text form of a key used in error messages."""
+    parts = []
+    for e in key.path:
+        ident = f"id: {e.id}" if e.WhichOneof("id_type") == "id" else f'name: "{e.name}"'
+        parts.append(f'Element {{ type: "{e.kind}" {ident} }}')
+    return f'app: "{key.partition_id.project_id}"\npath <\n  {" ".join(parts)}\n>\n'
+
+
+@dataclass
+class PendingCommit:
+    """The state of a commit being built: final entity per touched key, results, ids to remember."""
+
+    storage: Storage
+    version: int
+    final: dict[bytes, tuple[bytes, Any]] = field(default_factory=dict)  # skey -> (ns, entity or None)
+    ops: dict[bytes, str] = field(default_factory=dict)
+    results: list[tuple[Any, bytes | None]] = field(default_factory=list)  # (MutationResult, written key)
+    ids: set[bytes] = field(default_factory=set)
+
+    def current(self, skey: bytes) -> tuple[Any, int]:
+        """(entity-or-None, version) of a key as this commit sees it so far."""
+        if skey in self.final:
+            entity = self.final[skey][1]
+            return entity, (self.version if entity is not None else 0)
+        record = self.storage.get(skey)
+        return (True, record.version) if record is not None else (None, 0)
+
+
+def apply_mutations(
+    pending: PendingCommit, mutations: Any, project: str, database: str, transactional: bool, ids: IdAllocator,
+) -> None:
+    """Check each mutation and record its effect in `pending` (nothing is written yet)."""
+    if len(mutations) > MAX_MUTATIONS:
+        raise invalid(f"cannot write more than {MAX_MUTATIONS} entities in a single call")
+    for mutation in mutations:
+        op = mutation.WhichOneof("operation")
+        if op is None:
+            raise invalid("A mutation must have an operation.")
+        if mutation.HasField("property_mask") or len(mutation.property_transforms):
+            raise unimplemented("Property masks and transforms in mutations are not supported by this emulator yet.")
+        result = pb.MutationResult()
+        if op == "delete":
+            key = mutation.delete
+            check_key(key, project, database)
+            entity = None
+        else:
+            entity = getattr(mutation, op)
+            check_entity(entity, project, database, incomplete_ok=op != "update")
+            key = entity.key
+            if not is_complete(key):
+                ns = storage_key_prefix(key)
+                key.path[-1].id = ids.allocate(ns, pending.ids)
+                result.key.CopyFrom(key)
+        ns, skey = storage_key(key)
+        previous = pending.ops.get(skey)
+        if previous is not None:
+            if not transactional:
+                raise invalid("A non-transactional commit may not contain multiple mutations affecting the same entity.")
+            if (previous, op) in _FORBIDDEN:
+                raise invalid(f"A transaction may not {op} an entity after a {previous} of the same entity.")
+        pending.ops[skey] = op
+        exists, version = pending.current(skey)
+        strategy = mutation.WhichOneof("conflict_detection_strategy")
+        if strategy is not None and _conflicts(mutation, strategy, exists, version, pending.storage.get(skey)):
+            result.conflict_detected = True
+            result.version = version or pending.version
+            pending.results.append((result, None))
+            continue
+        if op == "insert" and exists is not None:
+            raise already_exists(f"entity already exists: {_describe(key)}")
+        if op == "update" and exists is None:
+            raise not_found(f"no entity to update: {_describe(key)}")
+        pending.final[skey] = (ns, entity)
+        last = key.path[-1]
+        if last.WhichOneof("id_type") == "id":
+            pending.ids.add(ns + encode_int(last.id))
+        result.version = pending.version
+        pending.results.append((result, skey if entity is not None else None))
+
+
+def storage_key_prefix(key: Any) -> bytes:
+    p = key.partition_id
+    return partition_prefix(p.project_id, p.database_id, p.namespace_id)
+
+
+def _conflicts(mutation: Any, strategy: str, exists: Any, version: int, record: Record | None) -> bool:
+    if strategy == "base_version":
+        return mutation.base_version != version
+    expected = mutation.update_time
+    if exists is None:
+        return expected.seconds != 0 or expected.nanos != 0
+    if record is None:  # changed earlier in this commit: its update time is this commit's
+        return True
+    micros = expected.seconds * 1_000_000 + expected.nanos // 1000
+    return micros != record.update_us
+
+
+def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record]]:
+    """The storage batch of a checked commit, and the new record of every written key."""
+    batch = Batch(version=pending.version, ids=set(pending.ids))
+    written: dict[bytes, Record] = {}
+    for skey, (ns, entity) in pending.final.items():
+        old = pending.storage.get(skey)
+        old_rows = index_rows(ns, pb.Entity.FromString(old.data), skey) if old is not None else {}
+        if entity is None:
+            if old is not None:
+                batch.deletes.add(skey)
+            new_rows: dict[bytes, bytes] = {}
+        else:
+            create = old.create_us if old is not None else pending.version
+            record = Record(pending.version, create, pending.version, entity.SerializeToString())
+            batch.puts[skey] = record
+            written[skey] = record
+            new_rows = index_rows(ns, entity, skey)
+        batch.index_del.update(k for k in old_rows if k not in new_rows)
+        batch.index_add.update((k, v) for k, v in new_rows.items() if k not in old_rows)
+    return batch, written

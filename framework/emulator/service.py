@@ -1,0 +1,246 @@
+"""The Datastore service: the eight v1 RPCs on raw protobuf messages, over one storage and one lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from . import pb
+from .aggregation import run_aggregation
+from .commit import PendingCommit, apply_mutations, build_batch, storage_key, storage_key_prefix
+from .encoding import encode_int
+from .errors import aborted, invalid, unimplemented
+from .executor import run_batch, set_times
+from .ids import IdAllocator
+from .query import plan_query
+from .storage import Batch, Record, Storage
+from .transactions import Transaction, TransactionManager
+from .validation import check_key, check_request_partition, is_complete, normalize_partition
+
+MAX_LOOKUP_KEYS = 1000
+
+
+def _timestamp(micros: int, out: Any) -> None:
+    out.seconds, rem = divmod(micros, 1_000_000)
+    out.nanos = rem * 1000
+
+
+class DatastoreService:
+    """Every method takes a request message and returns a response message or raises DatastoreError."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.lock = threading.RLock()
+        self.txns = TransactionManager(threading.Condition(self.lock))
+        self.ids = IdAllocator(storage)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _next_version(self) -> int:
+        """Commit versions are commit times in µs, strictly increasing."""
+        return max(self.storage.last_version() + 1, time.time_ns() // 1000)
+
+    def _read_transaction(self, options: Any, response: Any) -> Transaction | None:
+        which = options.WhichOneof("consistency_type")
+        if which == "transaction":
+            return self.txns.get(options.transaction)
+        if which == "new_transaction":
+            txn = self._begin(options.new_transaction)
+            response.transaction = txn.id
+            return txn
+        if which == "read_time":
+            raise unimplemented("Reads at a past read_time are not supported by this emulator.")
+        return None
+
+    def _begin(self, options: Any) -> Transaction:
+        read_only = options.WhichOneof("mode") == "read_only"
+        if read_only and options.read_only.HasField("read_time"):
+            raise unimplemented("Read-only transactions at a past read_time are not supported by this emulator.")
+        return self.txns.begin(read_only, self.storage.last_version())
+
+    def _partition(self, request: Any) -> Any:
+        partition = pb.PartitionId()
+        partition.CopyFrom(request.partition_id)
+        normalize_partition(partition, request.project_id, request.database_id)
+        return partition
+
+    # -- RPCs ----------------------------------------------------------------------------------------
+
+    def lookup(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        if len(request.keys) > MAX_LOOKUP_KEYS:
+            raise invalid(f"cannot get more than {MAX_LOOKUP_KEYS} keys in a single call")
+        skeys = []
+        for key in request.keys:
+            check_key(key, request.project_id, request.database_id, reserved_ok=True)
+            skeys.append(storage_key(key)[1])
+        mask = set(request.property_mask.paths)
+        response = pb.LookupResponse()
+        with self.lock:
+            txn = self._read_transaction(request.read_options, response)
+            if txn is not None and not txn.read_only:
+                self.txns.lock(txn, sorted(set(skeys)))
+            snapshot = self.storage.last_version()
+            for key, skey in zip(request.keys, skeys, strict=True):
+                record = self.storage.get(skey)
+                if txn is not None and not txn.read_only:
+                    txn.record_read(skey, record.version if record is not None else 0)
+                if record is None:
+                    result = response.missing.add()
+                    result.entity.key.CopyFrom(key)
+                    result.version = snapshot
+                    continue
+                result = response.found.add()
+                result.entity.ParseFromString(record.data)
+                result.entity.key.CopyFrom(key)
+                if mask:
+                    for name in list(result.entity.properties):
+                        if name not in mask:
+                            del result.entity.properties[name]
+                set_times(result, record)
+        _timestamp(time.time_ns() // 1000, response.read_time)
+        return response
+
+    def run_query(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        if request.WhichOneof("query_type") != "query":
+            raise unimplemented("GQL queries are not supported by this emulator yet.")
+        if request.HasField("explain_options"):
+            raise unimplemented("Query explain is not supported by this emulator yet.")
+        if request.HasField("property_mask"):
+            raise unimplemented("Property masks on queries are not supported by this emulator yet.")
+        plan = plan_query(request.query, self._partition(request))
+        response = pb.RunQueryResponse()
+        with self.lock:
+            txn = self._read_transaction(request.read_options, response)
+            on_read = None
+            if txn is not None and not txn.read_only:
+                def on_read(skey: bytes, record: Record | None) -> None:
+                    record = record if record is not None else self.storage.get(skey)
+                    txn.record_read(skey, record.version if record is not None else 0)
+            response.batch.CopyFrom(run_batch(self.storage, plan, request.query, on_read))
+        _timestamp(time.time_ns() // 1000, response.batch.read_time)
+        return response
+
+    def run_aggregation_query(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        if request.WhichOneof("query_type") != "aggregation_query":
+            raise unimplemented("GQL queries are not supported by this emulator yet.")
+        if request.HasField("explain_options"):
+            raise unimplemented("Query explain is not supported by this emulator yet.")
+        partition = self._partition(request)
+        response = pb.RunAggregationQueryResponse()
+        with self.lock:
+            self._read_transaction(request.read_options, response)
+            run_aggregation(self.storage, request.aggregation_query, partition, response.batch)
+        response.batch.more_results = pb.NO_MORE_RESULTS
+        _timestamp(time.time_ns() // 1000, response.batch.read_time)
+        return response
+
+    def begin_transaction(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        with self.lock:
+            txn = self._begin(request.transaction_options)
+        return pb.BeginTransactionResponse(transaction=txn.id)
+
+    def rollback(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        with self.lock:
+            self.txns.discard(request.transaction)
+        return pb.RollbackResponse()
+
+    def commit(self, request: Any) -> Any:
+        project, database = request.project_id, request.database_id
+        check_request_partition(project, database)
+        selector = request.WhichOneof("transaction_selector")
+        mode = request.mode
+        if mode == 0:
+            mode = pb.TRANSACTIONAL if selector else pb.NON_TRANSACTIONAL
+            if not selector:
+                raise invalid("The commit mode must be set (TRANSACTIONAL or NON_TRANSACTIONAL).")
+        if mode == pb.TRANSACTIONAL and selector is None:
+            raise invalid("A transactional commit needs a transaction.")
+        if mode == pb.NON_TRANSACTIONAL and selector is not None:
+            raise invalid("A non-transactional commit cannot name a transaction.")
+        response = pb.CommitResponse()
+        with self.lock:
+            txn = None
+            if selector == "transaction":
+                txn = self.txns.get(request.transaction)
+            elif selector == "single_use_transaction":
+                if request.single_use_transaction.WhichOneof("mode") == "read_only":
+                    raise invalid("A single-use transaction must be read-write.")
+                txn = self._begin(request.single_use_transaction)
+            try:
+                self._commit_locked(request, txn, mode == pb.TRANSACTIONAL, response)
+            finally:
+                if txn is not None:
+                    self.txns.finish(txn)
+        return response
+
+    def _commit_locked(self, request: Any, txn: Transaction | None, transactional: bool, response: Any) -> None:
+        if txn is not None and txn.read_only and len(request.mutations):
+            raise invalid("Cannot modify entities in a read-only transaction.")
+        pending = PendingCommit(self.storage, self._next_version())
+        apply_mutations(pending, request.mutations, request.project_id, request.database_id, transactional, self.ids)
+        if txn is not None and not txn.read_only:
+            self._validate(txn, pending)
+        batch, written = build_batch(pending)
+        self.storage.apply(batch)
+        for result, skey in pending.results:
+            record = written.get(skey) if skey is not None else None
+            if record is not None:
+                _timestamp(record.create_us, result.create_time)
+                _timestamp(record.update_us, result.update_time)
+            response.mutation_results.append(result)
+        response.index_updates = len(batch.index_add) + len(batch.index_del)
+        if transactional:
+            _timestamp(pending.version, response.commit_time)
+
+    def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
+        """ABORTED when anything read changed since it was read, or anything written since the begin."""
+        for skey, seen in txn.reads.items():
+            record = self.storage.get(skey)
+            if (record.version if record is not None else 0) != seen:
+                raise aborted()
+        for skey in pending.ops:
+            if skey in txn.reads:
+                continue
+            record = self.storage.get(skey)
+            if record is not None and record.version > txn.begin_version:
+                raise aborted()
+
+    def allocate_ids(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        response = pb.AllocateIdsResponse()
+        with self.lock:
+            pending: set[bytes] = set()
+            for key in request.keys:
+                check_key(key, request.project_id, request.database_id, incomplete_ok=True)
+                if is_complete(key):
+                    raise invalid("Key path is complete: AllocateIds needs incomplete keys.")
+                out = response.keys.add()
+                out.CopyFrom(key)
+                out.path[-1].id = self.ids.allocate(storage_key_prefix(key), pending)
+            self.storage.apply(Batch(version=self.storage.last_version(), ids=pending))
+        return response
+
+    def reserve_ids(self, request: Any) -> Any:
+        check_request_partition(request.project_id, request.database_id)
+        with self.lock:
+            ids: set[bytes] = set()
+            for key in request.keys:
+                check_key(key, request.project_id, request.database_id)
+                last = key.path[-1]
+                if last.WhichOneof("id_type") == "id":
+                    ids.add(storage_key_prefix(key) + encode_int(last.id))
+            self.storage.apply(Batch(version=self.storage.last_version(), ids=ids))
+        return pb.ReserveIdsResponse()
+
+    def reset(self) -> None:
+        """Forget every entity, id and open transaction."""
+        with self.lock:
+            self.txns.clear()
+            self.storage.reset()
+

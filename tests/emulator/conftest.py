@@ -1,0 +1,128 @@
+"""Fixtures for the emulator tests: the session emulator, clients bound to it, a raw gRPC caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from framework.emulator import pb
+from framework.emulator.launcher import Emulator
+
+pytest_plugins = ["framework.emulator.pytest_plugin"]
+
+PROJECT = "local-project"
+_RESPONSES = {
+    "Lookup": pb.LookupResponse, "RunQuery": pb.RunQueryResponse,
+    "RunAggregationQuery": pb.RunAggregationQueryResponse, "BeginTransaction": pb.BeginTransactionResponse,
+    "Commit": pb.CommitResponse, "Rollback": pb.RollbackResponse, "AllocateIds": pb.AllocateIdsResponse,
+    "ReserveIds": pb.ReserveIdsResponse,
+}
+
+
+class Raw:
+    """Calls the emulator's RPCs with raw protobuf messages (a real gRPC client, no library in between)."""
+
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.insecure_channel(address)
+
+    def __call__(self, method: str, request: Any) -> Any:
+        call = self.channel.unary_unary(
+            f"/google.datastore.v1.Datastore/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=_RESPONSES[method].FromString,
+        )
+        if not request.project_id:
+            request.project_id = PROJECT
+        return call(request, timeout=30)
+
+    def error(self, method: str, request: Any) -> grpc.RpcError:
+        """Call and return the RpcError the call must raise."""
+        with pytest.raises(grpc.RpcError) as info:
+            self(method, request)
+        return info.value
+
+
+@pytest.fixture
+def raw(emulator: Emulator) -> Iterator[Raw]:
+    caller = Raw(emulator.address)
+    yield caller
+    caller.channel.close()
+
+
+@pytest.fixture
+def ndb_client(emulator: Emulator) -> Any:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import ndb
+
+    return ndb.Client(project=PROJECT, credentials=AnonymousCredentials())
+
+
+@pytest.fixture
+def ds_client(emulator: Emulator) -> Any:
+    from google.cloud import datastore
+
+    return datastore.Client(project=PROJECT)
+
+
+def key(*path: Any, namespace: str = "", database: str = "", project: str = PROJECT) -> Any:
+    """A raw Key from alternating kind, id-or-name arguments (a trailing kind alone = incomplete)."""
+    k = pb.Key()
+    k.partition_id.project_id = project
+    k.partition_id.database_id = database
+    k.partition_id.namespace_id = namespace
+    for i in range(0, len(path), 2):
+        element = k.path.add(kind=path[i])
+        if i + 1 < len(path):
+            ident = path[i + 1]
+            if isinstance(ident, int):
+                element.id = ident
+            else:
+                element.name = ident
+    return k
+
+
+def entity(k: Any, **props: Any) -> Any:
+    """A raw Entity with simple values (int, str, bool, float, bytes, None)."""
+    e = pb.Entity()
+    e.key.CopyFrom(k)
+    for name, value in props.items():
+        set_value(e.properties[name], value)
+    return e
+
+
+def set_value(out: Any, value: Any) -> None:
+    if value is None:
+        out.null_value = 0
+    elif isinstance(value, bool):
+        out.boolean_value = value
+    elif isinstance(value, int):
+        out.integer_value = value
+    elif isinstance(value, float):
+        out.double_value = value
+    elif isinstance(value, str):
+        out.string_value = value
+    elif isinstance(value, bytes):
+        out.blob_value = value
+    elif isinstance(value, list):
+        out.array_value.SetInParent()
+        for item in value:
+            set_value(out.array_value.values.add(), item)
+    else:
+        out.CopyFrom(value)
+
+
+def commit(raw: Raw, *mutations: tuple[str, Any], txn: bytes | None = None) -> Any:
+    """Commit (op, entity-or-key) mutations, non-transactionally unless `txn` is given."""
+    req = pb.CommitRequest(mode=pb.TRANSACTIONAL if txn else pb.NON_TRANSACTIONAL)
+    if txn:
+        req.transaction = txn
+    for op, target in mutations:
+        getattr(req.mutations.add(), op).CopyFrom(target)
+    return raw("Commit", req)
+
+
+def code(error: grpc.RpcError) -> str:
+    return error.code().name

@@ -1,0 +1,223 @@
+"""Transactions: optimistic conflicts (ABORTED, nothing written), read-only rules, ndb retries, contention."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from framework.emulator import pb
+
+from .conftest import code, commit, entity, key
+
+pytestmark = pytest.mark.slow
+
+
+def begin(raw, read_only=False):
+    req = pb.BeginTransactionRequest()
+    if read_only:
+        req.transaction_options.read_only.SetInParent()
+    return raw("BeginTransaction", req).transaction
+
+
+def read(raw, k, txn):
+    return raw("Lookup", pb.LookupRequest(keys=[k], read_options=pb.ReadOptions(transaction=txn)))
+
+
+def value(raw, k):
+    found = raw("Lookup", pb.LookupRequest(keys=[k])).found
+    return found[0].entity.properties["v"].integer_value if found else None
+
+
+def test_conflict_with_a_commit_since_the_read_is_aborted(raw):
+    commit(raw, ("upsert", entity(key("C", 1), v=1)))
+    txn = begin(raw)
+    read(raw, key("C", 1), txn)
+    commit(raw, ("upsert", entity(key("C", 1), v=2)))  # a concurrent writer wins
+    err = raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=10)), ("upsert", entity(key("C", 2)))))
+    assert code(err) == "ABORTED" and "contention" in err.details()
+    assert value(raw, key("C", 1)) == 2 and value(raw, key("C", 2)) is None
+    # The aborted transaction is finished; a rollback of it is still a silent success.
+    assert code(raw.error("Commit", _txn_commit(txn))) == "INVALID_ARGUMENT"
+    raw("Rollback", pb.RollbackRequest(transaction=txn))
+
+
+def _txn_commit(txn, *mutations):
+    req = pb.CommitRequest(mode=pb.TRANSACTIONAL, transaction=txn, project_id="local-project")
+    for op, target in mutations:
+        getattr(req.mutations.add(), op).CopyFrom(target)
+    return req
+
+
+def test_read_of_missing_entity_then_created_is_a_conflict(raw):
+    txn = begin(raw)
+    assert len(read(raw, key("C", "m"), txn).missing) == 1
+    commit(raw, ("insert", entity(key("C", "m"), v=1)))
+    assert code(raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", "m"), v=5))))) == "ABORTED"
+
+
+def test_blind_write_conflicts_with_a_commit_since_begin(raw):
+    txn = begin(raw)
+    commit(raw, ("upsert", entity(key("C", "b"), v=1)))
+    assert code(raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", "b"), v=2))))) == "ABORTED"
+    assert value(raw, key("C", "b")) == 1
+
+
+def test_non_conflicting_transaction_commits_and_reads_do_not_see_own_writes(raw):
+    commit(raw, ("upsert", entity(key("C", 1), v=1)))
+    txn = begin(raw)
+    assert read(raw, key("C", 1), txn).found[0].entity.properties["v"].integer_value == 1
+    commit(raw, ("upsert", entity(key("C", 99), v=1)))  # unrelated entity
+    raw("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=2))))
+    assert value(raw, key("C", 1)) == 2
+
+
+def test_rollback_discards_and_unknown_transaction_is_invalid(raw):
+    txn = begin(raw)
+    raw("Rollback", pb.RollbackRequest(transaction=txn))
+    assert code(raw.error("Commit", _txn_commit(txn))) == "INVALID_ARGUMENT"
+    err = raw.error("Lookup", pb.LookupRequest(keys=[key("C", 1)], read_options=pb.ReadOptions(transaction=b"nope")))
+    assert code(err) == "INVALID_ARGUMENT" and "no longer valid" in err.details()
+    raw("Rollback", pb.RollbackRequest(transaction=b"unknown"))
+
+
+def test_read_only_transaction_cannot_write_but_commits_empty(raw):
+    txn = begin(raw, read_only=True)
+    read(raw, key("C", 1), txn)
+    assert code(raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1)))))) == "INVALID_ARGUMENT"
+    txn = begin(raw, read_only=True)
+    raw("Commit", _txn_commit(txn))
+
+
+def test_new_transaction_on_a_read_returns_its_id(raw):
+    opts = pb.ReadOptions()
+    opts.new_transaction.read_write.SetInParent()
+    res = raw("Lookup", pb.LookupRequest(keys=[key("C", 1)], read_options=opts))
+    assert res.transaction
+    raw("Commit", _txn_commit(res.transaction, ("upsert", entity(key("C", 1), v=3))))
+    assert value(raw, key("C", 1)) == 3
+
+
+def test_ndb_transaction_retries_after_aborted(ndb_client, raw):
+    from google.cloud import ndb
+
+    class Counter(ndb.Model):
+        v = ndb.IntegerProperty(default=0)
+
+    calls = []
+    with ndb_client.context(cache_policy=False):
+        k = Counter(id="c", v=0).put()
+
+        def work():
+            c = k.get()
+            if not calls:
+                commit(raw, ("upsert", entity(k._key.to_protobuf()._pb, v=100)))  # interfere once
+            calls.append(1)
+            c.v += 1
+            c.put()
+
+        ndb.transaction(work)
+        assert len(calls) == 2 and k.get().v == 101
+
+
+def test_ndb_transactional_put_of_incomplete_key_and_rollback(ndb_client):
+    from google.cloud import ndb
+
+    class Thing(ndb.Model):
+        n = ndb.IntegerProperty()
+
+    with ndb_client.context(cache_policy=False):
+        k = ndb.transaction(lambda: Thing(n=1).put())
+        assert k.get().n == 1
+
+        def fails():
+            Thing(id="never", n=2).put()
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError):
+            ndb.transaction(fails)
+        assert Thing.get_by_id("never") is None
+
+
+COUNTER_SCRIPT = textwrap.dedent("""
+    import sys, threading
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import ndb
+
+    class Counter(ndb.Model):
+        v = ndb.IntegerProperty(default=0)
+
+    client = ndb.Client(project="local-project", credentials=AnonymousCredentials())
+
+    def increment():
+        with client.context(cache_policy=False, global_cache=None):
+            def work():
+                c = Counter.get_by_id("hot") or Counter(id="hot")
+                c.v += 1
+                c.put()
+            ndb.transaction(work)
+
+    threads = [threading.Thread(target=increment) for _ in range(int(sys.argv[1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+""")
+
+
+def _counter(ndb_client):
+    from google.cloud import ndb
+
+    class Counter(ndb.Model):
+        v = ndb.IntegerProperty(default=0)
+
+    with ndb_client.context(cache_policy=False):
+        c = Counter.get_by_id("hot")
+        return c.v if c else 0
+
+
+def test_fifty_concurrent_ndb_increments_in_threads(ndb_client, emulator):
+    from google.cloud import ndb
+
+    class Counter(ndb.Model):
+        v = ndb.IntegerProperty(default=0)
+
+    errors = []
+
+    def increment():
+        try:
+            with ndb_client.context(cache_policy=False):
+                def work():
+                    c = Counter.get_by_id("hot") or Counter(id="hot")
+                    c.v += 1
+                    c.put()
+                ndb.transaction(work)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=increment) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _counter(ndb_client) == 50
+
+
+def test_fifty_concurrent_ndb_increments_from_separate_processes(ndb_client, emulator, tmp_path):
+    script = tmp_path / "counter.py"
+    script.write_text(COUNTER_SCRIPT)
+    env = {**__import__("os").environ, **emulator.env}
+    procs = [subprocess.Popen([sys.executable, str(script), "10"], env=env) for _ in range(5)]
+    try:
+        codes = [p.wait(timeout=110) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert codes == [0] * 5
+    assert _counter(ndb_client) == 50

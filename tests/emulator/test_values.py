@@ -1,0 +1,128 @@
+"""Every value type, meaning and exclude_from_indexes round-trips exactly (raw protobuf, ndb, datastore)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from framework.emulator import pb
+
+from .conftest import commit, entity, key
+
+pytestmark = pytest.mark.slow
+
+
+def _every_value_entity(k):
+    e = entity(k, null=None, yes=True, no=False, int=-(2**63), big=2**63 - 1, dbl=-1.5e300, s="héllo\x00", b=b"\x00\xff")
+    e.properties["nan"].double_value = float("nan")
+    e.properties["ts"].timestamp_value.seconds = 1_700_000_000
+    e.properties["ts"].timestamp_value.nanos = 123456000
+    e.properties["geo"].geo_point_value.latitude = -33.5
+    e.properties["geo"].geo_point_value.longitude = 151.25
+    e.properties["ref"].key_value.CopyFrom(key("Other", "x", "Child", 7))
+    inner = e.properties["inner"].entity_value
+    inner.properties["deep"].string_value = "d"
+    inner.properties["deep2"].entity_value.properties["x"].integer_value = 1
+    e.properties["arr"].array_value.values.add().integer_value = 1
+    e.properties["arr"].array_value.values.add().string_value = "two"
+    e.properties["empty"].array_value.SetInParent()
+    long_text = e.properties["text"]
+    long_text.string_value = "x" * 5000
+    long_text.exclude_from_indexes = True
+    long_text.meaning = 15
+    e.properties["zipped"].blob_value = b"z" * 2000
+    e.properties["zipped"].exclude_from_indexes = True
+    e.properties["zipped"].meaning = 22
+    e.properties["user"].entity_value.properties["email"].string_value = "a@b.c"
+    e.properties["user"].meaning = 20
+    return e
+
+
+def test_every_value_type_round_trips_exactly(raw):
+    e = _every_value_entity(key("AllTypes", "one"))
+    commit(raw, ("upsert", e))
+    found = raw("Lookup", pb.LookupRequest(keys=[e.key])).found
+    assert len(found) == 1
+    got = found[0].entity
+    assert got.properties["nan"].double_value != got.properties["nan"].double_value  # NaN survives
+    del got.properties["nan"], e.properties["nan"]
+    assert got == e
+    assert found[0].version > 0 and found[0].create_time.seconds > 0
+
+
+def test_timestamp_precision_is_microseconds_rounded_down(raw):
+    e = entity(key("T", 1))
+    e.properties["ts"].timestamp_value.seconds = 5
+    e.properties["ts"].timestamp_value.nanos = 999_999_999
+    commit(raw, ("upsert", e))
+    got = raw("Lookup", pb.LookupRequest(keys=[e.key])).found[0].entity
+    # Stored as given; queries and ordering use microseconds (see test_queries for ordering by timestamp).
+    assert got.properties["ts"].timestamp_value.seconds == 5
+
+
+def test_ndb_model_with_every_property_type(ndb_client):
+    from google.cloud import ndb
+
+    class Address(ndb.Model):
+        city = ndb.StringProperty()
+
+    class Everything(ndb.Model):
+        i = ndb.IntegerProperty()
+        f = ndb.FloatProperty()
+        b = ndb.BooleanProperty()
+        s = ndb.StringProperty()
+        t = ndb.TextProperty()
+        blob = ndb.BlobProperty()
+        zipped = ndb.BlobProperty(compressed=True)
+        dt = ndb.DateTimeProperty()
+        d = ndb.DateProperty()
+        geo = ndb.GeoPtProperty()
+        ref = ndb.KeyProperty()
+        js = ndb.JsonProperty()
+        pick = ndb.PickleProperty()
+        addr = ndb.StructuredProperty(Address)
+        local = ndb.LocalStructuredProperty(Address)
+        tags = ndb.StringProperty(repeated=True)
+        nothing = ndb.StringProperty()
+        gen = ndb.GenericProperty()
+
+    with ndb_client.context(cache_policy=False):
+        _put_and_compare(Everything, Address)
+
+
+def _put_and_compare(Everything, Address):
+    from google.cloud import ndb
+
+    values = dict(
+        i=-5, f=2.5, b=True, s="str", t="long " * 1000, blob=b"\x00\x01", zipped=b"z" * 5000,
+        dt=datetime.datetime(2024, 2, 29, 12, 30, 45, 123456), d=datetime.date(2020, 1, 2),
+        geo=ndb.GeoPt(10.5, -20.25), ref=ndb.Key("Other", 3, "Child", "c"), js={"a": [1, 2]}, pick={1, 2},
+        addr=Address(city="Paris"), local=Address(city="Rome"), tags=["x", "y"], nothing=None, gen=None,
+    )
+    k = Everything(**values).put()
+    got = k.get(use_cache=False)
+    for name, value in values.items():
+        if name == "addr":  # legacy dotted storage: ndb itself gives the read-back model a partial key
+            assert got.addr.city == "Paris"
+        else:
+            assert getattr(got, name) == value, name
+
+
+def test_datastore_client_round_trip(ds_client):
+    from google.cloud import datastore
+    from google.cloud.datastore.helpers import GeoPoint
+
+    e = datastore.Entity(ds_client.key("Thing"), exclude_from_indexes=("long",))
+    stamp = datetime.datetime(2023, 5, 6, 7, 8, 9, 10, tzinfo=datetime.UTC)
+    e.update({
+        "n": None, "i": 7, "f": 0.5, "b": False, "s": "s", "blob": b"\x01", "when": stamp,
+        "geo": GeoPoint(1.0, 2.0), "ref": ds_client.key("Ref", "r"), "arr": [1, "a", None], "empty": [],
+        "long": "y" * 3000, "emb": datastore.Entity(),
+    })
+    e["emb"]["x"] = 1
+    ds_client.put(e)
+    assert e.key.id is not None and e.key.id > 0
+    got = ds_client.get(e.key)
+    assert dict(got) == dict(e)
+    assert got.exclude_from_indexes == {"long"}
