@@ -1,7 +1,7 @@
 """Cold start per host: time from process start to the first successful response, against Flask.
 
 `python -m bench hosts`. Each row starts a fresh server process serving a one-route hello app and
-polls `GET /` on loopback until it answers 200; the median of BENCH_HOSTS_RUNS runs (default 5) is
+polls `GET /` on loopback until it answers 200; the median of BENCH_HOSTS_RUNS runs (default 7) is
 reported. Ratios compare with the same host serving the baseline: a Flask hello app under gunicorn
 and under werkzeug's server, and a plain functions-framework hello function for functions-framework.
 The last row is the repository's own main.py (more imports, e.g. ndb) under gunicorn, for reference.
@@ -122,7 +122,7 @@ def paired_cold_starts(
 
 def main() -> None:
     """Measure and print cold starts per host with ratios to the baseline on the same host."""
-    runs = int(os.environ.get("BENCH_HOSTS_RUNS", "5"))
+    runs = int(os.environ.get("BENCH_HOSTS_RUNS", "7"))
     with tempfile.TemporaryDirectory(prefix="bench-hosts-") as tmp:
         work = Path(tmp)
         for name, code in APPS.items():

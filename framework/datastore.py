@@ -44,7 +44,11 @@ class ClientSettings:
 
 
 def client_settings(config: Mapping[str, Any] | None = None) -> ClientSettings:
-    """Client settings from app config, falling back to the environment Google's tools set."""
+    """Client settings from app config, falling back to the environment Google's tools set.
+
+    Project: `NDB_PROJECT` (config, then env), `DATASTORE_PROJECT_ID`, `DATASTORE_DATASET`,
+    `GOOGLE_CLOUD_PROJECT`, else ndb's own detection. `NDB_DATABASE` and `NDB_NAMESPACE` likewise.
+    """
     config = config or {}
     env = os.environ
     project = (
@@ -61,6 +65,8 @@ def client_settings(config: Mapping[str, Any] | None = None) -> ClientSettings:
 
 def get_client(config: Mapping[str, Any] | None = None) -> ndb.Client:
     """The process-wide ndb client for these settings, created (thread-safely) on first use.
+
+    A process normally has one; settings that differ (another database, say) get one each.
 
     Against the emulator (`DATASTORE_EMULATOR_HOST`) it uses anonymous credentials, so no Google login
     or metadata server is needed; otherwise credentials come from the environment (ADC), or from

@@ -8,14 +8,10 @@ from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as _JinjaEnvironment
 
 from . import signals
-from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .globals import _cv_request, current_app, g, request, session
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
-
-#: Template file extensions rendered with autoescaping.
-AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
-
 
 class Environment(_JinjaEnvironment):
     """A jinja2 environment that knows its app and, by default, loads templates through it."""
@@ -81,11 +77,6 @@ class DispatchingLoader(BaseLoader):
 DispatchingJinjaLoader = DispatchingLoader
 
 
-def select_autoescape(filename: str | None) -> bool:
-    """Autoescape string templates and files ending in .html, .htm, .xml, .xhtml or .svg."""
-    return filename is None or filename.endswith(AUTOESCAPE_EXTENSIONS)
-
-
 def create_environment(app: t.Any) -> Environment:
     """Build the app's jinja2 environment from `jinja_options`, with the framework's globals installed."""
     options = dict(app.jinja_options)
@@ -106,14 +97,13 @@ def create_environment(app: t.Any) -> Environment:
 
 
 def update_template_context(app: t.Any, context: dict[str, t.Any]) -> None:
-    """Add `g`, `request`, `session` and the context processors' values; values passed by the caller win."""
+    """Add the context processors' values (app first, then blueprints outer to inner); the caller's values win.
+
+    The app's first processor (registered by the core) supplies `g`, `request` and `session`.
+    """
     explicit = dict(context)
-    if _cv_app.get(None) is not None:
-        context["g"] = g._get_current_object()  # type: ignore[attr-defined]
     scopes: list[str | None] = [None]
     if _cv_request.get(None) is not None:
-        context["request"] = request._get_current_object()  # type: ignore[attr-defined]
-        context["session"] = session._get_current_object()  # type: ignore[attr-defined]
         scopes.extend(reversed(request.blueprints))
     processors = app.template_context_processors
     for scope in scopes:

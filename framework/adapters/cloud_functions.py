@@ -15,7 +15,7 @@ strips the function name; whether it sets SCRIPT_NAME is unconfirmed, so on a `*
 host with an empty SCRIPT_NAME the name becomes SCRIPT_NAME (taken off PATH_INFO if still there), and
 `url_for(..., _external=True)` builds the public URL. `http(app, script_name="/x")` forces a prefix.
 On Google's hosts the scheme comes from the last X-Forwarded-Proto value (TLS ends in front of the
-container); locally that header is ignored.
+container); locally it is http whatever the client claims.
 
 CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
 the status of the outcome (see framework.adapters.events) with its phrase as the body.
@@ -69,17 +69,19 @@ def resolve_script_name(environ: dict[str, Any], script_name: str | None = None)
 
 
 def resolve_scheme(environ: dict[str, Any]) -> None:
-    """On Google's hosts, take the scheme from the last X-Forwarded-Proto value (the one Google's front end adds).
+    """Set the scheme the client really used: the last X-Forwarded-Proto value on Google's hosts, else http.
 
-    Cloud Run / Cloud Functions terminate TLS in front of the container. That the front end appends
-    (rather than replaces) the header is unconfirmed, so only its last value is believed, and only
-    when the function runs there (K_SERVICE / FUNCTION_NAME set); locally the header is ignored.
+    functions-framework never terminates TLS itself, so locally the connection is plain http, even
+    though its gunicorn believes X-Forwarded-Proto from loopback clients (gunicorn's default
+    forwarded_allow_ips). On Cloud Run / Cloud Functions TLS ends in Google's front end; whether it
+    appends to or replaces the header is unconfirmed, so only the last value is believed.
     """
-    if not function_name():
-        return
-    proto = environ.get("HTTP_X_FORWARDED_PROTO", "").rsplit(",", 1)[-1].strip().lower()
-    if proto in ("http", "https"):
-        environ["wsgi.url_scheme"] = proto
+    scheme = "http"
+    if function_name():
+        proto = environ.get("HTTP_X_FORWARDED_PROTO", "").rsplit(",", 1)[-1].strip().lower()
+        if proto in ("http", "https"):
+            scheme = proto
+    environ["wsgi.url_scheme"] = scheme
 
 
 class _Started:

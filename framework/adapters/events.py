@@ -172,11 +172,19 @@ class EventRouter:
         return [rule for rule in self.rules if rule.accepts(event)]
 
 
+def unhandled_status(app: Any) -> int:
+    """`UNHANDLED_EVENT_STATUS` from the app's config (default 200), checked to be an HTTP status."""
+    value = app.config.get("UNHANDLED_EVENT_STATUS", 200)
+    if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599:
+        raise ValueError(f"UNHANDLED_EVENT_STATUS must be an HTTP status code from 200 to 599, got {value!r}")
+    return value
+
+
 def dispatch(app: Any, event: Event) -> EventResult:
     """Run every handler of `app` that accepts `event`, inside an app context, and say how it went."""
     rules = app.event_router.match(event)
     if not rules:
-        status = int(app.config.get("UNHANDLED_EVENT_STATUS", 200))
+        status = unhandled_status(app)
         app.logger.warning(
             "no event handler for type=%s source=%s subject=%s id=%s; answering %d",
             event.type, event.source, event.subject, event.id, status,

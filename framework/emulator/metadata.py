@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from . import encoding as enc
 from . import pb
-from .encoding import (
-    BLOB, BOOL, DOUBLE, FIXED, GEO, KEY, NAN, NULL, STRING, encode_path, escape, partition_prefix, unescape,
-)
+from .encoding import encode_path, escape, partition_prefix, unescape
 from .storage import Record, Storage
 
 KINDS = ("__namespace__", "__kind__", "__property__")
 _TOP = b"\xff"
 _REPRESENTATION = {
-    NULL: "NULL", FIXED: "INT64", BOOL: "BOOLEAN", BLOB: "STRING", STRING: "STRING", DOUBLE: "DOUBLE",
-    NAN: "DOUBLE", GEO: "POINT", KEY: "REFERENCE",
+    enc.NULL: "NULL", enc.FIXED: "INT64", enc.BOOL: "BOOLEAN", enc.BLOB: "STRING", enc.STRING: "STRING",
+    enc.DOUBLE: "DOUBLE", enc.NAN: "DOUBLE", enc.GEO: "POINT", enc.KEY: "REFERENCE",
 }
 
 

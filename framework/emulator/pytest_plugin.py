@@ -2,7 +2,7 @@
 
 Use with `pytest_plugins = ["framework.emulator.pytest_plugin"]` in a conftest (or a pytest11 entry point):
 - `datastore_emulator`: the session's running `Emulator` (in memory).
-- `emulator`: the same handle after `POST /reset`, with DATASTORE_EMULATOR_HOST, DATASTORE_DATASET and
+- `clean_datastore`: the same handle after `POST /reset`, with DATASTORE_EMULATOR_HOST, DATASTORE_DATASET and
   DATASTORE_PROJECT_ID set for the test, so ndb.Client() and datastore.Client() created in it use it.
 """
 
@@ -22,7 +22,7 @@ def datastore_emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def emulator(datastore_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+def clean_datastore(datastore_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     datastore_emulator.reset()
     for name in ("DATASTORE_EMULATOR_HOST", "DATASTORE_DATASET", "DATASTORE_PROJECT_ID"):
         monkeypatch.setenv(name, datastore_emulator.env[name])

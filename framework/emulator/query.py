@@ -22,6 +22,7 @@ RANGE_OPS = {OP.LESS_THAN, OP.LESS_THAN_OR_EQUAL, OP.GREATER_THAN, OP.GREATER_TH
 INEQUALITY_OPS = RANGE_OPS | {NE, NOT_IN}
 MAX_IN = 30
 MAX_NOT_IN = 10
+MAX_INEQUALITY_PROPERTIES = 10
 
 
 @dataclass
@@ -266,20 +267,21 @@ def _plan_order(plan: Plan, query: Any) -> None:
     ineq = [c.prop for c in plan.conds if c.op in INEQUALITY_OPS]
     if plan.kind is None and orders and orders[0] != (KEY, False):
         raise invalid("A kindless query can only be sorted by __key__ ascending.")
-    if ineq and orders and orders[0][0] != ineq[0]:
+    ineq = list(dict.fromkeys(ineq))
+    if len(ineq) > MAX_INEQUALITY_PROPERTIES:
+        raise invalid(f"A query can have inequality filters on at most {MAX_INEQUALITY_PROPERTIES} properties.")
+    if ineq and orders and orders[0][0] not in ineq:
         raise invalid(
             f"inequality filter property and first sort order must be the same: {ineq[0]} and {orders[0][0]}"
         )
-    if len(set(ineq)) > 1:
-        raise unimplemented("Inequality filters on more than one property are not supported by this emulator yet.")
+    if ineq and not orders:
+        orders = [(prop, False) for prop in ineq]  # inequalities imply ascending orders on their properties
     if orders and orders[-1][0] == KEY and len(orders) > 1:
         raise unimplemented("A descending __key__ after other sort orders is not supported by this emulator yet.")
     if orders and orders[0][0] != KEY:
         plan.order_prop, plan.descending = orders[0]
         plan.then_by = orders[1:]
         plan.driver = "S"
-    elif ineq:
-        plan.order_prop, plan.driver = ineq[0], "S"
     elif plan.branches:
         plan.descending = bool(orders) and orders[0][1]
         plan.driver = "K" if plan.kind is not None else "E"

@@ -30,8 +30,24 @@ _METHODS = {
 log = logging.getLogger("framework.emulator")
 
 
+class _Malformed:
+    """Stands in for a request whose bytes did not parse, so the handler can answer INVALID_ARGUMENT."""
+
+
+def _parser(message_class: Any) -> Any:
+    def parse(data: bytes) -> Any:
+        try:
+            return message_class.FromString(data)
+        except Exception:
+            return _Malformed()
+
+    return parse
+
+
 def _handler(method: Any) -> Any:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, _Malformed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "The request is not a valid protocol buffer message.")
         try:
             return method(request)
         except DatastoreError as exc:
@@ -48,7 +64,7 @@ def build_server(service: DatastoreService, host: str, port: int) -> tuple[grpc.
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(
             _handler(getattr(service, attr)),
-            request_deserializer=req.FromString,
+            request_deserializer=_parser(req),
             response_serializer=resp.SerializeToString,
         )
         for name, (attr, req, resp) in _METHODS.items()

@@ -75,6 +75,9 @@ def test_unhandled_event_is_logged_and_answered_by_config(app: App, caplog: pyte
 
     app.config["UNHANDLED_EVENT_STATUS"] = 404
     assert ev.deliver(app, event).status == 404
+    app.config["UNHANDLED_EVENT_STATUS"] = "404"
+    with pytest.raises(ValueError, match="UNHANDLED_EVENT_STATUS"):
+        ev.deliver(app, event)
 
 
 def test_failing_handler_is_500_and_logged_and_stops_later_handlers(

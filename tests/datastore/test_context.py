@@ -89,6 +89,13 @@ def test_namespace_from_config(ndb_env: str) -> None:
     assert make_app().test_client().get("/notes/ns").status_code == 404
 
 
+def test_named_database_from_config(ndb_env: str) -> None:
+    make_app(NDB_DATABASE="second").test_client().put("/notes/db", data="in second")
+    raw = datastore.Client(project=ndb_env, database="second")
+    assert raw.get(raw.key("Note", "db"))["text"] == "in second"
+    assert make_app().test_client().get("/notes/db").status_code == 404
+
+
 def test_cli_command_runs_inside_a_context(ndb_env: str) -> None:
     import click
 

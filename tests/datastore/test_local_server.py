@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,10 @@ def test_existing_emulator_host_is_used(tmp_path: Path, ndb_env: str, emulator: 
         with pytest.raises(urllib.error.HTTPError) as info:
             call(server, "POST", "/visits/__kind__")
         assert info.value.code == 400
+        # Concurrent requests on gunicorn's threads: one ndb context each, transactions retried on conflict.
+        with ThreadPoolExecutor(8) as pool:
+            counts = sorted(pool.map(lambda _: call(server, "POST", "/visits/carol")["count"], range(16)))
+        assert counts == list(range(1, 17))
     raw = datastore.Client(project=ndb_env)
     assert raw.get(raw.key("Visit", "bob"))["count"] == 1
     assert not (tmp_path / "unused").exists()

@@ -46,6 +46,12 @@ class Raw:
 
 
 @pytest.fixture
+def emulator(clean_datastore: Emulator) -> Emulator:
+    """The session emulator, emptied, with the client environment variables set for this test."""
+    return clean_datastore
+
+
+@pytest.fixture
 def raw(emulator: Emulator) -> Iterator[Raw]:
     caller = Raw(emulator.address)
     yield caller

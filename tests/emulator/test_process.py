@@ -127,3 +127,14 @@ def test_emulator_exits_when_its_parent_goes_away():
     with pytest.raises(grpc.RpcError):
         _get(emu.address, key("K", 1))
     emu.stop()
+
+
+def test_unusable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = subprocess.run([sys.executable, "-m", "framework.emulator", "--port", "0", "--data-dir", str(blocker)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "cannot open the data directory" in result.stderr and str(blocker) in result.stderr
+    result = subprocess.run([sys.executable, "-m", "framework.emulator", "--in-memory", "--data-dir", "x"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "not allowed with" in result.stderr

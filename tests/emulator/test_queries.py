@@ -251,3 +251,50 @@ def test_datastore_client_queries_and_count(ds_client):
     agg = ds_client.aggregation_query(ds_client.query(kind="Row")).count(alias="c").sum("n", alias="s").avg("n", alias="a")
     result = {r.alias: r.value for r in list(agg.fetch())[0]}
     assert result == {"c": 7, "s": 21, "a": 3.0}
+
+
+def test_ndb_metadata_queries(ndb_client):
+    from google.cloud import ndb
+    from google.cloud.ndb import metadata
+
+    class Alpha(ndb.Model):
+        a = ndb.IntegerProperty()
+        s = ndb.StringProperty()
+        hidden = ndb.TextProperty()
+
+    class Beta(ndb.Model):
+        b = ndb.FloatProperty()
+
+    with ndb_client.context(cache_policy=False):
+        Alpha(a=1, s="x", hidden="h").put()
+        Alpha(a=None, s="y").put()
+        Beta(b=1.5).put()
+        Beta(namespace="other", b=2.0).put()
+        assert metadata.get_kinds() == ["Alpha", "Beta"]
+        assert metadata.get_kinds(start="B") == ["Beta"]
+        assert metadata.get_namespaces() == ["", "other"]
+        assert metadata.get_properties_of_kind("Alpha") == ["a", "s"]
+        reps = metadata.get_representations_of_kind("Alpha")
+        assert reps == {"a": ["NULL", "INT64"], "s": ["STRING"]}
+
+
+def test_projection_of_timestamps_and_count_up_to(ndb_client, ds_client):
+    import datetime
+
+    from google.cloud import ndb
+
+    class Event(ndb.Model):
+        when = ndb.DateTimeProperty()
+        tags = ndb.StringProperty(repeated=True)
+
+    stamps = [datetime.datetime(2021, 1, d, 8, 0, 0, 250) for d in (3, 1, 2)]
+    with ndb_client.context(cache_policy=False):
+        for s in stamps:
+            Event(when=s, tags=["a", "b"]).put()
+        got = Event.query(projection=[Event.when]).order(Event.when).fetch()
+        assert [e.when for e in got] == sorted(stamps)
+        rows = Event.query(projection=[Event.tags]).fetch()
+        assert sorted(e.tags[0] for e in rows) == ["a"] * 3 + ["b"] * 3  # one result per array element
+    agg = ds_client.aggregation_query(ds_client.query(kind="Event")).count(alias="n")
+    assert list(agg.fetch(limit=2))[0][0].value == 2
+    assert list(ds_client.aggregation_query(ds_client.query(kind="Event")).count().fetch())[0][0].value == 3

@@ -124,8 +124,12 @@ def test_unsupported_features_are_unimplemented_not_internal(raw):
     req.gql_query.query_string = "SELECT * FROM K"
     assert code(raw.error("RunQuery", req)) == "UNIMPLEMENTED"
     query = pb.Query()
-    query.kind.add(name="__kind__")
+    query.kind.add(name="K")
+    query.find_nearest.vector_property.name = "v"
     assert code(raw.error("RunQuery", pb.RunQueryRequest(query=query))) == "UNIMPLEMENTED"
+    query = pb.Query()
+    query.kind.add(name="__entity_group__")
+    assert code(raw.error("RunQuery", pb.RunQueryRequest(query=query))) == "INVALID_ARGUMENT"
 
 
 def test_invalid_queries(raw):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -30,15 +31,18 @@ from tests.support.procs import REPO_ROOT, VENV_BIN
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh working directory; sys.path and sys.modules changes are undone afterwards."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))
     sys.path.insert(0, str(tmp_path))
     for name in ("FRAMEWORK_RUN_FROM_CLI", "FRAMEWORK_SKIP_DOTENV"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    yield tmp_path
+    root = str(tmp_path.resolve())
+    for name, module in list(sys.modules.items()):  # forget the modules written by the test
+        if (getattr(module, "__file__", None) or "").startswith(root):
+            del sys.modules[name]
 
 
 def write_module(folder: Path, body: str, name: str | None = None) -> str:
@@ -366,9 +370,9 @@ def test_console_script_entry_point() -> None:
     module, _, attr = scripts["framework"].partition(":")
     assert getattr(importlib.import_module(module), attr) is __import__("framework.cli").cli.main
     script = VENV_BIN / "framework"
-    if script.exists():  # present once the repo is pip-installed (make install)
-        done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0 and "Werkzeug" in done.stdout
+    assert script.exists(), "the console script is installed by `make install` (pip install -e .)"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Werkzeug" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -407,3 +411,9 @@ def test_plugin_commands_from_entry_points(workdir: Path) -> None:
     result = CliRunner().invoke(group, ["hello-plugin"])
     assert result.exit_code == 0 and result.output == "from plugin\n"
     assert "hello-plugin" in CliRunner().invoke(group, ["--help"]).output
+
+
+def test_run_options_read_framework_run_envvars(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRAMEWORK_RUN_PORT", "not-a-port")
+    result = CliRunner().invoke(FrameworkGroup(create_app=lambda: App("env")), ["run"])
+    assert result.exit_code == 2 and "not-a-port" in result.output

@@ -432,3 +432,14 @@ def test_google_host_refuses_weak_fallback_key(app: App, monkeypatch: pytest.Mon
         SecureCookieSessionInterface().get_signing_serializer(app)
     app.config["SECRET_KEY_FALLBACKS"] = ["an-old-but-long-random-rotation-key"]
     assert SecureCookieSessionInterface().get_signing_serializer(app) is not None
+
+
+def test_secret_key_from_environment_as_the_error_suggests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRAMEWORK_SECRET_KEY", "from-the-environment-long-random-key")
+    app = App(__name__)
+    app.config.from_prefixed_env()
+    app.add_url_rule("/w", "w", lambda: session.__setitem__("k", "v") or "ok")
+    app.add_url_rule("/r", "r", lambda: repr(session.get("k")))
+    client = app.test_client()
+    client.get("/w")
+    assert client.get("/r").text == "'v'"
