@@ -8,6 +8,7 @@ import typing as t
 from functools import update_wrapper
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request as _WRequest
 
 from .globals import _cv_app, _cv_request
 
@@ -22,6 +23,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Request
 
 _sentinel = object()
+_base_close = _WRequest.close  # closing a request only matters once its files were parsed
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 
@@ -273,7 +275,9 @@ class RequestContext:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_request(exc)
-                self.request.close()
+                request = self.request
+                if "files" in request.__dict__ or type(request).close is not _base_close:
+                    request.close()
         finally:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()

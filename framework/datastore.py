@@ -16,8 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from google.cloud import ndb
@@ -30,11 +29,10 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 _lock = threading.Lock()
 _clients: dict[ClientSettings, ndb.Client] = {}
 _failures: dict[ClientSettings, BaseException] = {}
-_global_caches: dict[str, Any] = {}
+_global_caches: dict[str, ndb.RedisCache] = {}
 
 
-@dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(NamedTuple):
     """What identifies one ndb client: project, database, namespace and the emulator it talks to."""
 
     project: str | None
@@ -67,19 +65,22 @@ def get_client(config: Mapping[str, Any] | None = None) -> ndb.Client:
     """The process-wide ndb client for these settings, created (thread-safely) on first use.
 
     A process normally has one; settings that differ (another database, say) get one each.
-
     Against the emulator (`DATASTORE_EMULATOR_HOST`) it uses anonymous credentials, so no Google login
     or metadata server is needed; otherwise credentials come from the environment (ADC), or from
     config `NDB_CREDENTIALS` when given.
     """
-    settings = client_settings(config)
+    config = config or {}
+    return _client_for(client_settings(config), config)
+
+
+def _client_for(settings: ClientSettings, config: Mapping[str, Any]) -> ndb.Client:
     client = _clients.get(settings)
     if client is not None:
         return client
     with _lock:
         client = _clients.get(settings)
         if client is None:
-            client = _clients[settings] = _create_client(settings, (config or {}).get("NDB_CREDENTIALS"))
+            client = _clients[settings] = _create_client(settings, config.get("NDB_CREDENTIALS"))
     return client
 
 
@@ -96,16 +97,11 @@ def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
     )
 
 
-def context_mode(config: Mapping[str, Any]) -> bool | None:
-    """`NDB_CONTEXT` as True / False / None (auto); strings like "false" or "1" from env files work too."""
-    value = config.get("NDB_CONTEXT")
+def as_flag(value: Any) -> bool | None:
+    """A config switch as True / False / None (unset); strings like "false" or "1" from env files work."""
     if isinstance(value, str):
         lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        return None
+        return True if lowered in _TRUE else False if lowered in _FALSE else None
     return None if value is None else bool(value)
 
 
@@ -120,22 +116,26 @@ def context_hook(app: Any) -> AbstractContextManager[Any]:
     Nothing when the app opted out, when ndb is unused (auto mode and not imported), or when this
     thread already runs inside an ndb context (nested app contexts share the outer one).
     """
-    mode = context_mode(app.config)
+    config = app.config
+    mode = as_flag(config.get("NDB_CONTEXT"))
     if mode is False or (mode is None and "google.cloud.ndb" not in sys.modules):
         return _NO_CONTEXT
     from google.cloud.ndb import context as context_module
 
     if context_module.get_context(False) is not None:
         return _NO_CONTEXT
+    settings = client_settings(config)
     if mode is None:
+        if settings in _failures:
+            return _NO_CONTEXT
         try:
-            client = get_client(app.config)
-        except Exception as exc:  # auto mode: an app that imports ndb but cannot reach a datastore
-            _note_failure(client_settings(app.config), exc)
+            client = _client_for(settings, config)
+        except Exception as exc:  # auto mode: the app imports ndb but has no datastore to talk to
+            _note_failure(settings, exc)
             return _NO_CONTEXT
     else:
-        client = get_client(app.config)
-    return _client_context(client, app.config)
+        client = _client_for(settings, config)
+    return _client_context(client, config)
 
 
 def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
@@ -149,7 +149,7 @@ def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
 
 
 def _note_failure(settings: ClientSettings, exc: BaseException) -> None:
-    """Log once per settings why auto mode runs without ndb contexts."""
+    """Remember (not retried in this process) and log once why auto mode runs without ndb contexts."""
     with _lock:
         if settings in _failures:
             return
@@ -175,9 +175,9 @@ def context_options(config: Mapping[str, Any]) -> dict[str, Any]:
     `NDB_GLOBAL_CACHE_POLICY` and `NDB_GLOBAL_CACHE_TIMEOUT` (seconds) to tune it. `NDB_LEGACY_DATA`
     is passed through (default True, like ndb).
     """
-    options: dict[str, Any] = {"legacy_data": bool(config.get("NDB_LEGACY_DATA", True))}
+    options: dict[str, Any] = {"legacy_data": as_flag(config.get("NDB_LEGACY_DATA")) is not False}
     policy = config.get("NDB_CACHE_POLICY")
-    if policy is None and config.get("NDB_USE_CACHE", True) is False:
+    if policy is None and as_flag(config.get("NDB_USE_CACHE")) is False:
         policy = False
     if policy is not None:
         options["cache_policy"] = policy
@@ -196,7 +196,7 @@ def _constant(value: int) -> Callable[[Any], int]:
     return lambda key: value
 
 
-def redis_cache(url: str) -> Any:
+def redis_cache(url: str) -> ndb.RedisCache:
     """The process-wide `ndb.RedisCache` for a Redis URL (one connection pool per URL)."""
     cache = _global_caches.get(url)
     if cache is None:

@@ -17,9 +17,8 @@ import re
 import typing as t
 
 from werkzeug.routing import Map as _WMap
-from werkzeug.routing import MapAdapter
+from werkzeug.routing import MapAdapter, ValidationError
 from werkzeug.routing import Rule as _WRule
-from werkzeug.routing import ValidationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
@@ -94,7 +93,7 @@ class _Branch:
         if len(segments) != self.segments or (rule.methods is not None and method not in rule.methods):
             return None
         values: list[str] = []
-        for segment, (static, pattern, names) in zip(segments[2:], self.steps):
+        for segment, (static, pattern, names) in zip(segments[2:], self.steps, strict=True):
             if static:
                 if segment != pattern:
                     return None
@@ -107,7 +106,7 @@ class _Branch:
         converters = rule._converters
         result: dict[str, t.Any] = {}
         try:
-            for name, value in zip(converters, values):
+            for name, value in zip(converters, values, strict=False):  # as werkzeug pairs them
                 result[name] = converters[name].to_python(value)
         except ValidationError:
             return None

@@ -6,9 +6,9 @@
     post(url, event, mode="structured")             # application/cloudevents+json
     post(url + "/push", event, mode="push")         # to app.pubsub_push_route, as a push subscription
 
-Binary mode percent-encodes header values outside printable ASCII as the CloudEvents HTTP binding
-says; the cloudevents SDK inside functions-framework does not decode them, so send non-ASCII
-attributes in structured mode.
+Binary mode percent-encodes spaces, double quotes, percent signs and non-ASCII characters in header
+values, as the CloudEvents HTTP binding requires; the cloudevents SDK inside functions-framework
+does not decode them, so send attributes containing those characters in structured mode.
 """
 
 from __future__ import annotations
@@ -138,8 +138,12 @@ def deliver(app: Any, event: Event) -> EventResult:
     return app.dispatch_event(event)
 
 
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '%"')
+
+
 def _header_value(value: Any) -> str:
-    return quote(str(value), safe="".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '%"') + " ")
+    """Percent-encode space, `"`, `%` and everything outside printable ASCII (CloudEvents HTTP binding 3.1.3.2)."""
+    return quote(str(value), safe=_HEADER_SAFE)
 
 
 def binary(event: Event) -> tuple[dict[str, str], bytes]:

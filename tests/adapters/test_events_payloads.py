@@ -136,7 +136,7 @@ def test_encodings() -> None:
     assert document["subject"] == "é"
 
     headers, _ = ev.binary(ev.cloud_event("t", "s", {}, subject='50% "é"'))
-    assert headers["ce-subject"] == "50%25 %22%C3%A9%22"
+    assert headers["ce-subject"] == "50%25%20%22%C3%A9%22"
 
     with pytest.raises(ValueError):
         ev.push(ev.storage())

@@ -71,12 +71,30 @@ def test_nested_app_contexts_share_one_ndb_context(ndb_env: str) -> None:
     assert ndb.context.get_context(False) is None
 
 
+def test_ndb_context_for_a_thread_of_your_own(ndb_env: str) -> None:
+    app = make_app()
+    found: list[object] = []
+
+    def work() -> None:
+        with fw_datastore.ndb_context(app):
+            Note(id="thread", text="from a thread").put()
+            with fw_datastore.ndb_context(app):  # already inside one: nothing new
+                found.append(Note.get_by_id("thread").text)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert found == ["from a thread"]
+
+
 def test_context_cache_can_be_turned_off(ndb_env: str) -> None:
     cached = make_app().test_client()
     cached.put("/notes/c", data="1")
     assert cached.get("/cache/c").get_json() == {"same_object": True}
     uncached = make_app(NDB_USE_CACHE=False).test_client()
     assert uncached.get("/cache/c").get_json() == {"same_object": False}
+    from_env_file = make_app(NDB_USE_CACHE="false").test_client()
+    assert from_env_file.get("/cache/c").get_json() == {"same_object": False}
     policy = make_app(NDB_CACHE_POLICY=lambda key: key.id() != "c").test_client()
     assert policy.get("/cache/c").get_json() == {"same_object": False}
 
@@ -157,3 +175,10 @@ def test_auto_mode_without_credentials_warns_once_and_serves(
             assert client.get("/context").get_json() == {"active": False, "client": None}
     warnings = [r for r in caplog.records if r.name == "framework.datastore"]
     assert len(warnings) == 1 and "DefaultCredentialsError" in warnings[0].getMessage()
+
+
+def test_legacy_data_flag_from_config(ndb_env: str) -> None:
+    with make_app(NDB_LEGACY_DATA="false").app_context():
+        assert ndb.get_context().legacy_data is False
+    with make_app().app_context():
+        assert ndb.get_context().legacy_data is True

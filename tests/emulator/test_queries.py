@@ -175,6 +175,16 @@ def test_inequality_filter_orders_by_its_property(raw, people):
     assert code(err) == "INVALID_ARGUMENT"
 
 
+def test_inequalities_on_several_properties(raw, people):
+    q = pb.Query(kind=kind("Person"), filter=conj(op("age", pb.OP.GREATER_THAN, 20), op("team", pb.OP.LESS_THAN, "y")))
+    assert names(run(raw, query=q)) == ["ann", "dan"]
+    q.order.append(order("team"))
+    q.order.append(order("age", True))
+    assert names(run(raw, query=q)) == ["dan", "ann"]
+    q = pb.Query(kind=kind("Person"), filter=conj(op("age", pb.OP.GREATER_THAN, 20), op("team", pb.OP.NOT_EQUAL, "x")))
+    assert names(run(raw, query=q)) == ["bob", "cat"]
+
+
 def test_batches_over_a_thousand_results(raw):
     for start in range(0, 1200, 500):
         commit(raw, *[("upsert", entity(key("Many", i + 1), g=1)) for i in range(start, min(start + 500, 1200))])

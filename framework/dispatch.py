@@ -1,0 +1,377 @@
+"""The request cycle of App: URL preprocessing, dispatch, responses, error routing, teardown, WSGI.
+
+`RequestCycle` is a mixin of App (framework.app); it holds the per-request half of the application
+object, in Flask's documented order (see flask-api-surface §17-§18).
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import sys
+import typing as t
+from itertools import chain
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.routing import RequestRedirect, RoutingException
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import typing as ft
+from .ctx import _send
+from .globals import _cv_app, _cv_request
+from .json.provider import DefaultJSONProvider
+from .wrappers import Response
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .ctx import RequestContext
+    from .wrappers import Request
+
+_sentinel = object()
+_HTML = "text/html; charset=utf-8"
+# Methods whose overriding in a subclass disables the direct-response fast path.
+FAST_PATH_METHODS = (
+    "full_dispatch_request", "preprocess_request", "dispatch_request", "make_response",
+    "process_response", "finalize_request", "ensure_sync",
+)
+
+
+class RequestCycle:
+    """What happens to one request, from matched URL to WSGI iterable (mixed into App)."""
+
+    def preprocess_request(self) -> ft.ResponseReturnValue | None:
+        """url_value_preprocessors, then before_request functions (app first, then blueprints)."""
+        req = _cv_request.get().request
+        preprocessors = self.url_value_preprocessors
+        befores = self.before_request_funcs
+        if not preprocessors and not befores:
+            return None
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            if name in preprocessors:
+                for url_func in preprocessors[name]:
+                    url_func(req.endpoint, req.view_args)
+        for name in names:
+            if name in befores:
+                for before_func in befores[name]:
+                    rv = self.ensure_sync(before_func)()
+                    if rv is not None:
+                        return rv  # type: ignore[no-any-return]
+        return None
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Re-raise the stored routing error (debug: refuse redirects that would drop a form body)."""
+        exc = request.routing_exception
+        assert exc is not None
+        if (
+            not self.debug
+            or not isinstance(exc, RequestRedirect)
+            or exc.code in {307, 308}
+            or request.method in {"GET", "HEAD", "OPTIONS"}
+        ):
+            raise exc
+        raise AssertionError(
+            f"A request to {request.url!r} was redirected to {exc.new_url!r} with code {exc.code}; the"
+            " browser would drop the form data. Fix the URL (e.g. the trailing slash) in the form."
+        )
+
+    def dispatch_request(self) -> ft.ResponseReturnValue:
+        """Call the matched view with the URL values (or answer an automatic OPTIONS)."""
+        req = _cv_request.get().request
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response()
+        view = self.view_functions[rule.endpoint]  # type: ignore[union-attr]
+        return self.ensure_sync(view)(**req.view_args)  # type: ignore[no-any-return]
+
+    def full_dispatch_request(self) -> Response:
+        """Signals, preprocessing, the view, user-exception handling, then finalize."""
+        self._got_first_request = True
+        try:
+            _send("request_started", self)
+            rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def finalize_request(self, rv: ft.ResponseReturnValue | HTTPException, from_error_handler: bool = False) -> Response:
+        """make_response → process_response → request_finished (errors only logged when handling one)."""
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            _send("request_finished", self, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def make_default_options_response(self) -> Response:
+        """Empty 200 response whose Allow header lists the URL's methods."""
+        ctx = _cv_request.get()
+        adapter = ctx.url_adapter
+        methods = adapter.allowed_methods(ctx.request.path)  # type: ignore[union-attr]
+        rv = self.response_class()
+        rv.allow.update(methods)
+        return rv
+
+    def process_response(self, response: Response) -> Response:
+        """after_this_request functions, after_request functions (inner to outer, reversed), session save."""
+        ctx = _cv_request.get()
+        for func in ctx._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        afters = self.after_request_funcs
+        if afters:
+            for name in chain(ctx.request.blueprints, (None,)):
+                if name in afters:
+                    for func in reversed(afters[name]):
+                        response = self.ensure_sync(func)(response)
+        self._save_session(ctx, response)
+        return response
+
+    def _save_session(self, ctx: RequestContext, response: Response) -> None:
+        """Save the session if it was opened, or if the request carries the session cookie."""
+        sess = ctx._session
+        if sess is None:
+            if "HTTP_COOKIE" not in ctx.request.environ:
+                return
+            interface = self.session_interface
+            if interface.get_cookie_name(self) not in ctx.request.cookies:
+                return
+            sess = ctx._open_session()
+        else:
+            interface = self.session_interface
+        if not interface.is_null_session(sess):
+            interface.save_session(self, sess, response)
+
+    def make_response(self, rv: ft.ResponseReturnValue | HTTPException) -> Response:
+        """Convert a view's return value (str, bytes, dict, list, tuple, Response, WSGI app, iterator)."""
+        status: t.Any = None
+        headers: t.Any = None
+        if isinstance(rv, tuple):
+            n = len(rv)
+            if n == 3:
+                rv, status, headers = rv  # type: ignore[misc]
+            elif n == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv  # type: ignore[assignment]
+                else:
+                    rv, status = rv  # type: ignore[assignment]
+            else:
+                raise TypeError(
+                    "The view returned a tuple of the wrong size. Return (body, status, headers),"
+                    " (body, status) or (body, headers)."
+                )
+        if rv is None:
+            req_ctx = _cv_request.get(None)
+            endpoint = req_ctx.request.endpoint if req_ctx is not None else None
+            raise TypeError(
+                f"The view function for {endpoint!r} returned None (or reached its end without a return"
+                " statement); it must return a response."
+            )
+        if not isinstance(rv, self.response_class):
+            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
+                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
+                status = headers = None
+            elif isinstance(rv, (dict, list)):
+                rv = self.json.response(rv)
+            elif isinstance(rv, BaseResponse) or callable(rv):
+                try:
+                    rv = self.response_class.force_type(rv, _cv_request.get().request.environ)  # type: ignore[arg-type]
+                except TypeError as e:
+                    raise TypeError(
+                        f"{e}\nThe view returned a {type(rv).__name__} that could not be used as a response:"
+                        " return a string, dict, list, (body, status/headers) tuple, Response or WSGI"
+                        " callable."
+                    ).with_traceback(sys.exc_info()[2]) from None
+            else:
+                raise TypeError(
+                    f"The view returned a {type(rv).__name__}, which is not a valid response: return a"
+                    " string, dict, list, (body, status/headers) tuple, Response instance or WSGI callable."
+                )
+        response = t.cast(Response, rv)
+        if status is not None:
+            if isinstance(status, (str, bytes, bytearray)):
+                response.status = status  # type: ignore[assignment]
+            else:
+                response.status_code = int(status)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    # --- errors --------------------------------------------------------------------------------------
+    def _find_error_handler(self, e: Exception, blueprints: list[str]) -> ft.ErrorHandlerCallable | None:
+        """Handler for `e`: code before class; innermost blueprint before the app; nearest class in MRO."""
+        exc_class, code = self._get_exc_class_and_code(type(e))
+        names = (*blueprints, None)
+        spec = self.error_handler_spec
+        for c in (code, None) if code is not None else (None,):
+            for name in names:
+                by_code = spec.get(name)
+                if not by_code:
+                    continue
+                handler_map = by_code.get(c)
+                if not handler_map:
+                    continue
+                for cls in exc_class.__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        return handler
+        return None
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTPException is treated like an ordinary unhandled error (TRAP_* config)."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            return isinstance(e, BadRequest)
+        return False
+
+    def handle_http_exception(self, e: HTTPException) -> HTTPException | ft.ResponseReturnValue:
+        """The registered handler's result, or the exception itself as the response."""
+        if e.code is None:
+            return e
+        if isinstance(e, RoutingException):
+            return e
+        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        if handler is None:
+            return e
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def handle_user_exception(self, e: Exception) -> HTTPException | ft.ResponseReturnValue:
+        """Route an exception from dispatch to its handler; re-raise when none applies."""
+        if isinstance(e, BadRequestKeyError) and (self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)
+        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        if handler is None:
+            raise
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def handle_exception(self, e: Exception) -> Response:
+        """An unhandled exception: propagate (debug/testing) or log it and answer 500."""
+        exc_info = sys.exc_info()
+        _send("got_request_exception", self, exception=e)
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            if exc_info[1] is e:
+                raise
+            raise e
+        self.log_exception(exc_info)
+        server_error: InternalServerError | ft.ResponseReturnValue = InternalServerError(original_exception=e)
+        req_ctx = _cv_request.get(None)
+        handler = self._find_error_handler(server_error, req_ctx.request.blueprints if req_ctx else [])  # type: ignore[arg-type]
+        if handler is not None:
+            server_error = self.ensure_sync(handler)(server_error)
+        return self.finalize_request(server_error, from_error_handler=True)
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        """Return True to hide `error` from teardown functions (default: never)."""
+        return False
+
+    # --- teardown ------------------------------------------------------------------------------------
+    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """teardown_request functions (innermost blueprint → app, each reversed), then the signal."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        funcs = self.teardown_request_funcs
+        if funcs:
+            for name in chain(_cv_request.get().request.blueprints, (None,)):
+                if name in funcs:
+                    for func in reversed(funcs[name]):
+                        self.ensure_sync(func)(exc)
+        _send("request_tearing_down", self, exc=exc)
+
+    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """teardown_appcontext functions in reverse, then the signal."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        for func in reversed(self.teardown_appcontext_funcs):
+            self.ensure_sync(func)(exc)
+        _send("appcontext_tearing_down", self, exc=exc)
+
+    # --- WSGI ----------------------------------------------------------------------------------------
+    def _direct_response(self, ctx: RequestContext, rv: t.Any, environ: dict[str, t.Any],
+                         start_response: t.Any) -> list[bytes] | None:
+        """Answer str/bytes/dict/list returns without building a Response, when nothing could observe it.
+
+        Returns None (use the normal path) if there are after-request functions, a session in play,
+        request_finished receivers, or a non-default response class / JSON provider.
+        """
+        cls = rv.__class__
+        if cls is str:
+            body = rv.encode()
+            ctype = _HTML
+        elif cls is bytes:
+            body = rv
+            ctype = _HTML
+        elif cls is dict or cls is list:
+            provider = self.json
+            if type(provider) is not DefaultJSONProvider:
+                return None
+            body = provider._body(rv).encode()
+            ctype = provider.mimetype
+        else:
+            return None
+        if (
+            ctx._after_request_functions
+            or ctx._session is not None
+            or "HTTP_COOKIE" in environ
+            or self.response_class is not Response
+            or any(self.after_request_funcs.values())
+        ):
+            return None
+        signals = sys.modules.get("framework.signals")
+        if signals is not None and signals.request_finished.receivers:  # type: ignore[attr-defined]
+            return None
+        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return []
+        return [body]
+
+    def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:
+        """The WSGI application: push contexts, dispatch, respond, pop contexts (teardown)."""
+        ctx = self.request_context(environ)
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                if self._fast_path:
+                    self._got_first_request = True
+                    try:
+                        _send("request_started", self)
+                        rv = self.preprocess_request()
+                        if rv is None:
+                            rv = self.dispatch_request()
+                    except Exception as e:
+                        rv = self.handle_user_exception(e)
+                    else:
+                        direct = self._direct_response(ctx, rv, environ, start_response)
+                        if direct is not None:
+                            return direct
+                    response = self.finalize_request(rv)
+                else:
+                    response = self.full_dispatch_request()
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except:  # BaseException passes through, but teardown must see it
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)
+        finally:
+            if "werkzeug.debug.preserve_context" in environ:
+                environ["werkzeug.debug.preserve_context"](_cv_app.get())
+                environ["werkzeug.debug.preserve_context"](_cv_request.get())
+            if error is not None and self.should_ignore_error(error):
+                error = None
+            ctx.pop(error)

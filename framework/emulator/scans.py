@@ -1,0 +1,238 @@
+"""Driver scans: the range scans that produce a query's candidates in result order.
+
+E: the entity table (kindless); K: the kind index; Z: a zig-zag merge join of equality index ranges (all
+three in key order); S: one property's index, grouped by value and ordered by further sort orders; M:
+metadata entities. Each yields Matches whose `pos` is the position a cursor records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import pb
+from .encoding import index_values, value_end
+from .errors import invalid
+from .query import EQ, OP, RANGE_OPS, Cond, Plan
+from .storage import Record, Storage
+
+_TOP = b"\xff"
+
+
+@dataclass
+class Match:
+    """One entity a query matched: its driver position, storage key and (when loaded) record and entity."""
+
+    pos: bytes
+    skey: bytes
+    record: Record | None
+    entity: Any = None
+    row_value: bytes | None = None  # the sorted property's value on the S driver
+
+def _key_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
+    lo, hi = b"", _TOP
+    if plan.ancestor is not None:
+        lo, hi = plan.ancestor, plan.ancestor + _TOP
+    for c in plan.key_conds:
+        v = c.values[0]
+        if c.op == EQ:
+            bounds = (v, v + b"\x00")
+        elif c.op in RANGE_OPS:
+            bounds = {
+                OP.GREATER_THAN: (v + b"\x00", _TOP), OP.GREATER_THAN_OR_EQUAL: (v, _TOP),
+                OP.LESS_THAN: (b"", v), OP.LESS_THAN_OR_EQUAL: (b"", v + b"\x00"),
+            }[c.op]
+        else:
+            continue
+        served.append(c)
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return lo, hi
+
+
+def _value_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
+    lo, hi = b"", _TOP
+    for c in plan.conds:
+        if c.prop != plan.order_prop or c.op not in RANGE_OPS:
+            continue
+        v = c.values[0]
+        bounds = {
+            OP.GREATER_THAN: (v + _TOP, _TOP), OP.GREATER_THAN_OR_EQUAL: (v, _TOP),
+            OP.LESS_THAN: (b"", v), OP.LESS_THAN_OR_EQUAL: (b"", v + _TOP),
+        }[c.op]
+        served.append(c)
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return lo, hi
+
+
+def _bounded(lo: bytes, hi: bytes, start: bytes | None, end: bytes | None, reverse: bool) -> tuple[bytes, bytes]:
+    """Narrow [lo, hi) to what lies after the start cursor and up to the end cursor."""
+    if start is not None:
+        if reverse:
+            hi = min(hi, start)
+        else:
+            lo = max(lo, start + b"\x00")
+    if end is not None:
+        if reverse:
+            lo = max(lo, end)
+        else:
+            hi = min(hi, end + b"\x00")
+    return lo, hi
+
+
+def _split(pos: bytes, parts: int) -> tuple[list[bytes], bytes]:
+    """Cut a sorted-driver position into its `parts` encoded sort values and the path."""
+    values, at = [], 0
+    try:
+        for _ in range(parts):
+            end = value_end(pos, at)
+            values.append(pos[at:end])
+            at = end
+    except (ValueError, IndexError):
+        raise invalid("Invalid query cursor.") from None
+    return values, pos[at:]
+
+
+def _after(a: tuple[tuple[bytes, ...], bytes], b: tuple[tuple[bytes, ...], bytes], desc: list[bool]) -> bool:
+    """Whether (secondary sort values, path) `a` comes after `b` in result order."""
+    for x, y, d in zip(a[0], b[0], desc, strict=True):
+        if x != y:
+            return (x > y) != d
+    return a[1] > b[1]
+
+
+def _sorted_rows(
+    storage: Storage, plan: Plan, base: bytes, bounds: tuple[bytes, bytes], start: bytes | None, end: bytes | None,
+) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """(value, position, storage key) of the first sort property's index rows, in full result order.
+
+    Rows are read in groups of equal first values (backwards for a descending sort); a group is ordered by
+    the further sort orders (from the entities) and then by key ascending. Positions are the first value,
+    the further sort values and the path, so cursors resume inside a group.
+    """
+    ns_len = len(plan.ns)
+    lo, hi = bounds
+    if not plan.descending and not plan.then_by:
+        lo, hi = _bounded(lo, hi, start, end, False)
+        for row, skey in storage.scan_index(base + lo, base + hi):
+            pos = row[len(base):]
+            yield pos[: len(pos) - (len(skey) - ns_len)], pos, skey
+        return
+    parts = 1 + len(plan.then_by)
+    desc = [d for _, d in plan.then_by]
+    first = last = None
+    if start is not None:
+        values, path = _split(start, parts)
+        first = (values[0], (tuple(values[1:]), path))
+        lo, hi = (lo, min(hi, values[0] + _TOP)) if plan.descending else (max(lo, values[0]), hi)
+    if end is not None:
+        values, path = _split(end, parts)
+        last = (values[0], (tuple(values[1:]), path))
+        lo, hi = (max(lo, values[0]), hi) if plan.descending else (lo, min(hi, values[0] + _TOP))
+
+    def group_order(value: bytes, skeys: list[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
+        items = []
+        for skey in skeys:
+            sort_values: list[bytes] = []
+            if plan.then_by:
+                record = storage.get(skey)
+                indexed = index_values(pb.Entity.FromString(record.data)) if record is not None else {}
+                for prop, d in plan.then_by:
+                    found = indexed.get(prop)
+                    if not found:
+                        break
+                    sort_values.append(max(found) if d else min(found))
+                else:
+                    items.append(((tuple(sort_values), skey[ns_len:]), skey))
+            else:
+                items.append(((tuple(sort_values), skey[ns_len:]), skey))
+        items.sort(key=lambda item: item[0][1])
+        for i in range(len(desc) - 1, -1, -1):
+            items.sort(key=lambda item, i=i: item[0][0][i], reverse=desc[i])
+        for rank, skey in items:
+            if first is not None and value == first[0] and not _after(rank, first[1], desc):
+                continue
+            if last is not None and value == last[0] and _after(rank, last[1], desc):
+                return
+            yield value, value + b"".join(rank[0]) + rank[1], skey
+
+    group: list[bytes] = []
+    current = None
+    for row, skey in storage.scan_index(base + lo, base + hi, plan.descending):
+        pos = row[len(base):]
+        value = pos[: len(pos) - (len(skey) - ns_len)]
+        if group and value != current:
+            yield from group_order(current, group)
+            group = []
+        current = value
+        group.append(skey)
+    if group:
+        yield from group_order(current, group)
+
+
+def _zigzag(storage: Storage, prefixes: list[bytes], lo: bytes, hi: bytes, reverse: bool) -> Iterator[bytes]:
+    """Paths present in every index range `prefix + path`, merged by seeking (a zig-zag merge join)."""
+    n = len(prefixes)
+    if n == 1:
+        p = prefixes[0]
+        for row, _ in storage.scan_index(p + lo, p + hi, reverse):
+            yield row[len(p):]
+        return
+    bound = hi if reverse else lo
+    cand, agreed, i = None, 0, 0
+    while True:
+        p = prefixes[i % n]
+        i += 1
+        scan = storage.scan_index(p + lo, p + bound, True) if reverse else storage.scan_index(p + bound, p + hi)
+        row = next(scan, None)
+        if row is None:
+            return
+        path = row[0][len(p):]
+        if path == cand:
+            agreed += 1
+        else:
+            cand, agreed = path, 1
+        bound = path + b"\x00" if reverse else path
+        if agreed == n:
+            yield path
+            bound = path if reverse else path + b"\x00"
+            cand, agreed = None, 0
+
+
+def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> tuple[Iterator[Match], list[Cond]]:
+    """The driver's candidates in result order, and the conditions the scan already guarantees."""
+    served: list[Cond] = []
+    rev = plan.descending
+    ns = plan.ns
+    if plan.driver == "S":
+        base = plan.property_prefix(plan.order_prop or "")
+        rows = _sorted_rows(storage, plan, base, _value_range(plan, served), start, end)
+
+        def gen_s() -> Iterator[Match]:
+            seen: set[bytes] = set()
+            projecting = bool(plan.projection)
+            for value, pos, skey in rows:
+                if not projecting:
+                    if skey in seen:
+                        continue
+                    seen.add(skey)
+                yield Match(pos, skey, None, row_value=value)
+
+        return gen_s(), served
+    lo, hi = _bounded(*_key_range(plan, served), start, end, rev)
+    if plan.driver == "M":
+        from .metadata import metadata_rows
+
+        rows = metadata_rows(storage, plan.kind or "", plan.partition)
+        return (Match(pos, skey, record) for pos, skey, record in rows if lo <= pos < hi), served
+    if plan.driver == "E":
+        return (Match(k[len(ns):], k, r) for k, r in storage.scan_entities(ns + lo, ns + hi, rev)), served
+    if plan.driver == "K":
+        base = b"K" + plan.kind_prefix()
+        return (Match(row[len(base):], skey, None) for row, skey in storage.scan_index(base + lo, base + hi, rev)), served
+    eq_conds = [c for c in plan.conds if c.op == EQ]
+    served.extend(eq_conds)
+    prefixes = [plan.property_prefix(prop) + value for prop, value in plan.eq]
+    return (Match(path, ns + path, None) for path in _zigzag(storage, prefixes, lo, hi, rev)), served
+
+
