@@ -171,4 +171,8 @@ def init_app(app: Any) -> None:
         from framework.adapters.wsgi import LocalFrontEnd
 
         app.wsgi_app = LocalFrontEnd(app.wsgi_app)
+    elif app.platform.kind == _platform.CLOUD_RUN:
+        from framework.adapters.wsgi import CloudRunMiddleware
+
+        app.wsgi_app = CloudRunMiddleware(app.wsgi_app)
     app.wsgi_app = _FirstRequest(app, lambda: _setup_logging(app))

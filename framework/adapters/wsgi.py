@@ -1,7 +1,8 @@
 """WSGI middleware standing between App Engine's front end (or our local stand-in for it) and the App.
 
 `AppEngineMiddleware` is installed only on App Engine standard: it trusts exactly the hops Google adds
-and marks the environ so `request.appengine` believes the X-Appengine-* headers. `LocalFrontEnd` is
+and marks the environ so `request.appengine` believes the X-Appengine-* headers. `CloudRunMiddleware`
+takes only the scheme from Cloud Run's front end. `LocalFrontEnd` is
 installed only under the local runner (GAE_ENV=localdev): like the real front end it drops any
 X-Appengine-* / X-Google-* header a client sent, then adds the ones App Engine would.
 """
@@ -58,6 +59,25 @@ class AppEngineMiddleware:
             environ["REMOTE_ADDR"] = user_ip
         environ[TRUSTED_ENVIRON_KEY] = True
         return self.app(environ, start_response)
+
+
+class CloudRunMiddleware:
+    """The scheme clients used, behind Cloud Run's front end (`gunicorn main:app` with K_SERVICE set).
+
+    TLS ends at Google's load balancer, which sets X-Forwarded-Proto: one trusted value, the last. How
+    many X-Forwarded-For entries Cloud Run appends is unconfirmed, so REMOTE_ADDR is left as the socket
+    address rather than believing a header a client could have written. Cloud Functions does not get
+    this: its adapter sets the scheme itself (framework.adapters.cloud_functions).
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        self.app = app
+        self._proxy_fix = ProxyFix(app, x_for=0, x_proto=PROTO_TRUSTED_HOPS, x_host=0, x_port=0, x_prefix=0)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._proxy_fix(environ, start_response)
 
 
 _STRIPPED_PREFIXES = ("HTTP_X_APPENGINE_", "HTTP_X_GOOGLE_")

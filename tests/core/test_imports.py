@@ -49,6 +49,10 @@ def test_werkzeug_package_still_behaves_normally() -> None:
         "assert werkzeug.run_simple is werkzeug.serving.run_simple\n"
         "assert Client.__module__ == 'werkzeug.test'\n"
         "try:\n    werkzeug.not_a_name\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n"
+        "import flask\n"  # a library importing werkzeug after us (Flask is a dev dependency) still works
+        "fapp = flask.Flask('f')\n"
+        "fapp.add_url_rule('/', 'i', lambda: 'ok')\n"
+        "assert fapp.test_client().get('/').data == b'ok'\n"
     )
     _modules_after(code)
 

@@ -221,3 +221,39 @@ def test_fifty_concurrent_ndb_increments_from_separate_processes(ndb_client, emu
                 p.wait()
     assert codes == [0] * 5
     assert _counter(ndb_client) == 50
+
+
+def test_datastore_client_transactions(ds_client):
+    from google.api_core import exceptions
+    from google.cloud import datastore
+
+    k = ds_client.key("Acct", "a")
+    e = datastore.Entity(k)
+    e["balance"] = 10
+    ds_client.put(e)
+    with ds_client.transaction():
+        acct = ds_client.get(k)
+        acct["balance"] += 5
+        ds_client.put(acct)
+    assert ds_client.get(k)["balance"] == 15
+
+    txn = ds_client.transaction()
+    txn.begin()
+    acct = ds_client.get(k, transaction=txn)
+    other = datastore.Entity(k)
+    other["balance"] = 0
+    ds_client.put(other)  # a concurrent write
+    acct["balance"] += 1
+    txn.put(acct)
+    with pytest.raises(exceptions.Aborted):
+        txn.commit()
+    assert ds_client.get(k)["balance"] == 0
+
+    with ds_client.transaction(read_only=True) as ro:
+        assert ds_client.get(k, transaction=ro)["balance"] == 0
+    later = ds_client.transaction(begin_later=True)
+    with later:
+        acct = ds_client.get(k, transaction=later)  # begins the transaction with new_transaction
+        acct["balance"] = 7
+        later.put(acct)
+    assert ds_client.get(k)["balance"] == 7
