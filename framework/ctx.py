@@ -10,11 +10,13 @@ from functools import update_wrapper
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request as _WRequest
 
+from . import signals
 from .globals import _cv_app, _cv_request
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
+    from blinker import NamedSignal
     from werkzeug.routing import MapAdapter
 
     from .app import App
@@ -72,13 +74,10 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
-def _send(name: str, sender: App, **kwargs: t.Any) -> None:
-    """Send a signal only if `framework.signals` was imported and the signal has receivers."""
-    mod = sys.modules.get("framework.signals")
-    if mod is not None:
-        sig = getattr(mod, name)
-        if sig.receivers:
-            sig.send(sender, _async_wrapper=sender.ensure_sync, **kwargs)
+def _send(signal: NamedSignal, sender: App, **kwargs: t.Any) -> None:
+    """Send a signal only when it has receivers (coroutine receivers run through `ensure_sync`)."""
+    if signal.receivers:
+        signal.send(sender, _async_wrapper=sender.ensure_sync, **kwargs)
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
@@ -160,7 +159,7 @@ class AppContext:
                 _cv_app.reset(self._cv_tokens.pop())
                 raise
             self._hooks = entered
-        _send("appcontext_pushed", self.app)
+        _send(signals.appcontext_pushed, self.app)
 
     def _exit_hooks(self, typ: t.Any = None, exc: t.Any = None, tb: t.Any = None) -> None:
         hooks, self._hooks = self._hooks, None
@@ -183,7 +182,7 @@ class AppContext:
             _cv_app.reset(self._cv_tokens.pop())
         if ctx is not self:
             raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
-        _send("appcontext_popped", self.app)
+        _send(signals.appcontext_popped, self.app)
 
     def __enter__(self) -> AppContext:
         self.push()

@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, I
 from werkzeug.routing import RequestRedirect, RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import signals
 from . import typing as ft
 from .ctx import _send
 from .globals import _cv_app, _cv_request
@@ -89,7 +90,7 @@ class RequestCycle:
         """Signals, preprocessing, the view, user-exception handling, then finalize."""
         self._got_first_request = True
         try:
-            _send("request_started", self)
+            _send(signals.request_started, self)
             rv = self.preprocess_request()
             if rv is None:
                 rv = self.dispatch_request()
@@ -102,7 +103,7 @@ class RequestCycle:
         response = self.make_response(rv)
         try:
             response = self.process_response(response)
-            _send("request_finished", self, response=response)
+            _send(signals.request_finished, self, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -258,7 +259,7 @@ class RequestCycle:
     def handle_exception(self, e: Exception) -> Response:
         """An unhandled exception: propagate (debug/testing) or log it and answer 500."""
         exc_info = sys.exc_info()
-        _send("got_request_exception", self, exception=e)
+        _send(signals.got_request_exception, self, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
         if propagate is None:
             propagate = self.testing or self.debug
@@ -289,7 +290,7 @@ class RequestCycle:
                 if name in funcs:
                     for func in reversed(funcs[name]):
                         self.ensure_sync(func)(exc)
-        _send("request_tearing_down", self, exc=exc)
+        _send(signals.request_tearing_down, self, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         """teardown_appcontext functions in reverse, then the signal."""
@@ -297,7 +298,7 @@ class RequestCycle:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
             self.ensure_sync(func)(exc)
-        _send("appcontext_tearing_down", self, exc=exc)
+        _send(signals.appcontext_tearing_down, self, exc=exc)
 
     # --- WSGI ----------------------------------------------------------------------------------------
     def _direct_response(self, ctx: RequestContext, rv: t.Any, environ: dict[str, t.Any],
@@ -330,8 +331,7 @@ class RequestCycle:
             or any(self.after_request_funcs.values())
         ):
             return None
-        signals = sys.modules.get("framework.signals")
-        if signals is not None and signals.request_finished.receivers:  # type: ignore[attr-defined]
+        if signals.request_finished.receivers:
             return None
         start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
         if environ["REQUEST_METHOD"] == "HEAD":
@@ -348,7 +348,7 @@ class RequestCycle:
                 if self._fast_path:
                     self._got_first_request = True
                     try:
-                        _send("request_started", self)
+                        _send(signals.request_started, self)
                         rv = self.preprocess_request()
                         if rv is None:
                             rv = self.dispatch_request()

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# The emulator's fixtures (`datastore_emulator`, `clean_datastore`), as a user's conftest would load them.
+pytest_plugins = ["framework.emulator.pytest_plugin"]
+
 # Variables that make the framework believe it runs on Google's hosts or point it at a datastore.
 _PLATFORM_VARS = (
     "GAE_ENV", "GAE_APPLICATION", "GAE_SERVICE", "GAE_VERSION", "GAE_INSTANCE", "GAE_RUNTIME",

@@ -17,8 +17,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m framework.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8081, help="gRPC port; 0 picks a free one (default 8081)")
-    parser.add_argument("--admin-port", type=int, default=0,
-                        help="HTTP admin port (GET /, POST /reset, POST /shutdown); default: a free one")
     store = parser.add_mutually_exclusive_group()
     store.add_argument("--data-dir", help="keep data durably in SQLite under this directory")
     store.add_argument("--in-memory", action="store_true", help="keep data in memory only (the default)")
@@ -28,7 +26,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, str]:
+def env_lines(host: str, port: int, project: str) -> dict[str, str]:
     """The variables a client exports, as `gcloud beta emulators datastore env-init` prints them."""
     address = f"{host}:{port}"
     return {
@@ -37,13 +35,14 @@ def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, 
         "DATASTORE_DATASET": project,
         "DATASTORE_HOST": f"http://{address}",
         "DATASTORE_EMULATOR_HOST_PATH": f"{address}/datastore",
-        "DATASTORE_EMULATOR_ADMIN": f"http://{host}:{admin_port}",
+        "DATASTORE_EMULATOR_ADMIN": f"http://{address}",
     }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from .admin import build_admin
+    from .mux import Multiplexer
     from .server import build_server
     from .service import DatastoreService
     from .storage import open_storage
@@ -58,26 +57,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     service = DatastoreService(storage)
     try:
-        server, port = build_server(service, args.host, args.port)
+        server, grpc_port = build_server(service, "127.0.0.1", 0)
     except (OSError, RuntimeError) as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"error: cannot start the gRPC server: {exc}", file=sys.stderr)
         return 2
+    admin = build_admin(service.reset, stop.set)
     try:
-        admin = build_admin(args.host, args.admin_port, service.reset, stop.set)
+        mux = Multiplexer(args.host, args.port, grpc_port, admin)
     except OSError as exc:
         server.stop(0)
-        print(f"error: cannot listen on {args.host}:{args.admin_port} (admin): {exc}", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    for name, value in env_lines(args.host, port, admin.server_address[1], args.project).items():
+    for name, value in env_lines(args.host, mux.port, args.project).items():
         print(f"export {name}={value}")
     where = f"data in {os.path.abspath(args.data_dir)}" if args.data_dir else "data in memory"
-    print(f"# API endpoint: http://{args.host}:{port} ({where})")
+    print(f"# API endpoint: http://{args.host}:{mux.port} ({where}); health check: GET http://{args.host}:{mux.port}/")
     print(READY_LINE, flush=True)
     if args.exit_with_stdin:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     while not stop.wait(0.5):
         pass
-    admin.shutdown()
+    mux.close()
     server.stop(grace=0.5).wait()
     with service.lock:
         storage.close()

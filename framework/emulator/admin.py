@@ -1,17 +1,17 @@
 """The HTTP admin surface, like Google's emulator: GET / (health, "Ok"), POST /reset, POST /shutdown.
 
-gRPC owns its port, so the admin endpoints listen on a second port (reported as DATASTORE_EMULATOR_ADMIN).
+The server is not bound to a port of its own: the multiplexer (mux.py) hands it the HTTP/1 connections
+that arrive on the emulator's single port.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def build_admin(host: str, port: int, reset: Callable[[], None], shutdown: Callable[[], None]) -> ThreadingHTTPServer:
-    """An admin server on host:port (0 = free port), serving in a daemon thread."""
+def build_admin(reset: Callable[[], None], shutdown: Callable[[], None]) -> ThreadingHTTPServer:
+    """An unbound admin server; connections are given to it with `process_request(conn, address)`."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "DatastoreEmulator"
@@ -46,7 +46,6 @@ def build_admin(host: str, port: int, reset: Callable[[], None], shutdown: Calla
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="datastore-admin", daemon=True).start()
     return server

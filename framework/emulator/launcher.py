@@ -74,11 +74,11 @@ class Emulator:
 
 def start(
     host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None,
-    project: str = DEFAULT_PROJECT, admin_port: int = 0, timeout: float = 30.0,
+    project: str = DEFAULT_PROJECT, timeout: float = 30.0,
 ) -> Emulator:
     """Start an emulator subprocess and wait until it serves; it exits with this interpreter."""
     cmd = [sys.executable, "-m", "framework.emulator", "--host", host, "--port", str(port),
-           "--admin-port", str(admin_port), "--project", project, "--exit-with-stdin"]
+           "--project", project, "--exit-with-stdin"]
     cmd += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--in-memory"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
     env.pop("DATASTORE_EMULATOR_HOST", None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from http.server import HTTPServer
 
 _PREFACE = b"PRI "
@@ -55,13 +56,14 @@ class Multiplexer:
             head = b""
             while len(head) < len(_PREFACE):
                 peek = conn.recv(len(_PREFACE), socket.MSG_PEEK)
-                if not peek or peek == head:
-                    if not peek:
-                        conn.close()
-                        return
-                head = peek
-                if not _PREFACE.startswith(head[: len(_PREFACE)]) or len(head) >= len(_PREFACE):
+                if not peek:
+                    conn.close()
+                    return
+                if not _PREFACE.startswith(peek):
                     break
+                if len(peek) == len(head):
+                    time.sleep(0.001)  # part of the preface arrived; wait for the rest
+                head = peek
             conn.settimeout(None)
         except OSError:
             conn.close()

@@ -11,8 +11,6 @@ import pytest
 from framework.emulator import pb
 from framework.emulator.launcher import Emulator
 
-pytest_plugins = ["framework.emulator.pytest_plugin"]
-
 PROJECT = "local-project"
 _RESPONSES = {
     "Lookup": pb.LookupResponse, "RunQuery": pb.RunQueryResponse,
