@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from framework import App, jsonify, request
+from framework import App, Response, jsonify, request
 
 app = App(__name__)
 
@@ -22,7 +22,7 @@ def hello(name: str) -> dict[str, str]:
 
 
 @app.post("/echo")
-def echo():
+def echo() -> Response:
     return jsonify(json=request.get_json(silent=True), args=request.args.to_dict(flat=False))
 
 

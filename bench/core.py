@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -134,18 +135,22 @@ def throughput(
     return best
 
 
-def _cold_once(code: str, env: dict[str, str]) -> tuple[float, float]:
+def _cold_once(code: str, env: dict[str, str]) -> tuple[float, float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise RuntimeError(f"cold start failed:\n{out.stderr}")
-    return wall, int(out.stdout.split()[1]) / 1024
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, int(out.stdout.split()[1]) / 1024, cpu
 
 
-def cold_start(name: str, runs: int = 7) -> dict[str, tuple[float, float]]:
-    """Per framework: (median wall seconds of a fresh process that imports, builds the app and serves
-    one request; median peak RSS in MiB). Runs alternate between frameworks."""
+def cold_start(name: str, runs: int = 9) -> dict[str, tuple[float, float, float]]:
+    """Per framework: medians of (wall seconds of a fresh process that imports, builds the app and
+    serves one request; its peak RSS in MiB; its CPU seconds). Runs alternate between frameworks.
+    CPU time is the steadier figure when other processes compete for the cores."""
     src, path = APPS[name]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
@@ -153,14 +158,14 @@ def cold_start(name: str, runs: int = 7) -> dict[str, tuple[float, float]]:
     codes = {
         fw: _COLD.format(src=src.format(mod=mod, cls=cls), path=path) for fw, (mod, cls) in FRAMEWORKS.items()
     }
-    samples: dict[str, list[tuple[float, float]]] = {fw: [] for fw in codes}
+    samples: dict[str, list[tuple[float, float, float]]] = {fw: [] for fw in codes}
     for code in codes.values():
         _cold_once(code, env)  # warm the .pyc files and the page cache
     for _ in range(runs):
         for fw, code in codes.items():
             samples[fw].append(_cold_once(code, env))
     return {
-        fw: (statistics.median(w for w, _ in runs_), statistics.median(r for _, r in runs_))
+        fw: tuple(statistics.median(sample[i] for sample in runs_) for i in range(3))  # type: ignore[misc]
         for fw, runs_ in samples.items()
     }
 
@@ -176,6 +181,8 @@ def main() -> None:
         print(f"{name:<11} {'req/s':<14} {ours:>12,.0f} {theirs:>12,.0f} {ours / theirs:>7.2f}x")
         print(f"{'':<11} {'cold start s':<14} {colds['framework'][0]:>12.3f} {colds['flask'][0]:>12.3f}"
               f" {colds['framework'][0] / colds['flask'][0]:>7.2f}x")
+        print(f"{'':<11} {'cold CPU s':<14} {colds['framework'][2]:>12.3f} {colds['flask'][2]:>12.3f}"
+              f" {colds['framework'][2] / colds['flask'][2]:>7.2f}x")
         print(f"{'':<11} {'peak RSS MiB':<14} {colds['framework'][1]:>12.1f} {colds['flask'][1]:>12.1f}"
               f" {colds['framework'][1] / colds['flask'][1]:>7.2f}x")
     for fw in FRAMEWORKS:

@@ -1,7 +1,8 @@
 """Datastore benchmarks: ndb round trips per second against the emulator, and indexed-query scaling.
 
 `python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on
-SQLite as `make run` uses it). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (kind
+SQLite as `make run` uses it). Scaling: two kinds of the same shape, small and big, in one database,
+queried alternately with the same indexed equality filter (10 results each). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (kind
 sizes for the query-latency comparison, default 1000 / 100000), BENCH_DATASTORE_SECONDS (time per
 round-trip measurement, default 2).
 """
@@ -109,38 +110,42 @@ def fill(model: type, start: int, stop: int) -> float:
     return (stop - start) / (time.perf_counter() - began)
 
 
-def query_latency(model: type, groups: int) -> tuple[float, float]:
-    """Median and p95 ms of `group == g` queries over random existing groups, each returning GROUP_SIZE."""
+def query_latencies(models: list[tuple[type, int]]) -> list[tuple[float, float]]:
+    """Median and p95 ms of `group == g` queries (random existing g, GROUP_SIZE results each) per kind.
+
+    Samples alternate between the kinds, so load on the machine affects every kind alike.
+    """
     rng = random.Random(5)
-    times = []
+    times: list[list[float]] = [[] for _ in models]
     for i in range(SAMPLES + 20):
-        group = rng.randrange(groups)
-        began = time.perf_counter()
-        found = model.query(model.group == group).fetch()
-        elapsed = (time.perf_counter() - began) * 1000
-        if len(found) != GROUP_SIZE:
-            raise RuntimeError(f"query for group {group} returned {len(found)} entities, not {GROUP_SIZE}")
-        if i >= 20:  # the first queries warm up caches on both sides
-            times.append(elapsed)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+        for slot, (model, groups) in enumerate(models):
+            group = rng.randrange(groups)
+            began = time.perf_counter()
+            found = model.query(model.group == group).fetch()
+            elapsed = (time.perf_counter() - began) * 1000
+            if len(found) != GROUP_SIZE:
+                raise RuntimeError(f"query for group {group} returned {len(found)} entities, not {GROUP_SIZE}")
+            if i >= 20:  # the first queries warm up caches on both sides
+                times[slot].append(elapsed)
+    return [(statistics.median(ts), sorted(ts)[int(len(ts) * 0.95) - 1]) for ts in times]
 
 
 def scaling(small: int, big: int) -> list[tuple[int, float, float, float]]:
-    """Fill one kind to `small` entities, measure; grow the same kind to `big`, measure again."""
+    """Fill a kind with `small` entities and another with `big` (same shape), then time both."""
     from google.cloud import ndb
 
-    class Scaled(ndb.Model):
+    class ScaledSmall(ndb.Model):
         group = ndb.IntegerProperty()
         label = ndb.StringProperty()
 
-    rows = []
-    have = 0
-    for size in (small, big):
-        write_rate = fill(Scaled, have, size)
-        have = size
-        rows.append((size, write_rate, *query_latency(Scaled, size // GROUP_SIZE)))
-    return rows
+    class ScaledBig(ndb.Model):
+        group = ndb.IntegerProperty()
+        label = ndb.StringProperty()
+
+    sized = [(ScaledSmall, small), (ScaledBig, big)]
+    write_rates = [fill(model, 0, size) for model, size in sized]
+    latencies = query_latencies([(model, size // GROUP_SIZE) for model, size in sized])
+    return [(size, rate_, *lat) for (_, size), rate_, lat in zip(sized, write_rates, latencies, strict=True)]
 
 
 def context_overhead(host: str, rounds: int = 20000) -> tuple[float, float]:

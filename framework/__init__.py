@@ -18,14 +18,16 @@ def _defer_werkzeug_package_init() -> None:
     doing so imports werkzeug.serving and werkzeug.test (http.server, socket, ssl, http.client):
     about a quarter of the import time of a small app, for a dev server and a test client that a
     production worker never uses. So, when werkzeug is not imported yet, we register the package
-    module with its real spec (path, file, loader) but defer executing `__init__`: the first
-    attribute lookup that misses (`werkzeug.Client`, `from werkzeug import run_simple`, ...) runs the
-    real `__init__` in place, after which the module is exactly what a normal import gives.
-    Submodule imports (`import werkzeug.routing`) never needed `__init__`'s names and work as usual.
+    module with its real spec (path, file, loader) but defer executing `__init__`: the first lookup
+    of one of its names (`werkzeug.Client`, `from werkzeug import run_simple`, ...) runs the real
+    `__init__` in place, after which the module is exactly what a normal import gives. A lookup of a
+    submodule (`werkzeug.test`, even if nobody imported it yet) imports that submodule, as the full
+    import would have made it available. `import werkzeug.routing` works as usual.
     Set FRAMEWORK_EAGER_WERKZEUG=1 to turn this off.
     """
     if "werkzeug" in sys.modules or _env_true("FRAMEWORK_EAGER_WERKZEUG"):
         return
+    import threading
     from importlib.machinery import PathFinder
     from importlib.util import module_from_spec
 
@@ -34,16 +36,25 @@ def _defer_werkzeug_package_init() -> None:
         return
     module = module_from_spec(spec)
 
+    lock = threading.RLock()
+    state = {"done": False, "running": False}
+
     def run_real_init(name: str) -> t.Any:
-        # Submodules (`from werkzeug import exceptions`) and dunder probes never need __init__.
-        if (
-            name.startswith("__")
-            or f"werkzeug.{name}" in sys.modules
-            or PathFinder.find_spec(f"werkzeug.{name}", module.__path__) is not None
-        ):
+        if name.startswith("__"):  # dunder probes (copy, inspect, pickle) never need __init__
             raise AttributeError(f"module 'werkzeug' has no attribute {name!r}")
-        module.__dict__.pop("__getattr__", None)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        fullname = f"werkzeug.{name}"
+        if fullname in sys.modules or PathFinder.find_spec(fullname, module.__path__) is not None:
+            # A submodule: what `from werkzeug import x` / `werkzeug.x` would give after a full import.
+            return importlib.import_module(fullname)
+        with lock:  # other threads wait here until the names exist
+            if not state["done"] and not state["running"]:
+                state["running"] = True
+                try:
+                    spec.loader.exec_module(module)  # type: ignore[union-attr]
+                finally:
+                    state["running"] = False
+                state["done"] = True
+                module.__dict__.pop("__getattr__", None)
         try:
             return module.__dict__[name]
         except KeyError:

@@ -1,4 +1,5 @@
-"""App: the WSGI application — registration, config, contexts, dispatch, errors and responses."""
+"""App: the application object — construction, config, registration, contexts, URL building and the
+delegates to templating / CLI / testing. The per-request cycle lives in framework.dispatch."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from inspect import CO_COROUTINE, iscoroutinefunction
 from types import FunctionType
 
 from werkzeug.datastructures import ImmutableDict
-from werkzeug.exceptions import (
-    Aborter,
-)
+from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -42,9 +41,6 @@ T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
 T_filter = t.TypeVar("T_filter", bound=ft.TemplateFilterCallable)
 T_global = t.TypeVar("T_global", bound=ft.TemplateGlobalCallable)
 T_test = t.TypeVar("T_test", bound=ft.TemplateTestCallable)
-
-_sentinel = object()
-
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
@@ -473,10 +469,8 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         server_name = self.config["SERVER_NAME"]
         if server_name is None:
             return None
-        return self.url_map.bind(
-            server_name,
-            script_name=self.config["APPLICATION_ROOT"],
-            url_scheme=self.config["PREFERRED_URL_SCHEME"],
+        return self._routes.bind_server(
+            server_name, self.config["APPLICATION_ROOT"], self.config["PREFERRED_URL_SCHEME"]
         )
 
     # --- async ---------------------------------------------------------------------------------------

@@ -184,13 +184,13 @@ class RequestCycle:
                     rv = self.response_class.force_type(rv, _cv_request.get().request.environ)  # type: ignore[arg-type]
                 except TypeError as e:
                     raise TypeError(
-                        f"{e}\nThe view returned a {type(rv).__name__} that could not be used as a response:"
+                        f"{e}\nThe view returned a value of type {type(rv).__name__!r} that could not be used as a response:"
                         " return a string, dict, list, (body, status/headers) tuple, Response or WSGI"
                         " callable."
                     ).with_traceback(sys.exc_info()[2]) from None
             else:
                 raise TypeError(
-                    f"The view returned a {type(rv).__name__}, which is not a valid response: return a"
+                    f"The view returned a value of type {type(rv).__name__!r}, which is not a valid response: return a"
                     " string, dict, list, (body, status/headers) tuple, Response instance or WSGI callable."
                 )
         response = t.cast(Response, rv)
@@ -309,32 +309,36 @@ class RequestCycle:
         request_finished receivers, or a non-default response class / JSON provider.
         """
         cls = rv.__class__
-        if cls is str:
-            body = rv.encode()
-            ctype = _HTML
-        elif cls is bytes:
-            body = rv
-            ctype = _HTML
-        elif cls is dict or cls is list:
-            provider = self.json
-            if type(provider) is not DefaultJSONProvider:
-                return None
-            body = provider._body(rv).encode()
-            ctype = provider.mimetype
-        else:
+        if cls is not str and cls is not bytes and cls is not dict and cls is not list:
             return None
         if (
             ctx._after_request_functions
             or ctx._session is not None
             or "HTTP_COOKIE" in environ
             or self.response_class is not Response
+            or signals.request_finished.receivers
             or any(self.after_request_funcs.values())
         ):
             return None
-        if signals.request_finished.receivers:
-            return None
+        if cls is str:
+            body = rv.encode()
+            ctype = _HTML
+        elif cls is bytes:
+            body = rv
+            ctype = _HTML
+        else:
+            provider = self.json
+            kind = type(provider)
+            if kind is not DefaultJSONProvider and (
+                not isinstance(provider, DefaultJSONProvider)
+                or kind.response is not DefaultJSONProvider.response
+                or kind._body is not DefaultJSONProvider._body
+            ):
+                return None
+            body = provider._body(rv).encode()
+            ctype = provider.mimetype
         start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
-        if environ["REQUEST_METHOD"] == "HEAD":
+        if ctx.request.method == "HEAD":
             return []
         return [body]
 

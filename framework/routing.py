@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import typing as t
 
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import Map as _WMap
 from werkzeug.routing import MapAdapter, ValidationError
 from werkzeug.routing import Rule as _WRule
@@ -166,6 +167,18 @@ class RouteCache:
             self._adapters[key] = adapter
         return adapter
 
+    def bind_server(self, server_name: str, script_name: str, url_scheme: str) -> MapAdapter:
+        """The adapter for building URLs outside requests (SERVER_NAME etc.), bound once per config."""
+        url_map = self.app.url_map
+        key = ("<server>", server_name, script_name, url_scheme, url_map)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            adapter = url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+            if len(self._adapters) >= _MAX_ADAPTERS:
+                self._adapters.clear()
+            self._adapters[key] = adapter
+        return adapter
+
     def _tables(self) -> tuple[dict[tuple[str, str], list[_WRule]], dict[tuple[str, str], _Branch]] | None:
         url_map = self.app.url_map
         version = getattr(url_map, "rules_version", None)
@@ -213,6 +226,14 @@ class RouteCache:
         request = ctx.request
         adapter = ctx.url_adapter
         assert adapter is not None
+        raw_path = request.environ.get("PATH_INFO", "")
+        if not raw_path.isascii():
+            try:
+                raw_path.encode("latin1").decode()
+            except UnicodeDecodeError:
+                raise BadRequest("The URL path is not valid UTF-8; percent-encode it as UTF-8.") from None
+            except UnicodeEncodeError:
+                pass  # a server that already decoded the path: nothing to check
         path = request.path
         method = request.method
         if not adapter.websocket and "//" not in path:

@@ -120,6 +120,22 @@ class Request(_WRequest):
             info = self.__dict__["_appengine_info"] = request_info(self)
         return info
 
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # Debug aid: `request.files["x"]` on a form posted without multipart encoding explains why.
+        if (
+            _app_config("DEBUG")
+            and self.mimetype != "multipart/form-data"
+            and not self.files
+        ):
+            files = self.files
+            base = files.__class__
+            cls = _debug_classes.get(base)
+            if cls is None:
+                cls = _debug_classes[base] = type(f"Debug{base.__name__}", (_DebugFiles, base), {})
+            files.__class__ = cls
+            files._debug_request = self  # type: ignore[attr-defined]
+
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Malformed JSON → 400 (details only in debug); wrong content type → 415."""
         try:
@@ -130,6 +146,36 @@ class Request(_WRequest):
             raise BadRequest() from ebr
 
 
+class DebugFilesKeyError(KeyError, AssertionError):
+    """Raised in debug mode for `request.files[key]` when the form was not sent as multipart."""
+
+    def __init__(self, request: Request, key: str) -> None:
+        names = ", ".join(repr(name) for name in request.form.getlist(key))
+        self.msg = (
+            f"You tried to read the file {key!r} from request.files, but the request was sent as"
+            f" {request.mimetype!r}, so browsers send only the file name ({names}) as a form field."
+            ' Add enctype="multipart/form-data" to the <form> to upload the file.'
+        )
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class _DebugFiles:
+    """Mixin for `request.files` in debug mode: explains a missing multipart enctype."""
+
+    _debug_request: Request
+
+    def __getitem__(self, key: str) -> t.Any:
+        try:
+            return super().__getitem__(key)  # type: ignore[misc]
+        except KeyError as e:
+            if key not in self._debug_request.form:
+                raise
+            raise DebugFilesKeyError(self._debug_request, key).with_traceback(e.__traceback__) from None
+
+
+_debug_classes: dict[type, type] = {}
 _bp_path_cache: dict[str, list[str]] = {}
 
 

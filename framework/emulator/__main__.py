@@ -17,6 +17,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m framework.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8081, help="gRPC port; 0 picks a free one (default 8081)")
+    parser.add_argument("--admin-port", type=int, default=None,
+                        help="serve the HTTP admin endpoints (GET /, POST /reset, POST /shutdown) on this separate "
+                             "port (0 = a free one) and gRPC directly on --port, which is fastest; by default "
+                             "both share --port")
     store = parser.add_mutually_exclusive_group()
     store.add_argument("--data-dir", help="keep data durably in SQLite under this directory")
     store.add_argument("--in-memory", action="store_true", help="keep data in memory only (the default)")
@@ -26,7 +30,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def env_lines(host: str, port: int, project: str) -> dict[str, str]:
+def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, str]:
     """The variables a client exports, as `gcloud beta emulators datastore env-init` prints them."""
     address = f"{host}:{port}"
     return {
@@ -35,13 +39,13 @@ def env_lines(host: str, port: int, project: str) -> dict[str, str]:
         "DATASTORE_DATASET": project,
         "DATASTORE_HOST": f"http://{address}",
         "DATASTORE_EMULATOR_HOST_PATH": f"{address}/datastore",
-        "DATASTORE_EMULATOR_ADMIN": f"http://{address}",
+        "DATASTORE_EMULATOR_ADMIN": f"http://{host}:{admin_port}",
     }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from .admin import build_admin
+    from .admin import build_admin, serve_admin
     from .mux import Multiplexer
     from .server import build_server
     from .service import DatastoreService
@@ -56,28 +60,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2
     service = DatastoreService(storage)
+    admin = build_admin(service, stop.set)
+    single = args.admin_port is None
+    mux = None
     try:
-        server, grpc_port = build_server(service, "127.0.0.1", 0)
+        server, grpc_port = build_server(service, "127.0.0.1" if single else args.host, 0 if single else args.port)
+        try:
+            if single:
+                mux = Multiplexer(args.host, args.port, grpc_port, admin)
+                port = admin_port = mux.port
+            else:
+                port, admin_port = grpc_port, serve_admin(admin, args.host, args.admin_port)
+        except OSError:
+            server.stop(0)
+            raise
     except (OSError, RuntimeError) as exc:
-        print(f"error: cannot start the gRPC server: {exc}", file=sys.stderr)
-        return 2
-    admin = build_admin(service.reset, stop.set)
-    try:
-        mux = Multiplexer(args.host, args.port, grpc_port, admin)
-    except OSError as exc:
-        server.stop(0)
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    for name, value in env_lines(args.host, mux.port, args.project).items():
+    for name, value in env_lines(args.host, port, admin_port, args.project).items():
         print(f"export {name}={value}")
     where = f"data in {os.path.abspath(args.data_dir)}" if args.data_dir else "data in memory"
-    print(f"# API endpoint: http://{args.host}:{mux.port} ({where}); health check: GET http://{args.host}:{mux.port}/")
+    print(f"# API endpoint: http://{args.host}:{port} ({where}); health check: GET http://{args.host}:{admin_port}/")
     print(READY_LINE, flush=True)
     if args.exit_with_stdin:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     while not stop.wait(0.5):
         pass
-    mux.close()
+    if mux is not None:
+        mux.close()
+    else:
+        admin.shutdown()
     server.stop(grace=0.5).wait()
     with service.lock:
         storage.close()

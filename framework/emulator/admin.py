@@ -1,25 +1,31 @@
-"""The HTTP admin surface, like Google's emulator: GET / (health, "Ok"), POST /reset, POST /shutdown.
+"""The HTTP/1 side, like Google's emulator: GET / (health, "Ok"), POST /reset, POST /shutdown, and the REST
+API (rest.py) at POST /v1/projects/{project}:{method}.
 
-The server is not bound to a port of its own: the multiplexer (mux.py) hands it the HTTP/1 connections
-that arrive on the emulator's single port.
+By default the multiplexer (mux.py) hands it the HTTP/1 connections that arrive on the emulator's single
+port; with `--admin-port` it listens on a port of its own (`serve_admin`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY = 64 * 1024 * 1024
 
 
-def build_admin(reset: Callable[[], None], shutdown: Callable[[], None]) -> ThreadingHTTPServer:
-    """An unbound admin server; connections are given to it with `process_request(conn, address)`."""
+def build_admin(service: Any, shutdown: Callable[[], None]) -> ThreadingHTTPServer:
+    """An unbound admin server (also serving the REST API); connections come via `process_request`."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "DatastoreEmulator"
+        protocol_version = "HTTP/1.1"  # keep-alive for REST clients; every reply has a Content-Length
 
-        def _reply(self, status: int, body: str) -> None:
-            data = body.encode()
+        def _reply(self, status: int, body: str | bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            data = body.encode() if isinstance(body, str) else body
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -31,11 +37,23 @@ def build_admin(reset: Callable[[], None], shutdown: Callable[[], None]) -> Thre
                 self._reply(404, "Not found\n")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(min(length, 1 << 20))
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self._reply(413 if length > MAX_BODY else 400, "Bad Content-Length\n")
+                return
+            body = self.rfile.read(length)
+            if self.path.startswith("/v1/"):
+                from .rest import handle
+
+                answer = handle(service, self.path, self.headers.get("Content-Type", ""), body)
+                if answer is not None:
+                    self._reply(answer[0], answer[2], answer[1])
+                    return
             if self.path == "/reset":
-                reset()
+                service.reset()
                 self._reply(200, "Reset\n")
             elif self.path == "/shutdown":
                 self._reply(200, "Shutting down\n")
@@ -49,3 +67,12 @@ def build_admin(reset: Callable[[], None], shutdown: Callable[[], None]) -> Thre
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.daemon_threads = True
     return server
+
+
+def serve_admin(server: ThreadingHTTPServer, host: str, port: int) -> int:
+    """Bind the admin server to host:port (0 = a free port), serve it in a daemon thread; return the port."""
+    server.server_address = (host, port)
+    server.server_bind()
+    server.server_activate()
+    threading.Thread(target=server.serve_forever, name="datastore-admin", daemon=True).start()
+    return server.server_address[1]

@@ -7,12 +7,15 @@ from typing import Any
 
 from . import pb
 from .encoding import encode_int, encode_path, escape, index_values, partition_prefix
-from .errors import already_exists, invalid, not_found, unimplemented
+from .errors import DatastoreError, already_exists, invalid, not_found, unimplemented
 from .ids import IdAllocator
 from .storage import Batch, Record, Storage
 from .validation import check_entity, check_key, is_complete
 
-MAX_MUTATIONS = 500
+# Datastore mode has no mutation-count limit (the legacy service's 500 is gone; ndb still batches
+# non-transactional puts by 500); what it limits is the size of a transaction's writes: 10 MiB.
+MAX_COMMIT_BYTES = 10 * 1024 * 1024
+_FAIL = pb.Mutation.ConflictResolutionStrategy.Value("FAIL")
 _FORBIDDEN = {("insert", "insert"), ("update", "insert"), ("upsert", "insert"), ("delete", "update")}
 
 
@@ -68,8 +71,8 @@ def apply_mutations(
     pending: PendingCommit, mutations: Any, project: str, database: str, transactional: bool, ids: IdAllocator,
 ) -> None:
     """Check each mutation and record its effect in `pending` (nothing is written yet)."""
-    if len(mutations) > MAX_MUTATIONS:
-        raise invalid(f"cannot write more than {MAX_MUTATIONS} entities in a single call")
+    if sum(m.ByteSize() for m in mutations) > MAX_COMMIT_BYTES:
+        raise invalid("Transaction or write too big: the mutations of one commit may total at most 10 MiB.")
     for mutation in mutations:
         op = mutation.WhichOneof("operation")
         if op is None:
@@ -99,7 +102,12 @@ def apply_mutations(
         pending.ops[skey] = op
         exists, version = pending.current(skey)
         strategy = mutation.WhichOneof("conflict_detection_strategy")
-        if strategy is not None and _conflicts(mutation, strategy, exists, version, pending.storage.get(skey)):
+        if strategy is None and mutation.conflict_resolution_strategy:
+            raise invalid("A conflict resolution strategy needs base_version or update_time.")
+        stored = None if skey in pending.final else pending.storage.get(skey)
+        if strategy is not None and _conflicts(mutation, strategy, exists, version, stored):
+            if mutation.conflict_resolution_strategy == _FAIL:
+                raise DatastoreError("FAILED_PRECONDITION", f"The entity changed since the given version: {_describe(key)}")
             result.conflict_detected = True
             result.version = version or pending.version
             pending.results.append((result, None))

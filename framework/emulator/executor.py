@@ -31,6 +31,7 @@ def decode_cursor(tag: str, cursor: bytes) -> bytes | None:
         raise invalid("Invalid query cursor.")
     return None if cursor[2] == 0 else cursor[3:]
 
+
 def _satisfies(values: set[bytes], conds: list[Cond]) -> bool:
     ranges = []
     for c in conds:
@@ -95,6 +96,7 @@ def matches(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None
                 continue
         yield m
 
+
 def key_of(plan: Plan, skey: bytes) -> Any:
     """The Key of a stored entity, rebuilt from its storage key."""
     key = pb.Key()
@@ -106,6 +108,7 @@ def key_of(plan: Plan, skey: bytes) -> Any:
         elif name is not None:
             element.name = name
     return key
+
 
 def _timestamp(micros: int, out: Any) -> None:
     out.seconds, rem = divmod(micros, 1_000_000)

@@ -17,7 +17,7 @@ from .launcher import Emulator, start
 
 @pytest.fixture(scope="session")
 def datastore_emulator() -> Iterator[Emulator]:
-    with start() as running:
+    with start(admin_port=0) as running:  # gRPC directly on its port: the fastest set-up
         yield running
 
 

@@ -30,6 +30,7 @@ class Match:
     entity: Any = None
     row_value: bytes | None = None  # the sorted property's value on the S driver
 
+
 def _key_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
     lo, hi = b"", _TOP
     if plan.ancestor is not None:

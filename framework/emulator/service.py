@@ -26,6 +26,20 @@ def _timestamp(micros: int, out: Any) -> None:
     out.nanos = rem * 1000
 
 
+def _apply_mask(entity: Any, paths: set[str]) -> None:
+    """Keep only the masked properties (top-level names, or dotted paths into entity values)."""
+    tops = {p.split(".", 1)[0] for p in paths}
+    for name in list(entity.properties):
+        if name in paths:
+            continue
+        if name not in tops:
+            del entity.properties[name]
+            continue
+        value = entity.properties[name]
+        if value.WhichOneof("value_type") == "entity_value":
+            _apply_mask(value.entity_value, {p.split(".", 1)[1] for p in paths if p.startswith(name + ".")})
+
+
 class DatastoreService:
     """Every method takes a request message and returns a response message or raises DatastoreError."""
 
@@ -34,6 +48,9 @@ class DatastoreService:
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
+        # Earlier records of entities changed while read-only transactions are open: storage key ->
+        # [(version that replaced it, the record before, None if absent)], oldest first.
+        self._history: dict[bytes, list[tuple[int, Record | None]]] = {}
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -84,6 +101,8 @@ class DatastoreService:
             snapshot = self.storage.last_version()
             for key, skey in zip(request.keys, skeys, strict=True):
                 record = self.storage.get(skey)
+                if txn is not None and txn.read_only:
+                    record = self._as_of(skey, record, txn.begin_version)
                 if txn is not None and not txn.read_only:
                     txn.record_read(skey, record.version if record is not None else 0)
                 if record is None:
@@ -95,9 +114,7 @@ class DatastoreService:
                 result.entity.ParseFromString(record.data)
                 result.entity.key.CopyFrom(key)
                 if mask:
-                    for name in list(result.entity.properties):
-                        if name not in mask:
-                            del result.entity.properties[name]
+                    _apply_mask(result.entity, mask)
                 set_times(result, record)
         _timestamp(time.time_ns() // 1000, response.read_time)
         return response
@@ -108,9 +125,10 @@ class DatastoreService:
             raise unimplemented("GQL queries are not supported by this emulator yet.")
         if request.HasField("explain_options"):
             raise unimplemented("Query explain is not supported by this emulator yet.")
-        if request.HasField("property_mask"):
-            raise unimplemented("Property masks on queries are not supported by this emulator yet.")
         plan = plan_query(request.query, self._partition(request))
+        mask = set(request.property_mask.paths)
+        if mask and plan.projection:
+            raise invalid("A property mask cannot be combined with a projection.")
         response = pb.RunQueryResponse()
         with self.lock:
             txn = self._read_transaction(request.read_options, response)
@@ -120,6 +138,9 @@ class DatastoreService:
                     record = record if record is not None else self.storage.get(skey)
                     txn.record_read(skey, record.version if record is not None else 0)
             response.batch.CopyFrom(run_batch(self.storage, plan, request.query, on_read))
+        if mask:
+            for result in response.batch.entity_results:
+                _apply_mask(result.entity, mask)
         _timestamp(time.time_ns() // 1000, response.batch.read_time)
         return response
 
@@ -187,6 +208,7 @@ class DatastoreService:
         if txn is not None and not txn.read_only:
             self._validate(txn, pending)
         batch, written = build_batch(pending)
+        self._remember(pending)
         self.storage.apply(batch)
         for result, skey in pending.results:
             record = written.get(skey) if skey is not None else None
@@ -197,6 +219,22 @@ class DatastoreService:
         response.index_updates = len(batch.index_add) + len(batch.index_del)
         if transactional:
             _timestamp(pending.version, response.commit_time)
+
+    def _remember(self, pending: PendingCommit) -> None:
+        """Keep what a commit replaces for as long as a read-only transaction may need to see it."""
+        oldest = self.txns.oldest_read_only()
+        if oldest is None:
+            self._history.clear()
+            return
+        for skey in pending.final:
+            self._history.setdefault(skey, []).append((pending.version, self.storage.get(skey)))
+
+    def _as_of(self, skey: bytes, current: Record | None, version: int) -> Record | None:
+        """The record of `skey` as it was at `version` (read-only transactions read their snapshot)."""
+        for replaced_at, before in self._history.get(skey, ()):
+            if replaced_at > version:
+                return before
+        return current
 
     def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
         """ABORTED when anything read changed since it was read, or anything written since the begin."""
@@ -242,5 +280,6 @@ class DatastoreService:
         """Forget every entity, id and open transaction."""
         with self.lock:
             self.txns.clear()
+            self._history.clear()
             self.storage.reset()
 

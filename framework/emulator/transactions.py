@@ -76,6 +76,11 @@ class TransactionManager:
         if txn is not None:
             self.finish(txn)
 
+    def oldest_read_only(self) -> int | None:
+        """The earliest begin version among open read-only transactions (None when there are none)."""
+        versions = [t.begin_version for t in self._open.values() if t.read_only]
+        return min(versions) if versions else None
+
     def clear(self) -> None:
         for txn in list(self._open.values()):
             self.finish(txn)

@@ -52,6 +52,13 @@ def normalize_partition(partition: Any, project: str, database: str) -> None:
         raise invalid(f'Namespace "{ns}" is not a valid namespace name.')
 
 
+def _fill_partition(partition: Any, project: str, database: str) -> None:
+    """Keys stored as values may point anywhere; only an empty project is filled in."""
+    if not partition.project_id:
+        partition.project_id = project
+        partition.database_id = database
+
+
 def _check_name(label: str, name: str, reserved_ok: bool) -> None:
     if not name:
         raise invalid(f"The key path element {label} is the empty string.")
@@ -134,10 +141,10 @@ def _check_value(
             raise invalid(f'The entity value of property "{name}" is nested more than {MAX_DEPTH} levels deep.')
         inner = value.entity_value
         if inner.HasField("key"):
-            normalize_partition(inner.key.partition_id, project, database)
+            _fill_partition(inner.key.partition_id, project, database)
         _check_properties(inner, project, database, depth + 1, excluded)
     elif which == "key_value":
-        normalize_partition(value.key_value.partition_id, project, database)
+        _fill_partition(value.key_value.partition_id, project, database)
         check_path(value.key_value, incomplete_ok=True, reserved_ok=True)
     elif which == "geo_point_value":
         point = value.geo_point_value

@@ -44,6 +44,15 @@ def test_werkzeug_package_still_behaves_normally() -> None:
         "import framework, werkzeug\n"
         "app = framework.App('w')\n"
         "assert 'werkzeug.serving' not in sys.modules\n"
+        "assert werkzeug.exceptions.NotFound.code == 404\n"
+        "assert werkzeug.test.Client.__name__ == 'Client'\n"  # submodule nobody imported yet
+        "assert 'werkzeug.serving' not in sys.modules\n"
+        "import threading\n"
+        "seen = []\n"
+        "threads = [threading.Thread(target=lambda: seen.append(werkzeug.Client)) for _ in range(8)]\n"
+        "[th.start() for th in threads]\n"
+        "[th.join() for th in threads]\n"
+        "assert len(seen) == 8 and len(set(seen)) == 1\n"  # first use from many threads at once
         "from werkzeug import Client, Request, Response, run_simple\n"
         "import werkzeug.serving\n"
         "assert werkzeug.run_simple is werkzeug.serving.run_simple\n"

@@ -172,3 +172,26 @@ def test_response_json(app: App, client) -> None:
     assert rv.mimetype == "application/json"
     assert rv.json == {"when": "now"}
     assert rv.get_json() == {"when": "now"}
+
+
+def test_debug_files_key_error_explains_enctype(app: App) -> None:
+    from framework.wrappers import DebugFilesKeyError
+
+    app.debug = True
+    with app.test_request_context(method="POST", data={"upload": "photo.png"}):
+        with pytest.raises(DebugFilesKeyError, match="multipart/form-data"):
+            request.files["upload"]
+        with pytest.raises(KeyError) as info:
+            request.files["absent"]
+        assert not isinstance(info.value, DebugFilesKeyError)
+    app.debug = False
+    with app.test_request_context(method="POST", data={"upload": "photo.png"}):
+        with pytest.raises(KeyError) as info:
+            request.files["upload"]
+        assert not isinstance(info.value, DebugFilesKeyError)
+
+
+def test_appengine_info_is_computed_once(app: App) -> None:
+    with app.test_request_context():
+        info = request.appengine
+        assert info is request.appengine

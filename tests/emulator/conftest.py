@@ -114,6 +114,8 @@ def set_value(out: Any, value: Any) -> None:
         out.array_value.SetInParent()
         for item in value:
             set_value(out.array_value.values.add(), item)
+    elif isinstance(value, pb.Key):
+        out.key_value.CopyFrom(value)
     else:
         out.CopyFrom(value)
 

@@ -49,7 +49,7 @@ def test_cli_prints_environment_and_stops_on_sigterm(tmp_path):
     assert f"export DATASTORE_EMULATOR_HOST=127.0.0.1:{port}" in log
     assert "export DATASTORE_PROJECT_ID=p1" in log and "export DATASTORE_DATASET=p1" in log
     assert f"export DATASTORE_HOST=http://127.0.0.1:{port}" in log
-    assert "export DATASTORE_EMULATOR_ADMIN=http://127.0.0.1:" in log
+    assert f"export DATASTORE_EMULATOR_ADMIN=http://127.0.0.1:{port}" in log
     assert "stopped" in log
 
 
@@ -78,9 +78,11 @@ def test_busy_port_is_a_clear_error():
     assert result.returncode == 2 and "cannot listen" in result.stderr
 
 
-def test_admin_endpoints_and_start_handle():
-    with start(project="proj-x") as emu:
+@pytest.mark.parametrize("admin_port", [None, 0], ids=["same-port", "separate-port"])
+def test_admin_endpoints_and_start_handle(admin_port):
+    with start(project="proj-x", admin_port=admin_port) as emu:
         assert emu.env["DATASTORE_PROJECT_ID"] == "proj-x" and emu.address == emu.env["DATASTORE_EMULATOR_HOST"]
+        assert (emu.admin_url == f"http://{emu.address}") == (admin_port is None)
         with urllib.request.urlopen(emu.admin_url + "/", timeout=5) as response:
             assert response.status == 200 and response.read() == b"Ok\n"
         with pytest.raises(urllib.error.HTTPError) as info:
@@ -95,6 +97,25 @@ def test_admin_endpoints_and_start_handle():
             assert response.status == 200
         assert emu.proc.wait(10) == 0
     assert emu.proc.poll() == 0
+
+
+def test_single_port_serves_many_clients_and_http_side_by_side(tmp_path):
+    with start() as emu:
+        raws = [Raw(emu.address) for _ in range(5)]
+        try:
+            for i, raw in enumerate(raws):
+                req = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, project_id="local-project")
+                e = entity(key("Mux", i + 1), blob=b"x" * 200_000)
+                e.properties["blob"].exclude_from_indexes = True
+                req.mutations.add().upsert.CopyFrom(e)
+                raw("Commit", req)
+                with urllib.request.urlopen(f"http://{emu.address}/", timeout=5) as response:
+                    assert response.read() == b"Ok\n"
+            found = raws[0]("Lookup", pb.LookupRequest(keys=[key("Mux", i + 1) for i in range(5)])).found
+            assert len(found) == 5 and all(len(f.entity.properties["blob"].blob_value) == 200_000 for f in found)
+        finally:
+            for raw in raws:
+                raw.channel.close()
 
 
 def test_data_survives_restart(tmp_path):
@@ -138,3 +159,49 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "framework.emulator", "--in-memory", "--data-dir", "x"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "not allowed with" in result.stderr
+
+
+def test_rest_transport_protobuf_and_json(monkeypatch):
+    import json
+
+    from google.api_core import exceptions
+    from google.cloud import datastore
+
+    with start() as emu:
+        monkeypatch.setenv("DATASTORE_EMULATOR_HOST", emu.address)
+        client = datastore.Client(project="local-project", _use_grpc=False)
+        e = datastore.Entity(client.key("Rest"))
+        e.update({"n": 1, "s": "x"})
+        client.put(e)
+        assert client.get(e.key)["n"] == 1
+        assert [x["s"] for x in client.query(kind="Rest").fetch()] == ["x"]
+        with client.transaction():
+            got = client.get(e.key)
+            got["n"] = 2
+            client.put(got)
+        assert client.get(e.key)["n"] == 2
+        bad = datastore.Entity(client.key("Rest", "long"))
+        bad["s"] = "y" * 2000
+        with pytest.raises(exceptions.BadRequest, match="longer than 1500"):
+            client.put(bad)
+
+        def post(method, body):
+            req = urllib.request.Request(f"http://{emu.address}/v1/projects/local-project:{method}",
+                                         data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as err:
+                return err.code, json.loads(err.read())
+
+        key_json = {"path": [{"kind": "Rest", "id": str(e.key.id)}]}
+        status, body = post("lookup", {"keys": [key_json]})
+        assert status == 200 and body["found"][0]["entity"]["properties"]["n"] == {"integerValue": "2"}
+        status, body = post("commit", {"mode": "NON_TRANSACTIONAL", "mutations": [{"update": {
+            "key": {"path": [{"kind": "Rest", "name": "absent"}]}, "properties": {}}}]})
+        assert status == 404 and body["error"]["status"] == "NOT_FOUND"
+        status, body = post("noSuchMethod", {})
+        assert status == 404
+        status, body = post("lookup", {"bogusField": 1})
+        assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"

@@ -308,3 +308,79 @@ def test_projection_of_timestamps_and_count_up_to(ndb_client, ds_client):
     agg = ds_client.aggregation_query(ds_client.query(kind="Event")).count(alias="n")
     assert list(agg.fetch(limit=2))[0][0].value == 2
     assert list(ds_client.aggregation_query(ds_client.query(kind="Event")).count().fetch())[0][0].value == 3
+
+
+def test_not_equal_not_in_distinct_and_key_filters(raw, people):
+    commit(raw, ("upsert", entity(key("Person", "zed"), team="z")))  # no age at all
+    assert names(run(raw, kind=kind("Person"), filter=op("age", pb.OP.NOT_EQUAL, 30))) == ["eve", "bob", "dan"]
+    f = op("team", pb.OP.NOT_IN, ["x", "z"])
+    assert names(run(raw, kind=kind("Person"), filter=f)) == ["bob", "cat"]
+    f = op("team", pb.OP.IN, ["y", "z"])
+    assert names(run(raw, kind=kind("Person"), filter=f)) == ["bob", "cat", "zed"]
+    q = pb.Query(kind=kind("Person"), order=[order("team")])
+    q.projection.add().property.name = "team"
+    q.distinct_on.add().name = "team"
+    batch = run(raw, query=q)
+    assert batch.entity_result_type == pb.PROJECTION
+    assert [r.entity.properties["team"].string_value for r in batch.entity_results] == ["x", "y", "z"]
+    f = op("__key__", pb.OP.GREATER_THAN, key("Person", "cat"))
+    assert names(run(raw, kind=kind("Person"), filter=f)) == ["dan", "eve", "zed"]
+    f = pb.Filter()
+    f.property_filter.property.name, f.property_filter.op = "__key__", pb.OP.IN
+    for n in ("bob", "nobody", "eve"):
+        f.property_filter.value.array_value.values.add().key_value.CopyFrom(key("Person", n))
+    assert names(run(raw, kind=kind("Person"), filter=f)) == ["bob", "eve"]
+    assert names(run(raw, filter=op("__key__", pb.OP.LESS_THAN, key("Person", "bob")))) == [1, "ann", "rex"]
+
+
+def test_or_with_ancestor_and_descending_end_cursor(raw, people):
+    f = pb.Filter()
+    f.composite_filter.op = pb.OR
+    f.composite_filter.filters.extend([conj(eq("team", "y"), ancestor(key("Person", "cat"))),
+                                       conj(eq("age", 41), ancestor(key("Person", "cat")))])
+    assert names(run(raw, kind=kind("Person"), filter=f)) == ["cat"]
+    q = pb.Query(kind=kind("Person"), order=[order("age", True)])
+    full = run(raw, query=q)
+    q.end_cursor = full.entity_results[2].cursor
+    batch = run(raw, query=q)
+    assert names(batch) == ["dan", "ann", "cat"] and batch.more_results == pb.MORE_RESULTS_AFTER_CURSOR
+
+
+def test_aggregations_over_empty_and_mixed_values(raw):
+    commit(raw, ("upsert", entity(key("Agg", 1), x=1)), ("upsert", entity(key("Agg", 2), x=2.5)),
+           ("upsert", entity(key("Agg", 3), x="s")), ("upsert", entity(key("Agg", 4), y=1)))
+
+    def aggregate(kind_name, *aggs):
+        req = pb.RunAggregationQueryRequest()
+        req.aggregation_query.nested_query.kind.add(name=kind_name)
+        for alias, op_name, prop in aggs:
+            a = req.aggregation_query.aggregations.add(alias=alias)
+            if op_name == "count":
+                a.count.SetInParent()
+            else:
+                getattr(a, op_name).property.name = prop
+        batch = raw("RunAggregationQuery", req).batch
+        assert batch.more_results == pb.NO_MORE_RESULTS
+        return dict(batch.aggregation_results[0].aggregate_properties)
+
+    got = aggregate("Agg", ("c", "count", None), ("s", "sum", "x"), ("a", "avg", "x"))
+    assert got["c"].integer_value == 3 and got["s"].double_value == 3.5 and got["a"].double_value == 1.75
+    got = aggregate("None", ("s", "sum", "x"), ("a", "avg", "x"), ("c", "count", None))
+    assert got["s"].integer_value == 0 and got["a"].WhichOneof("value_type") == "null_value"
+    assert got["c"].integer_value == 0
+
+
+def test_property_masks_on_lookup_and_query(raw):
+    e = entity(key("Mask", 1), a=1, b=2)
+    e.properties["sub"].entity_value.properties["x"].integer_value = 1
+    e.properties["sub"].entity_value.properties["y"].integer_value = 2
+    commit(raw, ("upsert", e))
+    req = pb.LookupRequest(keys=[key("Mask", 1)])
+    req.property_mask.paths.extend(["a", "sub.y"])
+    got = raw("Lookup", req).found[0].entity
+    assert set(got.properties) == {"a", "sub"} and set(got.properties["sub"].entity_value.properties) == {"y"}
+    query = pb.Query()
+    query.kind.add(name="Mask")
+    req = pb.RunQueryRequest(query=query)
+    req.property_mask.paths.append("b")
+    assert set(raw("RunQuery", req).batch.entity_results[0].entity.properties) == {"b"}

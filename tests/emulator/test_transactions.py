@@ -257,3 +257,61 @@ def test_datastore_client_transactions(ds_client):
         acct["balance"] = 7
         later.put(acct)
     assert ds_client.get(k)["balance"] == 7
+
+
+def test_deadlock_between_two_transactions_aborts_exactly_one(raw, emulator):
+    from .conftest import Raw
+
+    commit(raw, ("upsert", entity(key("D", "a"), v=1)), ("upsert", entity(key("D", "b"), v=1)))
+    t1, t2 = begin(raw), begin(raw)
+    read(raw, key("D", "a"), t1)
+    read(raw, key("D", "b"), t2)
+    outcome = {}
+    other = Raw(emulator.address)
+
+    def t1_reads_b():
+        try:
+            read(other, key("D", "b"), t1)
+            outcome["t1"] = "ok"
+        except Exception as exc:  # judged below
+            outcome["t1"] = code(exc)
+
+    thread = threading.Thread(target=t1_reads_b)
+    thread.start()
+    try:
+        read(raw, key("D", "a"), t2)
+        outcome["t2"] = "ok"
+    except Exception as exc:
+        outcome["t2"] = code(exc)
+    if outcome["t2"] == "ABORTED":
+        raw("Rollback", pb.RollbackRequest(transaction=t2))
+    thread.join(30)
+    other.channel.close()
+    assert sorted(outcome.values()) == ["ABORTED", "ok"]
+    winner = t1 if outcome["t1"] == "ok" else t2
+    raw("Commit", _txn_commit(winner, ("upsert", entity(key("D", "a"), v=2))))
+    assert value(raw, key("D", "a")) == 2
+
+
+def test_update_time_conflict_detection(raw):
+    first = commit(raw, ("upsert", entity(key("U", 1), v=1))).mutation_results[0]
+    req = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, project_id="local-project")
+    m = req.mutations.add()
+    m.upsert.CopyFrom(entity(key("U", 1), v=2))
+    m.update_time.CopyFrom(first.update_time)
+    assert not raw("Commit", req).mutation_results[0].conflict_detected
+    assert raw("Commit", req).mutation_results[0].conflict_detected  # the update time moved on
+    assert value(raw, key("U", 1)) == 2
+
+
+def test_read_only_transaction_reads_its_snapshot(raw):
+    commit(raw, ("upsert", entity(key("S", 1), v=1)), ("upsert", entity(key("S", 2), v=1)))
+    txn = begin(raw, read_only=True)
+    commit(raw, ("upsert", entity(key("S", 1), v=2)), ("delete", key("S", 2)), ("insert", entity(key("S", 3), v=1)))
+    commit(raw, ("upsert", entity(key("S", 1), v=3)))
+    res = raw("Lookup", pb.LookupRequest(keys=[key("S", 1), key("S", 2), key("S", 3)],
+                                         read_options=pb.ReadOptions(transaction=txn)))
+    assert sorted(f.entity.properties["v"].integer_value for f in res.found) == [1, 1]
+    assert [m.entity.key.path[0].id for m in res.missing] == [3]
+    raw("Commit", _txn_commit(txn))
+    assert value(raw, key("S", 1)) == 3

@@ -8,7 +8,7 @@ import pytest
 
 from framework.emulator import pb
 
-from .conftest import commit, entity, key
+from .conftest import PROJECT, commit, entity, key
 
 pytestmark = pytest.mark.slow
 
@@ -126,3 +126,15 @@ def test_datastore_client_round_trip(ds_client):
     got = ds_client.get(e.key)
     assert dict(got) == dict(e)
     assert got.exclude_from_indexes == {"long"}
+
+
+def test_key_values_may_point_to_other_projects_and_are_filled_when_empty(raw):
+    e = entity(key("Ref", 1))
+    e.properties["far"].key_value.CopyFrom(key("X", 1, project="elsewhere", namespace="n"))
+    near = e.properties["near"].key_value
+    near.CopyFrom(key("X", 2))
+    near.partition_id.project_id = ""
+    commit(raw, ("upsert", e))
+    got = raw("Lookup", pb.LookupRequest(keys=[e.key])).found[0].entity
+    assert got.properties["far"].key_value.partition_id.project_id == "elsewhere"
+    assert got.properties["near"].key_value.partition_id.project_id == PROJECT

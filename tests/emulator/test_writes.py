@@ -95,11 +95,19 @@ def test_failed_commit_writes_nothing(raw):
     assert len(lookup(raw, key("W", "new")).missing) == 1
 
 
-def test_mutation_count_limit(raw):
-    req = _req(*[("upsert", entity(key("W", i + 1))) for i in range(501)])
-    err = raw.error("Commit", req)
-    assert code(err) == "INVALID_ARGUMENT" and "500" in err.details()
-    assert len(commit(raw, *[("upsert", entity(key("W", i + 1))) for i in range(500)]).mutation_results) == 500
+def test_no_mutation_count_limit_but_a_size_limit(raw):
+    # Datastore mode accepts more than the legacy 500 mutations; it limits a commit to 10 MiB of writes.
+    assert len(commit(raw, *[("upsert", entity(key("W", i + 1))) for i in range(600)]).mutation_results) == 600
+    blob = b"x" * 1_000_000
+    big = []
+    for i in range(11):
+        e = entity(key("Big", i + 1))
+        e.properties["b"].blob_value = blob
+        e.properties["b"].exclude_from_indexes = True
+        big.append(("upsert", e))
+    err = raw.error("Commit", _req(*big))
+    assert code(err) == "INVALID_ARGUMENT" and "10 MiB" in err.details()
+    assert len(lookup(raw, key("Big", 1)).missing) == 1
 
 
 def test_commit_mode_rules(raw):
@@ -144,3 +152,14 @@ def test_datastore_client_errors_map_to_exceptions(ds_client):
     batch._mutations[-1].update.CopyFrom(datastore.helpers.entity_to_protobuf(datastore.Entity(ds_client.key("X", "no")))._pb)
     with pytest.raises(exceptions.NotFound):
         batch.commit()
+
+
+def test_conflict_resolution_fail_fails_the_whole_commit(raw):
+    v = commit(raw, ("upsert", entity(key("W", "f"), v=1))).mutation_results[0].version
+    req = _req(("upsert", entity(key("W", "g"), v=1)), ("upsert", entity(key("W", "f"), v=2)))
+    req.mutations[1].base_version = v + 1
+    req.mutations[1].conflict_resolution_strategy = pb.Mutation.ConflictResolutionStrategy.Value("FAIL")
+    assert code(raw.error("Commit", req)) == "FAILED_PRECONDITION"
+    assert len(lookup(raw, key("W", "g")).missing) == 1
+    req.mutations[1].ClearField("base_version")
+    assert code(raw.error("Commit", req)) == "INVALID_ARGUMENT"

@@ -1,0 +1,67 @@
+"""The REST transport of the v1 API: POST /v1/projects/{project}:{method} with protobuf or JSON bodies.
+
+google-cloud-datastore uses it with GOOGLE_CLOUD_DISABLE_GRPC (application/x-protobuf; errors as a serialized
+google.rpc.Status), other clients with JSON (proto3 JSON mapping; errors as {"error": {...}}).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from google.protobuf import json_format
+from google.rpc import status_pb2
+
+from . import pb
+from .errors import DatastoreError
+
+PATH = re.compile(r"^/v1/projects/([^/:]+):([A-Za-z]+)$")
+METHODS = {
+    "lookup": ("lookup", pb.LookupRequest), "runQuery": ("run_query", pb.RunQueryRequest),
+    "runAggregationQuery": ("run_aggregation_query", pb.RunAggregationQueryRequest),
+    "beginTransaction": ("begin_transaction", pb.BeginTransactionRequest), "commit": ("commit", pb.CommitRequest),
+    "rollback": ("rollback", pb.RollbackRequest), "allocateIds": ("allocate_ids", pb.AllocateIdsRequest),
+    "reserveIds": ("reserve_ids", pb.ReserveIdsRequest),
+}
+# google.rpc code numbers and HTTP statuses of the codes the service raises.
+_CODES = {
+    "INVALID_ARGUMENT": (3, 400), "NOT_FOUND": (5, 404), "ALREADY_EXISTS": (6, 409), "ABORTED": (10, 409),
+    "FAILED_PRECONDITION": (9, 400), "UNIMPLEMENTED": (12, 501), "INTERNAL": (13, 500),
+}
+
+
+def handle(service: Any, path: str, content_type: str, body: bytes) -> tuple[int, str, bytes] | None:
+    """(status, content type, body) of a REST call, or None when `path` is not an API path."""
+    match = PATH.match(path)
+    if match is None:
+        return None
+    use_json = "json" in content_type
+    project, method = match.groups()
+    try:
+        if method not in METHODS:
+            raise DatastoreError("NOT_FOUND", f"Unknown method {method}.")
+        attr, request_class = METHODS[method]
+        try:
+            request = (json_format.Parse(body or b"{}", request_class()) if use_json
+                       else request_class.FromString(body))
+        except Exception:
+            raise DatastoreError("INVALID_ARGUMENT", "The request body is not a valid request message.") from None
+        if not request.project_id:
+            request.project_id = project
+        response = getattr(service, attr)(request)
+    except DatastoreError as exc:
+        return _error(exc.code, exc.message, use_json)
+    except Exception as exc:  # a bug: say so as INTERNAL
+        return _error("INTERNAL", f"internal emulator error: {exc!r}", use_json)
+    if use_json:
+        return 200, "application/json", json_format.MessageToJson(response).encode()
+    return 200, "application/x-protobuf", response.SerializeToString()
+
+
+def _error(code: str, message: str, use_json: bool) -> tuple[int, str, bytes]:
+    number, http = _CODES.get(code, (2, 500))
+    if use_json:
+        body = json.dumps({"error": {"code": http, "message": message, "status": code}}).encode()
+        return http, "application/json", body
+    return http, "application/x-protobuf", status_pb2.Status(code=number, message=message).SerializeToString()
