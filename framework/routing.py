@@ -73,7 +73,7 @@ def _wsgi_str(value: str) -> str:
 class _Branch:
     """A rule that alone owns its first literal path segment, pre-split for direct matching."""
 
-    __slots__ = ("rule", "segments", "steps")
+    __slots__ = ("converters", "rule", "segments", "steps")
 
     def __init__(self, rule: _WRule, parts: list[t.Any]) -> None:
         self.rule = rule
@@ -88,27 +88,36 @@ class _Branch:
                                      key=lambda n: int(n[11:])))
                 steps.append((False, pattern, names))
         self.steps = tuple(steps)
+        self.converters = tuple(rule._converters.items())
 
     def match(self, segments: list[str], method: str) -> tuple[_WRule, dict[str, t.Any]] | None:
+        """The rule and its converted values if `segments` (the path split on "/") match it."""
         rule = self.rule
-        if len(segments) != self.segments or (rule.methods is not None and method not in rule.methods):
+        if len(segments) != self.segments:
+            return None
+        methods = rule.methods
+        if methods is not None and method not in methods:
             return None
         values: list[str] = []
-        for segment, (static, pattern, names) in zip(segments[2:], self.steps, strict=True):
+        index = 2
+        for static, pattern, names in self.steps:
+            segment = segments[index]
+            index += 1
             if static:
                 if segment != pattern:
                     return None
+                continue
+            m = pattern.match(segment)
+            if m is None:
+                return None
+            if len(names) == 1:
+                values.append(m.group(names[0]))
             else:
-                m = pattern.match(segment)
-                if m is None:
-                    return None
-                groups = m.groupdict()
-                values.extend(groups[n] for n in names)
-        converters = rule._converters
+                values.extend(m.group(name) for name in names)
         result: dict[str, t.Any] = {}
         try:
-            for name, value in zip(converters, values, strict=False):  # as werkzeug pairs them
-                result[name] = converters[name].to_python(value)
+            for (name, converter), value in zip(self.converters, values, strict=False):  # as werkzeug pairs them
+                result[name] = converter.to_python(value)
         except ValidationError:
             return None
         if rule.defaults:
