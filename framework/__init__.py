@@ -1,7 +1,8 @@
 """framework: a Flask-compatible microframework for App Engine, Cloud Functions and plain WSGI.
 
 Public names resolve lazily (module `__getattr__`), so `import framework` stays cheap: jinja2,
-itsdangerous, click, blinker, grpc and google.cloud are imported only by the features that need them.
+itsdangerous, click, grpc and google.cloud are imported only by the features that need them.
+Environment: `FRAMEWORK_DEBUG` seeds `app.debug`; `Config.from_prefixed_env()` reads `FRAMEWORK_*`.
 """
 
 from __future__ import annotations

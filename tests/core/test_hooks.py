@@ -217,3 +217,18 @@ def test_ten_signals_exist() -> None:
     assert signals.request_started.name == "request-started"
     with pytest.raises(AttributeError):
         framework.no_such_signal  # noqa: B018
+
+
+def test_async_signal_receiver(app: App, client) -> None:
+    seen: list[str] = []
+
+    async def on_started(sender, **extra):  # type: ignore[no-untyped-def]
+        seen.append(request.path)
+
+    signals.request_started.connect(on_started, app)
+    try:
+        app.add_url_rule("/a", "a", lambda: "x")
+        client.get("/a")
+    finally:
+        signals.request_started.disconnect(on_started, app)
+    assert seen == ["/a"]
