@@ -5,7 +5,13 @@
 
 from __future__ import annotations
 
+# Importing ndb turns on the per-request ndb context (framework.datastore, NDB_CONTEXT unset = "auto");
+# `make run` points it at the embedded Datastore emulator.
+from google.cloud import ndb
+
 from framework import App, Response, jsonify, request
+from framework.adapters.cloud_functions import cloud_event, http
+from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
 
 app = App(__name__)
 
@@ -27,10 +33,6 @@ def echo() -> Response:
 
 
 # --- datastore ---------------------------------------------------------------------------------
-# Importing ndb turns on the per-request ndb context (framework.datastore, NDB_CONTEXT "auto");
-# `make run` points it at the embedded Datastore emulator.
-from google.cloud import ndb  # noqa: E402
-
 
 class Visit(ndb.Model):
     """How often a name was visited; the key id is the name."""
@@ -63,9 +65,6 @@ def list_visits() -> dict[str, list[dict[str, object]]]:
 # functions-framework --target http_function --source main.py                  (the routes above)
 # functions-framework --target event_function --signature-type cloudevent --source main.py
 # The same event handlers answer Pub/Sub push subscriptions on App Engine at /_ah/push/messages.
-from framework.adapters.cloud_functions import cloud_event, http  # noqa: E402
-from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event  # noqa: E402
-
 
 @app.on_event(PUBSUB_MESSAGE_PUBLISHED)
 def log_message(event: Event) -> None:

@@ -1,7 +1,8 @@
 """Differential harness: build one scenario with `flask` and with `framework`, replay requests, compare.
 
-Normalisation: none for the test client; both sides run on the same werkzeug test client, so
-status, every header (including Set-Cookie bytes) and the body must match exactly.
+Normalisation: only the order of the methods in `Allow` (werkzeug builds it from a set, whose
+iteration order follows string hashing, so it is not even stable between two Flask apps); everything
+else (status, every header in order, Set-Cookie bytes, body) must match exactly.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def call(method: str, path: str, **kwargs: t.Any) -> Call:
 
 def snapshot(resp: t.Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Everything observable about a response: status, headers in order, body."""
-    return resp.status_code, list(resp.headers.items()), resp.get_data()
+    headers = [(k, _sorted_allow(v) if k == "Allow" else v) for k, v in resp.headers.items()]
+    return resp.status_code, headers, resp.get_data()
+
+
+def _sorted_allow(value: str) -> str:
+    return ", ".join(sorted(m.strip() for m in value.split(",")))
 
 
 def outcome(fn: t.Callable[[], t.Any]) -> tuple[str, t.Any]:
