@@ -18,7 +18,6 @@ from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import typing as ft
 from .adapters.events import EventsMixin
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
@@ -34,13 +33,14 @@ from .wrappers import Request, Response
 if t.TYPE_CHECKING:  # pragma: no cover
     import logging
 
+    from . import typing as ft
     from .testing import FrameworkClient
 
-T_shell = t.TypeVar("T_shell", bound=ft.ShellContextProcessorCallable)
-T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
-T_filter = t.TypeVar("T_filter", bound=ft.TemplateFilterCallable)
-T_global = t.TypeVar("T_global", bound=ft.TemplateGlobalCallable)
-T_test = t.TypeVar("T_test", bound=ft.TemplateTestCallable)
+T_shell = t.TypeVar("T_shell", bound="ft.ShellContextProcessorCallable")
+T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
+T_filter = t.TypeVar("T_filter", bound="ft.TemplateFilterCallable")
+T_global = t.TypeVar("T_global", bound="ft.TemplateGlobalCallable")
+T_test = t.TypeVar("T_test", bound="ft.TemplateTestCallable")
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):

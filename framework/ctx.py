@@ -81,7 +81,10 @@ def _send(signal: NamedSignal, sender: App, **kwargs: t.Any) -> None:
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
-    """Put `g`, `request` and `session` into template contexts when those contexts are active."""
+    """Put the real `g` and `request` objects into template contexts when those contexts are active.
+
+    `session` stays a template global (a proxy): reading it there marks the session accessed.
+    """
     rv: dict[str, t.Any] = {}
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -89,7 +92,6 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
         rv["request"] = req_ctx.request
-        rv["session"] = req_ctx.session
     return rv
 
 
@@ -245,7 +247,9 @@ class RequestContext:
 
     def copy(self) -> RequestContext:
         """A new context sharing this request and session (to hand to another thread or greenlet)."""
-        return self.__class__(self.app, environ=self.request.environ, request=self.request, session=self.session)
+        return self.__class__(
+            self.app, environ=self.request.environ, request=self.request, session=self._open_session()
+        )
 
     def match_request(self) -> None:
         """Match the URL: set `request.url_rule` / `view_args`, or store the routing exception."""

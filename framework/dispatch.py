@@ -17,13 +17,14 @@ from werkzeug.routing import RequestRedirect, RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import signals
-from . import typing as ft
 from .ctx import _send
 from .globals import _cv_app, _cv_request
 from .json.provider import DefaultJSONProvider
+from .routing import path_info_of
 from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from . import typing as ft
     from .ctx import RequestContext
     from .wrappers import Request
 
@@ -114,7 +115,7 @@ class RequestCycle:
         """Empty 200 response whose Allow header lists the URL's methods."""
         ctx = _cv_request.get()
         adapter = ctx.url_adapter
-        methods = adapter.allowed_methods(ctx.request.path)  # type: ignore[union-attr]
+        methods = adapter.allowed_methods(path_info_of(ctx.request.environ))  # type: ignore[union-attr]
         rv = self.response_class()
         rv.allow.update(methods)
         return rv

@@ -2,11 +2,14 @@
 indexes consulted before werkzeug's matcher (which stays the reference for everything else):
 
 - static rules (no variables) by exact path;
-- "branch" rules: a rule whose first path segment is literal and which is the only rule in the
-  map starting with that segment (e.g. `/user/<int:id>`). werkzeug's matcher tries literal segments
-  before variable ones, so if such a rule matches the path and accepts the method, werkzeug would
-  return the same rule and values; we match its segments directly instead of walking the state
-  machine. Any doubt (no entry, mismatch, other method, converter rejection) defers to werkzeug.
+- "branch" rules: werkzeug's matcher follows a literal segment before any variable one, and
+  searches everything under a literal prefix before leaving it. So if a rule is the only one under
+  its literal prefix (say `/api/users/` for `/api/users/<int:id>`) that could match a path of that
+  many segments — counting rules a trailing-slash redirect or `strict_slashes=False` would also
+  answer, and excluding prefixes holding a slash-eating `path` variable — and it matches the path
+  and accepts the method, werkzeug would return that rule with those values. We match its segments
+  directly instead of walking the state machine. Any doubt (no entry, mismatch, other method,
+  converter rejection) defers to werkzeug.
 
 The indexes are rebuilt when rules are added (Map counts additions) and are bounded.
 """
@@ -26,6 +29,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .ctx import RequestContext
 
 _MAX_ADAPTERS = 128
+_MAX_DEPTH = 4  # literal path segments looked at when searching the branch index
 
 
 class _LazyBuilder:
@@ -68,6 +72,19 @@ class Map(_WMap):
 def _wsgi_str(value: str) -> str:
     """A WSGI (latin-1) string as the text the client meant (UTF-8, undecodable bytes replaced)."""
     return value.encode("latin1").decode(errors="replace")
+
+
+def path_info_of(environ: dict[str, t.Any]) -> str:
+    """PATH_INFO as text, as werkzeug binds it; a path that is not UTF-8 is a 400, not a 500."""
+    raw = environ.get("PATH_INFO", "")
+    if raw.isascii():
+        return raw  # type: ignore[no-any-return]
+    try:
+        return raw.encode("latin1").decode()  # type: ignore[no-any-return]
+    except UnicodeDecodeError:
+        raise BadRequest("The URL path is not valid UTF-8; percent-encode it as UTF-8.") from None
+    except UnicodeEncodeError:
+        return raw  # type: ignore[no-any-return]  # a server that already decoded the path
 
 
 class _Branch:
@@ -142,7 +159,8 @@ class RouteCache:
         self.app = app
         self._adapters: dict[tuple[t.Any, ...], MapAdapter] = {}
         self._static: dict[tuple[str, str], list[_WRule]] = {}
-        self._branches: dict[tuple[str, str], _Branch] = {}
+        self._branches: dict[tuple[t.Any, ...], _Branch] = {}
+        self._depth = 0
         self._static_version = -1
         self._static_map: _WMap | None = None
 
@@ -188,7 +206,7 @@ class RouteCache:
             self._adapters[key] = adapter
         return adapter
 
-    def _tables(self) -> tuple[dict[tuple[str, str], list[_WRule]], dict[tuple[str, str], _Branch]] | None:
+    def _tables(self) -> tuple[dict[tuple[str, str], list[_WRule]], dict[tuple[t.Any, ...], _Branch]] | None:
         url_map = self.app.url_map
         version = getattr(url_map, "rules_version", None)
         if version is None or url_map.host_matching:
@@ -206,12 +224,16 @@ class RouteCache:
         for rule in rules:
             endpoints[rule.endpoint] = endpoints.get(rule.endpoint, 0) + 1
         static: dict[tuple[str, str], list[_WRule]] = {}
-        owners: dict[tuple[str, str], list[_WRule]] = {}
+        # For every literal prefix (domain, segment1, ..., segmentN) and path length: how many rules
+        # under that prefix could match a path of that length. Prefixes holding a rule whose last
+        # variable eats slashes (path converter) can match any length and are never used.
+        claims: dict[tuple[t.Any, ...], int] = {}
+        any_length: set[tuple[str, ...]] = set()
+        candidates: list[tuple[_WRule, list[tuple[str, ...]]]] = []
         for rule in rules:
             parts = getattr(rule, "_parts", None)
-            if not parts or len(parts) < 3 or not (parts[0].static and parts[1].static and parts[2].static):
+            if not parts or len(parts) < 3 or not (parts[0].static and parts[1].static):
                 continue
-            owners.setdefault((parts[0].content, parts[2].content), []).append(rule)
             if (
                 not rule.arguments
                 and _indexable(rule, endpoints)
@@ -219,33 +241,47 @@ class RouteCache:
                 and rule.rule.startswith("/")
             ):
                 static.setdefault((rule.subdomain or "", rule.rule), []).append(rule)
-        branches: dict[tuple[str, str], _Branch] = {}
-        for key, owned in owners.items():
-            if len(owned) != 1:
-                continue
-            rule = owned[0]
-            parts = rule._parts
-            if _indexable(rule, endpoints) and not any(p.final or p.suffixed for p in parts):
-                branches[key] = _Branch(rule, parts)
+            literals: list[str] = []
+            for part in parts[2:]:
+                if not part.static:
+                    break
+                literals.append(part.content)
+            prefixes = [(parts[0].content, *literals[:depth]) for depth in range(1, min(len(literals), _MAX_DEPTH) + 1)]
+            length = len(parts) - 1
+            lengths = {length}
+            if parts[-1].static and parts[-1].content == "":
+                lengths.add(length - 1)  # "/x/" also answers "/x" (slash redirect)
+            if not rule.strict_slashes:
+                lengths.add(length + 1)  # and "/x" answers "/x/"
+            greedy = any(p.final or p.suffixed for p in parts)
+            for prefix in prefixes:
+                if greedy:
+                    any_length.add(prefix)
+                for n in lengths:
+                    claims[(n, *prefix)] = claims.get((n, *prefix), 0) + 1
+            if not greedy and prefixes and _indexable(rule, endpoints):
+                candidates.append((rule, prefixes))
+        branches: dict[tuple[t.Any, ...], _Branch] = {}
+        for rule, prefixes in candidates:
+            length = len(rule._parts) - 1
+            for prefix in prefixes:  # the shortest literal prefix that only this rule claims
+                if prefix not in any_length and claims[(length, *prefix)] == 1:
+                    branches[(length, *prefix)] = _Branch(rule, rule._parts)
+                    break
         self._static = static
         self._branches = branches
+        self._depth = max((len(key) - 2 for key in branches), default=0)
 
     def match(self, ctx: RequestContext) -> tuple[_WRule, dict[str, t.Any]]:
         """Match the request: the static and branch indexes when they are sure, else werkzeug."""
         request = ctx.request
         adapter = ctx.url_adapter
         assert adapter is not None
-        raw_path = request.environ.get("PATH_INFO", "")
-        if not raw_path.isascii():
-            try:
-                raw_path.encode("latin1").decode()
-            except UnicodeDecodeError:
-                raise BadRequest("The URL path is not valid UTF-8; percent-encode it as UTF-8.") from None
-            except UnicodeEncodeError:
-                pass  # a server that already decoded the path: nothing to check
-        path = request.path
+        path_info = path_info_of(request.environ)
+        # What werkzeug's matcher sees: leading slashes collapse to one; an empty path stays empty.
+        path = f"/{path_info.lstrip('/')}" if path_info else ""
         method = request.method
-        if not adapter.websocket and "//" not in path:
+        if path and not adapter.websocket and "//" not in path:
             tables = self._tables()
             if tables is not None:
                 domain = adapter.subdomain or ""
@@ -255,10 +291,16 @@ class RouteCache:
                         if rule.methods is None or method in rule.methods:
                             return rule, dict(rule.defaults) if rule.defaults else {}
                 segments = path.split("/")
-                branch = tables[1].get((domain, segments[1]))
+                branches = tables[1]
+                count = len(segments)
+                branch = branches.get((count, domain, segments[1]))
+                depth = 1
+                while branch is None and depth < self._depth and depth + 1 < count:
+                    depth += 1
+                    branch = branches.get((count, domain, *segments[1 : depth + 1]))
                 if branch is not None:
                     found = branch.match(segments, method)
                     if found is not None:
                         return found
         query = _wsgi_str(request.environ.get("QUERY_STRING", ""))
-        return adapter.match(path, method, return_rule=True, query_args=query)  # type: ignore[return-value]
+        return adapter.match(path_info, method, return_rule=True, query_args=query)  # type: ignore[return-value]

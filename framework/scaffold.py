@@ -12,24 +12,24 @@ from functools import cached_property, update_wrapper
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from . import typing as ft
-
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.wrappers import Response as BaseResponse
+
+    from . import typing as ft
 
 _sentinel = object()
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-T_after_request = t.TypeVar("T_after_request", bound=ft.AfterRequestCallable[t.Any])
-T_before_request = t.TypeVar("T_before_request", bound=ft.BeforeRequestCallable)
-T_error_handler = t.TypeVar("T_error_handler", bound=ft.ErrorHandlerCallable)
-T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
+T_after_request = t.TypeVar("T_after_request", bound="ft.AfterRequestCallable[t.Any]")
+T_before_request = t.TypeVar("T_before_request", bound="ft.BeforeRequestCallable")
+T_error_handler = t.TypeVar("T_error_handler", bound="ft.ErrorHandlerCallable")
+T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
 T_template_context_processor = t.TypeVar(
-    "T_template_context_processor", bound=ft.TemplateContextProcessorCallable
+    "T_template_context_processor", bound="ft.TemplateContextProcessorCallable"
 )
-T_url_defaults = t.TypeVar("T_url_defaults", bound=ft.URLDefaultCallable)
-T_url_value_preprocessor = t.TypeVar("T_url_value_preprocessor", bound=ft.URLValuePreprocessorCallable)
-T_route = t.TypeVar("T_route", bound=ft.RouteCallable)
+T_url_defaults = t.TypeVar("T_url_defaults", bound="ft.URLDefaultCallable")
+T_url_value_preprocessor = t.TypeVar("T_url_value_preprocessor", bound="ft.URLValuePreprocessorCallable")
+T_route = t.TypeVar("T_route", bound="ft.RouteCallable")
 
 
 def setupmethod(f: F) -> F:
@@ -354,7 +354,9 @@ class Scaffold:
             exc_class = exc_class_or_code
         if isinstance(exc_class, Exception):
             raise TypeError(f"{exc_class!r} is an exception instance; register its class instead.")
-        if not isinstance(exc_class, type) or not issubclass(exc_class, Exception):
+        if not isinstance(exc_class, type):
+            raise TypeError(f"{exc_class!r} is neither an exception class nor an HTTP status code.")
+        if not issubclass(exc_class, Exception):
             raise ValueError(f"'{exc_class.__name__}' is not an Exception subclass; handlers need one.")
         if issubclass(exc_class, HTTPException):
             return exc_class, exc_class.code

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import json
+import sys
 import typing as t
 import uuid
 import weakref
@@ -58,7 +58,10 @@ def _default(o: t.Any) -> t.Any:
         from werkzeug.http import http_date
 
         return http_date(o)
-    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+    if isinstance(o, uuid.UUID):
+        return str(o)
+    decimal = sys.modules.get("decimal")  # no Decimal can exist unless decimal was imported
+    if decimal is not None and isinstance(o, decimal.Decimal):
         return str(o)
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         return dataclasses.asdict(o)

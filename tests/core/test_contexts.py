@@ -236,3 +236,26 @@ def test_request_ctx_proxy(app: App) -> None:
         assert ctx.request.path == "/q"
         copy = ctx.copy()
         assert copy.request is ctx.request
+
+
+def test_copying_context_does_not_touch_session(app: App, client) -> None:
+    app.secret_key = "copy-secret-key-value"
+
+    @app.route("/")
+    def index() -> str:
+        copy_current_request_context(lambda: None)()
+        return "ok"
+
+    rv = client.get("/")
+    assert "Vary" not in rv.headers and "Set-Cookie" not in rv.headers
+
+
+def test_default_template_context_processor(app: App) -> None:
+    from framework.ctx import _default_template_ctx_processor
+
+    assert _default_template_ctx_processor() == {}
+    with app.test_request_context("/t"):
+        values = _default_template_ctx_processor()
+        assert set(values) == {"g", "request"}
+        assert values["request"].path == "/t"
+    assert app.template_context_processors[None][0] is _default_template_ctx_processor

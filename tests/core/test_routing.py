@@ -306,3 +306,12 @@ def test_static_route(tmp_path) -> None:
     assert c.get("/static/missing.txt").status_code == 404
     assert c.get("/static/../secret").status_code == 404
     assert App("no_static", static_folder=None).url_map.bind("x").test("/static/x") is False
+
+
+def test_repeated_and_missing_slashes_redirect(app: App, client) -> None:
+    app.add_url_rule("/", "root", lambda: "root")
+    app.add_url_rule("/a/b", "ab", lambda: "ab")
+    rv = client.get("/a//b")
+    assert (rv.status_code, rv.headers["Location"]) == (308, "http://localhost/a/b")
+    rv = client.get("/app", environ_overrides={"SCRIPT_NAME": "/app", "PATH_INFO": ""})
+    assert (rv.status_code, rv.headers["Location"]) == (308, "http://localhost/app/")

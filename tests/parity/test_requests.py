@@ -8,7 +8,7 @@ from types import ModuleType
 from .diff import both, call
 
 
-def _json(fw: ModuleType):  # noqa: ANN202
+def _json(fw: ModuleType):
     app = fw.Flask("req")
 
     @app.post("/json")
@@ -46,7 +46,7 @@ def test_get_json_variants() -> None:
     assert rv[1][0] == 400 and rv[2][0] == 415 and rv[3][0] == 200
 
 
-def _forms(fw: ModuleType):  # noqa: ANN202
+def _forms(fw: ModuleType):
     app = fw.Flask("req")
 
     @app.route("/form", methods=["GET", "POST"])
@@ -82,7 +82,7 @@ def test_forms_files_args() -> None:
     assert rv[4][0] == 400 and rv[5][0] == 400
 
 
-def _limits(fw: ModuleType):  # noqa: ANN202
+def _limits(fw: ModuleType):
     app = fw.Flask("req")
     app.config.update(MAX_CONTENT_LENGTH=100, MAX_FORM_MEMORY_SIZE=20, MAX_FORM_PARTS=3)
 
@@ -117,7 +117,7 @@ def test_size_limits() -> None:
     assert rv[5][0] == 413 and rv[6][0] == 413
 
 
-def _request_attrs(fw: ModuleType):  # noqa: ANN202
+def _request_attrs(fw: ModuleType):
     app = fw.Flask("req")
 
     @app.route("/a/<x>", endpoint="ep")

@@ -9,7 +9,7 @@ from werkzeug.routing import BaseConverter
 from .diff import both, call
 
 
-def _methods(fw: ModuleType):  # noqa: ANN202
+def _methods(fw: ModuleType):
     app = fw.Flask("routing")
 
     @app.route("/r", methods=["GET", "POST"])
@@ -42,7 +42,7 @@ def test_methods_head_options_and_405() -> None:
     assert rv[8][2] == b"mine"
 
 
-def _options_config(fw: ModuleType):  # noqa: ANN202
+def _options_config(fw: ModuleType):
     app = fw.Flask("routing")
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.add_url_rule("/a", "a", lambda: "a")
@@ -55,7 +55,7 @@ def test_provide_automatic_options_config() -> None:
     assert rv[0][0] == 405
 
 
-def _slashes(fw: ModuleType):  # noqa: ANN202
+def _slashes(fw: ModuleType):
     app = fw.Flask("routing")
     app.add_url_rule("/dir/", "dir", lambda: "dir")
     app.add_url_rule("/file", "file", lambda: "file")
@@ -85,7 +85,7 @@ class ListConverter(BaseConverter):
         return ",".join(value)
 
 
-def _converters(fw: ModuleType):  # noqa: ANN202
+def _converters(fw: ModuleType):
     app = fw.Flask("routing")
     app.url_map.converters["list"] = ListConverter
 
@@ -134,7 +134,7 @@ def test_converters() -> None:
     assert rv[12][2] == b"['a', 'b']/l/q,r"
 
 
-def _defaults(fw: ModuleType):  # noqa: ANN202
+def _defaults(fw: ModuleType):
     app = fw.Flask("routing")
 
     @app.route("/users/", defaults={"page": 1})
@@ -150,7 +150,7 @@ def test_defaults_redirect_to_canonical() -> None:
     assert rv[1][0] == 308
 
 
-def _hosts(fw: ModuleType):  # noqa: ANN202
+def _hosts(fw: ModuleType):
     app = fw.Flask("routing", subdomain_matching=True)
     app.config["SERVER_NAME"] = "example.test"
     app.add_url_rule("/", "root", lambda: "root")
@@ -171,7 +171,7 @@ def test_subdomain_matching() -> None:
     assert rv[1][2] == b"user bob http://z.example.test/"
 
 
-def _host_matching(fw: ModuleType):  # noqa: ANN202
+def _host_matching(fw: ModuleType):
     app = fw.Flask("routing", host_matching=True, static_host="static.test")
     app.add_url_rule("/", "a", lambda: "a " + fw.url_for("b"), host="a.test")
     app.add_url_rule("/", "b", lambda: "b", host="b.test")
@@ -187,7 +187,7 @@ def test_host_matching() -> None:
     assert rv[0][2] == b"a http://b.test/"
 
 
-def _no_server_name_subdomain(fw: ModuleType):  # noqa: ANN202
+def _no_server_name_subdomain(fw: ModuleType):
     app = fw.Flask("routing")
     app.add_url_rule("/", "root", lambda: fw.request.host)
     return app
@@ -196,3 +196,19 @@ def _no_server_name_subdomain(fw: ModuleType):  # noqa: ANN202
 def test_without_server_name_any_host_matches() -> None:
     rv = both(_no_server_name_subdomain, [call("GET", "http://anything.test/"), call("GET", "/")])
     assert rv[0][2] == b"anything.test"
+
+
+def _empty_path(fw: ModuleType):
+    app = fw.Flask("routing")
+    app.add_url_rule("/", "root", lambda: "root")
+    app.add_url_rule("/a/b", "ab", lambda: "ab")
+    return app
+
+
+def test_empty_path_info_redirects_to_slash() -> None:
+    rv = both(_empty_path, [
+        call("GET", "//"), call("GET", "/a//b"), call("GET", "//a/b"),
+        call("GET", "/app", environ_overrides={"SCRIPT_NAME": "/app", "PATH_INFO": ""}),
+    ])
+    assert rv[0][0] == 308 and ("Location", "http://localhost/") in rv[0][1]
+    assert rv[1][0] == 308

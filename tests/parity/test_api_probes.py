@@ -1,0 +1,239 @@
+"""Parity probes of single API calls: JSON providers and tags, request contexts, config loaders,
+logging, teardown and view registration details. Each probe runs once per package through `same`."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import importlib
+import typing as t
+from types import ModuleType
+
+import pytest
+
+from .diff import same
+
+
+def _errors(*attempts: t.Callable[[], t.Any]) -> list[str]:
+    """For each attempt: "ok", or the name of the exception it raised."""
+    out = []
+    for attempt in attempts:
+        try:
+            attempt()
+            out.append("ok")
+        except Exception as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def test_custom_json_provider() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        provider = importlib.import_module(f"{fw.__name__}.json.provider")
+
+        class SetProvider(provider.DefaultJSONProvider):
+            sort_keys = False
+
+            @staticmethod
+            def default(o: t.Any) -> t.Any:
+                if isinstance(o, set):
+                    return sorted(o)
+                return provider.DefaultJSONProvider.default(o)
+
+        class MyApp(fw.Flask):
+            json_provider_class = SetProvider
+
+        app = MyApp("p")
+        with app.test_request_context():
+            return [fw.jsonify({"s": {3, 1}, "b": 1}).get_data(), app.json.dumps({"z": 1, "a": 2}),
+                    app.json.response(1, 2).get_data(), app.json.loads("[1]")]
+
+    assert same(probe)[1][0] == b'{"s":[1,3],"b":1}\n'
+
+
+def test_jsonify_needs_an_app_context() -> None:
+    def probe(fw: ModuleType) -> object:
+        try:
+            fw.jsonify(1)
+        except RuntimeError as e:
+            return "application context" in str(e)
+        return "no error"
+
+    assert same(probe) == ("ok", True)
+
+
+def test_register_custom_tag() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        tag = importlib.import_module(f"{fw.__name__}.json.tag")
+
+        class TagComplex(tag.JSONTag):
+            __slots__ = ("serializer",)
+            key = " cx"
+
+            def check(self, value: t.Any) -> bool:
+                return isinstance(value, complex)
+
+            def to_json(self, value: complex) -> t.Any:
+                return [value.real, value.imag]
+
+            def to_python(self, value: t.Any) -> complex:
+                return complex(*value)
+
+        s = tag.TaggedJSONSerializer()
+        s.register(TagComplex, index=0)
+        dumped = s.dumps({"c": 1 + 2j})
+        return [dumped, s.loads(dumped), _errors(lambda: s.register(TagComplex)), [x.key for x in s.order][:2]]
+
+    assert same(probe)[1][2] == ["KeyError"]
+
+
+def test_client_json_and_session_transaction_without_key() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("c")
+        app.json.sort_keys = False
+        app.add_url_rule("/", "i", lambda: fw.request.get_data(), methods=["POST"])
+        c = app.test_client()
+        rv = c.post("/", json={"z": datetime.date(2020, 1, 1), "a": decimal.Decimal("1.5")})
+
+        def transaction() -> None:
+            with c.session_transaction():
+                pass
+
+        return [rv.data, _errors(transaction)]
+
+    assert same(probe)[1] == [b'{"z": "Wed, 01 Jan 2020 00:00:00 GMT", "a": "1.5"}', ["RuntimeError"]]
+
+
+def test_test_request_context_variants() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("r")
+        app.config["SERVER_NAME"] = "s.test"
+        out: list[t.Any] = []
+        with app.test_request_context("/a", subdomain="api", url_scheme="https"):
+            out += [fw.request.url, fw.request.host]
+        with app.test_request_context("/b", base_url="http://x.test/root/"):
+            out += [fw.request.url, fw.request.script_root]
+        with app.test_request_context(json={"a": 1}, method="PUT", headers={"X-A": "1"}):
+            out += [fw.request.json, fw.request.method, fw.request.headers["X-A"], fw.request.content_type]
+        return out
+
+    assert same(probe)[1][:2] == ["https://api.s.test/a", "api.s.test"]
+
+
+def test_logger() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("logme")
+        logger = app.logger
+        out = [logger.name, logger.level, logger.propagate, len(logger.handlers)]
+        app.debug = True
+        out.append(app.logger.level)
+        return out
+
+    assert same(probe)[1][0] == "logme"
+
+
+def test_teardown_chain_stops_at_raising_callback() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("t")
+        log: list[str] = []
+        app.teardown_request(lambda e: log.append("registered first, runs last"))
+
+        def boom(e: BaseException | None) -> None:
+            raise RuntimeError("teardown failed")
+
+        app.teardown_request(boom)
+        app.add_url_rule("/", "i", lambda: "x")
+        return [_errors(lambda: app.test_client().get("/")), log]
+
+    assert same(probe)[1] == [["RuntimeError"], []]
+
+
+def test_should_ignore_error_is_honoured() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        class IgnoringApp(fw.Flask):
+            def should_ignore_error(self, error: BaseException | None) -> bool:
+                return True
+
+        app = IgnoringApp("i")
+        seen: list[str] = []
+        app.teardown_request(lambda e: seen.append(repr(e)))
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        app.add_url_rule("/", "i", lambda: 1 / 0)
+        return [app.test_client().get("/").status_code, seen]
+
+    assert same(probe)[1] == [500, ["None"]]
+
+
+def test_config_from_object_string_and_mapping() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("c")
+        app.config.from_object("datetime")
+        c = app.config
+        return ["MINYEAR" in c, c["MINYEAR"], c.from_mapping(None), sorted(c.get_namespace("SESSION_COOKIE_"))]
+
+    assert same(probe)[1][:2] == [True, 1]
+
+
+def test_from_prefixed_env_custom_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARITYPX_A", "[1")
+    monkeypatch.setenv("PARITYPX_B", "1")
+
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("c")
+        app.config.from_prefixed_env("PARITYPX", loads=lambda v: v + "!")
+        return [app.config["A"], app.config["B"]]
+
+    assert same(probe)[1] == ["[1!", "1!"]
+
+
+def test_view_methods_collection() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        views = importlib.import_module(f"{fw.__name__}.views")
+
+        class A(views.MethodView):
+            def get(self) -> str:
+                return "a"
+
+            def post(self) -> str:
+                return "a"
+
+        class B(A):
+            methods = ["PUT"]
+
+            def delete(self) -> str:
+                return "b"
+
+        class C(views.View):
+            methods = ["get"]
+
+            def dispatch_request(self) -> str:
+                return "c"
+
+        app = fw.Flask("m")
+        app.add_url_rule("/c", view_func=C.as_view("c"))
+        rule = next(app.url_map.iter_rules("c"))
+        return [sorted(A.methods), sorted(B.methods), sorted(rule.methods)]
+
+    assert same(probe)[1][0] == ["GET", "POST"]
+
+
+def test_add_url_rule_arguments() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("rk")
+        out: list[t.Any] = _errors(
+            lambda: app.add_url_rule("/x0", "e0", lambda: "", methods="GET"),
+            lambda: app.add_url_rule("/x1", "e1", lambda: "", provide_automatic_options=False),
+            lambda: app.route("/g", methods=["GET"])(lambda: ""),
+            lambda: app.route("/g2")(lambda: ""),
+        )
+
+        def f() -> str:
+            return ""
+
+        f.methods = ["POST"]  # type: ignore[attr-defined]
+        f.required_methods = ["PATCH"]  # type: ignore[attr-defined]
+        f.provide_automatic_options = False  # type: ignore[attr-defined]
+        app.add_url_rule("/f", view_func=f)
+        out.append(sorted(next(app.url_map.iter_rules("f")).methods))
+        return out
+
+    assert same(probe)[1] == ["TypeError", "ok", "ok", "AssertionError", ["PATCH", "POST"]]
