@@ -37,10 +37,19 @@ class AppYamlError(SystemExit):
 
 
 def _key_lines(node: Any) -> dict[str, int]:
-    """1-based line of each top-level key of a composed YAML mapping."""
+    """1-based line of each key of a composed YAML mapping (top level only)."""
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _child(node: Any, key: str) -> Any:
+    """The value node under `key` of a composed YAML mapping, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
 
 
 def read_app_yaml(path: Path) -> dict[str, Any]:
@@ -76,12 +85,14 @@ def read_app_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(env_vars, dict):
         raise AppYamlError(path, lines["env_variables"], "env_variables must be a mapping",
                            "write one `NAME: value` per line, indented under env_variables")
+    var_lines = _key_lines(_child(node, "env_variables"))
     for name, value in env_vars.items():
+        line = var_lines.get(str(name), lines["env_variables"])
         if not isinstance(name, str) or not _ENV_KEY.fullmatch(name) or name.startswith("GAE"):
-            raise AppYamlError(path, lines["env_variables"], f"env_variables key {name!r} is not allowed",
+            raise AppYamlError(path, line, f"env_variables key {name!r} is not allowed",
                                "use letters, digits and _ (not starting with a digit or GAE)")
         if isinstance(value, (dict, list)) or value is None:
-            raise AppYamlError(path, lines["env_variables"], f"env_variables[{name!r}] is not a plain value",
+            raise AppYamlError(path, line, f"env_variables[{name!r}] is not a plain value",
                                "give it a string value, quoted if needed")
     blocks = [key for key in _SCALING if key in data]
     if len(blocks) > 1:

@@ -115,11 +115,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "request_tearing_down": ("signals", "request_tearing_down"),
     "template_rendered": ("signals", "template_rendered"),
 }
-_SUBMODULES = frozenset({"json"})
+# Submodules reachable as attributes after a plain `import framework` (as `import flask` gives
+# `flask.sessions`, `flask.ctx`, ...), imported on first access.
+_SUBMODULES = frozenset({
+    "app", "blueprints", "cli", "config", "ctx", "debug", "dispatch", "files", "flashing", "globals",
+    "helpers", "hosting", "json", "logging", "platform", "routing", "scaffold", "sessions", "signals",
+    "templating", "testing", "typing", "views", "wrappers", "adapters", "datastore",
+})
 # Captured now: once framework.globals is imported, the name `globals` here refers to that submodule.
 _namespace = globals()
 
-__all__ = sorted([*_EXPORTS, *_SUBMODULES])
+__all__ = sorted([*_EXPORTS, "json"])
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from . import json as json
@@ -200,4 +206,4 @@ def _version(metadata: t.Any) -> str:
 
 
 def __dir__() -> list[str]:
-    return sorted({*_namespace, *__all__})
+    return sorted({*_namespace, *__all__, *_SUBMODULES})
