@@ -164,7 +164,9 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         self._got_first_request = False
         self._routes = RouteCache(self)
         cls = type(self)
-        self._fast_path = all(getattr(cls, m) is getattr(App, m) for m in FAST_PATH_METHODS)
+        self._fast_path = all(
+            getattr(cls, m) is getattr(App, m) and m not in self.__dict__ for m in FAST_PATH_METHODS
+        )
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
@@ -570,6 +572,12 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         from werkzeug.utils import redirect as _wz_redirect
 
         return _wz_redirect(location, code=code, Response=self.response_class)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        # Replacing a dispatch method on the instance (as some extensions do) turns the fast path off.
+        if name in FAST_PATH_METHODS:
+            object.__setattr__(self, "_fast_path", False)
+        super().__setattr__(name, value)
 
     def log_exception(self, exc_info: t.Any) -> None:
         """Log an unhandled exception with the request path and method (records show "in app")."""

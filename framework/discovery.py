@@ -17,8 +17,9 @@ import click
 
 from .helpers import get_debug_flag, get_load_dotenv
 
-#: Files tried, in order, when neither --app nor FRAMEWORK_APP names the app.
-DEFAULT_APP_FILES = ("main.py", "app.py", "wsgi.py")
+#: Files tried, in order, when neither --app nor FRAMEWORK_APP names the app: App Engine's main.py,
+#: then Flask's own order (wsgi.py before app.py).
+DEFAULT_APP_FILES = ("main.py", "wsgi.py", "app.py")
 
 class NoAppException(click.UsageError):
     """The app could not be found or imported."""
@@ -170,7 +171,7 @@ class ScriptInfo:
         if app is None:
             raise NoAppException(
                 "Could not locate an app. Use the '--app' option or the 'FRAMEWORK_APP' environment variable "
-                "(e.g. 'main:app' or 'factory:create_app()'), or put a 'main.py' or 'app.py' in the current "
+                "(e.g. 'main:app' or 'factory:create_app()'), or put a 'main.py', 'wsgi.py' or 'app.py' in the current "
                 "directory."
             )
         if self.set_debug_flag:

@@ -306,8 +306,9 @@ class RequestCycle:
                          start_response: t.Any) -> list[bytes] | None:
         """Answer str/bytes/dict/list returns without building a Response, when nothing could observe it.
 
-        Returns None (use the normal path) if there are after-request functions, a session in play,
-        request_finished receivers, or a non-default response class / JSON provider.
+        Returns None (use the normal path) if there are after-request functions, a session in play
+        (opened, or its cookie sent), request_finished receivers, or a non-default response class /
+        JSON provider.
         """
         cls = rv.__class__
         if cls is not str and cls is not bytes and cls is not dict and cls is not list:
@@ -315,11 +316,13 @@ class RequestCycle:
         if (
             ctx._after_request_functions
             or ctx._session is not None
-            or "HTTP_COOKIE" in environ
             or self.response_class is not Response
             or signals.request_finished.receivers
             or any(self.after_request_funcs.values())
         ):
+            return None
+        # A session cookie may need refreshing (permanent sessions): take the normal path.
+        if "HTTP_COOKIE" in environ and self.session_interface.get_cookie_name(self) in ctx.request.cookies:
             return None
         if cls is str:
             body = rv.encode()

@@ -80,7 +80,11 @@ class SessionMixin(MutableMapping[str, t.Any]):
 
 
 class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
-    """The default session: a dict that notes top-level changes (nested changes need `modified = True`)."""
+    """The default session: a dict that notes top-level changes (nested changes need `modified = True`).
+
+    `accessed` is set by the request context whenever `session` is used (as in Flask 3.1.3), not by
+    the dict itself, so code handling the session object directly (an interface) does not set it.
+    """
 
     modified = False
     accessed = False
@@ -88,21 +92,8 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     def __init__(self, initial: t.Mapping[str, t.Any] | None = None) -> None:
         def on_update(session: SecureCookieSession) -> None:
             session.modified = True
-            session.accessed = True
 
         super().__init__(initial, on_update)
-
-    def __getitem__(self, key: str) -> t.Any:
-        self.accessed = True
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: t.Any = None) -> t.Any:
-        self.accessed = True
-        return super().get(key, default)
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        self.accessed = True
-        return super().setdefault(key, default)
 
 
 class NullSession(SecureCookieSession):

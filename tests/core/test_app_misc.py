@@ -100,3 +100,16 @@ def test_iter_blueprints_and_extensions(app: App) -> None:
     assert list(app.iter_blueprints()) == [bp]
     app.extensions["thing"] = object()
     assert "thing" in app.extensions
+
+
+def test_instance_level_override_is_honoured(app: App, client) -> None:
+    original = app.process_response
+
+    def process_response(response):  # type: ignore[no-untyped-def]
+        response = original(response)
+        response.headers["X-Patched"] = "1"
+        return response
+
+    app.process_response = process_response  # type: ignore[method-assign]
+    app.add_url_rule("/", "i", lambda: "plain")
+    assert client.get("/").headers["X-Patched"] == "1"

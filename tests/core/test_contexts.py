@@ -154,7 +154,7 @@ def test_threads_do_not_see_each_others_contexts(app: App) -> None:
     @app.route("/<name>")
     def view(name: str) -> str:
         g.name = name
-        barrier.wait(timeout=5)
+        barrier.wait(timeout=30)
         return f"{request.view_args['name']}:{g.name}:{request.path}"
 
     barrier = threading.Barrier(4)

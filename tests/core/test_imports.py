@@ -78,3 +78,13 @@ def test_flask_alias_and_unknown_names() -> None:
     with pytest.deprecated_call():
         assert isinstance(framework.__version__, str)
     assert "render_template" in dir(framework)
+
+
+def test_submodules_are_attributes_on_first_use() -> None:
+    loaded = _modules_after(
+        "import framework\n"
+        "assert 'framework.sessions' not in sys.modules\n"
+        "assert framework.sessions.__name__ == 'framework.sessions'\n"
+        "assert framework.ctx.AppContext and framework.wrappers.Request\n"
+    )
+    assert "framework.sessions" in loaded

@@ -37,7 +37,9 @@ def call(method: str, path: str, **kwargs: t.Any) -> Call:
 def snapshot(resp: t.Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Everything observable about a response: status, headers in order, body."""
     headers = [(k, _sorted_allow(v) if k == "Allow" else v) for k, v in resp.headers.items()]
-    return resp.status_code, headers, resp.get_data()
+    body = resp.get_data()
+    resp.close()  # file-backed bodies (send_file) release their file
+    return resp.status_code, headers, body
 
 
 def _sorted_allow(value: str) -> str:

@@ -237,3 +237,107 @@ def test_add_url_rule_arguments() -> None:
         return out
 
     assert same(probe)[1] == ["TypeError", "ok", "ok", "AssertionError", ["PATCH", "POST"]]
+
+
+def test_null_session_without_secret_key() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("n")
+        with app.test_request_context():
+            s = fw.session
+            return [type(s).__name__, s.get("x"), s.permanent, s.new, s.modified,
+                    *_errors(lambda: s.__setitem__("a", 1), lambda: s.pop("a"), s.clear)]
+
+    assert same(probe)[1][-3:] == ["RuntimeError"] * 3
+
+
+def test_nested_contexts_of_two_apps() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        a, b = fw.Flask("a"), fw.Flask("b")
+        out: list[t.Any] = []
+        with a.app_context():
+            with b.test_request_context("/x"):
+                out.append(fw.current_app.name)
+            out.append(fw.current_app.name)
+        with a.test_request_context("/"), a.app_context():
+            out.append(fw.has_request_context())
+        return out
+
+    assert same(probe)[1][:2] == ["b", "a"]
+
+
+def test_make_response_and_redirect_helpers() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("m")
+        out: list[t.Any] = _errors(lambda: fw.make_response("x"))
+        with app.app_context():
+            rv = fw.make_response("x", 201)
+            out += [rv.status_code, rv.get_data(), fw.make_response(["a", 1]).get_data(),
+                    fw.make_response({"a": 1}, {"X": "1"}).headers.get("X")]
+            out += _errors(lambda: fw.make_response("a", "b", "c"), lambda: fw.abort(404))
+            rv = fw.redirect("/x", 307)
+            out += [rv.status_code, rv.headers["Location"], rv.get_data()]
+        return out
+
+    assert same(probe)[1][:3] == ["RuntimeError", 201, b"x"]
+
+
+def test_stream_template_response() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("st")
+        app.add_url_rule("/", "i", lambda: fw.stream_template_string(
+            "{{ request.path }}{% for i in range(3) %}{{ i }}{% endfor %}"))
+        rv = app.test_client().get("/")
+        return [rv.data, rv.headers.get("Content-Type"), rv.is_streamed]
+
+    assert same(probe)[1][:2] == [b"/012", "text/html; charset=utf-8"]
+
+
+def test_jsonify_corner_values() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("j")
+        with app.app_context():
+            return [fw.jsonify().get_data(), fw.jsonify([]).get_data(), fw.jsonify(None).get_data(),
+                    fw.jsonify("s").get_data(), *_errors(lambda: fw.jsonify(object()))]
+
+    assert same(probe)[1] == [b"null\n", b"[]\n", b"null\n", b'"s"\n', "TypeError"]
+
+
+def test_flash_signal_and_storage() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("f")
+        app.secret_key = "k"
+        recorded: list[t.Any] = []
+
+        def record(sender: t.Any, message: str, category: str, **extra: t.Any) -> None:
+            recorded.append((message, category))
+
+        fw.message_flashed.connect(record, app)
+        with app.test_request_context():
+            fw.flash("m")
+            fw.flash("n", category="c")
+            out = [fw.get_flashed_messages(with_categories=True, category_filter=["c"]),
+                   fw.get_flashed_messages(), dict(fw.session)]
+        fw.message_flashed.disconnect(record, app)
+        return [recorded, *out]
+
+    assert same(probe)[1][0] == [("m", "message"), ("n", "c")]
+
+
+def test_as_view_function_attributes() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        views = importlib.import_module(f"{fw.__name__}.views")
+
+        class V(views.View):
+            """Doc of V."""
+
+            methods = ["GET"]
+
+            def dispatch_request(self, **kw: t.Any) -> str:
+                return "v"
+
+        f = V.as_view("vname", 1)
+        return [f.__name__, f.__doc__, f.__module__, f.view_class is V, f.methods,
+                getattr(f, "provide_automatic_options", "unset"), getattr(f, "required_methods", "unset"),
+                *_errors(lambda: views.View().dispatch_request())]
+
+    assert same(probe)[1][:2] == ["vname", "Doc of V."]

@@ -71,3 +71,33 @@ def test_placeholder_secret_key_accepted_off_google_hosts(key: str) -> None:
     import framework
 
     assert _cookie(framework, key) == _cookie(flask, key)
+
+
+def test_routes_command_differs_only_by_layout_and_app_engine_rows() -> None:
+    """Deliberate: `framework routes` also lists the /_ah/* rows, sizes columns to them and strips
+    trailing spaces; the cells of every other row are Flask's, in the same order, for each sort."""
+    import importlib
+    import re
+    from types import ModuleType
+
+    import flask
+    from click.testing import CliRunner
+
+    import framework
+
+    def table(fw: ModuleType, args: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+        app = fw.Flask("routes_app")
+        app.add_url_rule("/x/<int:n>", "x", lambda n: "", methods=["GET", "POST"])
+        app.add_url_rule("/y", "y", lambda: "", subdomain="api")
+        cli = importlib.import_module(f"{fw.__name__}.cli")
+        result = CliRunner().invoke(cli.FlaskGroup(create_app=lambda: app), ["routes", *args])
+        assert result.exit_code == 0, result.output
+        rows = [re.split(r" {2,}", line.strip()) for line in result.output.splitlines()[2:]]
+        ours = [r for r in rows if r[-1].startswith("/_ah/")]
+        return [r for r in rows if not r[-1].startswith("/_ah/")], ours
+
+    for args in ([], ["--sort", "rule", "--all-methods"], ["-s", "methods"]):
+        flask_rows, flask_extra = table(flask, args)
+        our_rows, our_extra = table(framework, args)
+        assert our_rows == flask_rows and sorted(r[0] for r in flask_rows if r[0] != "static") == ["x", "y"]
+        assert not flask_extra and len(our_extra) == 3

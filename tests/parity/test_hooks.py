@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .diff import both, call
+from .diff import both, call, same
 
 
 def _order(fw: ModuleType):
@@ -126,3 +126,67 @@ def _teardown_chain(fw: ModuleType):
 def test_reverse_registration_order() -> None:
     rv = both(_teardown_chain, [call("GET", "/"), call("GET", "/log")])
     assert rv[1][2].index(b"after 2") < rv[1][2].index(b"after 1")
+
+
+def _teardown_arguments(fw: ModuleType, config: dict[str, object]) -> list[object]:
+    """What teardown callbacks and the teardown/exception signals receive for three kinds of failure."""
+    app = fw.Flask("hooks")
+    app.config.update(config)
+    log: list[tuple[str, str | None]] = []
+
+    def name(value: object) -> str | None:
+        return None if value is None else type(value).__name__
+
+    app.teardown_request(lambda e: log.append(("teardown_request", name(e))))
+    app.teardown_appcontext(lambda e: log.append(("teardown_appcontext", name(e))))
+    receivers = [
+        (fw.request_tearing_down, lambda s, exc=None, **k: log.append(("request_tearing_down", name(exc)))),
+        (fw.appcontext_tearing_down, lambda s, exc=None, **k: log.append(("appcontext_tearing_down", name(exc)))),
+        (fw.got_request_exception, lambda s, exception, **k: log.append(("got_request_exception", name(exception)))),
+    ]
+    for signal, receiver in receivers:
+        signal.connect(receiver, app)
+    app.register_error_handler(KeyError, lambda e: ("handled", 400))
+    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+    app.add_url_rule("/key", "key", lambda: {}["x"])
+    app.add_url_rule("/abort", "abort", lambda: fw.abort(500))
+    out: list[object] = []
+    try:
+        for path in ("/boom", "/key", "/abort"):
+            log.clear()
+            try:
+                status: object = app.test_client().get(path).status_code
+            except Exception as e:
+                status = type(e).__name__
+            out.append((path, status, list(log)))
+    finally:
+        for signal, receiver in receivers:
+            signal.disconnect(receiver, app)
+    return out
+
+
+def test_teardown_and_exception_signal_arguments() -> None:
+    for config in ({}, {"PROPAGATE_EXCEPTIONS": True}, {"TESTING": True}, {"DEBUG": True}):
+        out = same(lambda fw, config=config: _teardown_arguments(fw, config))
+        assert out[0] == "ok"
+    assert ("got_request_exception", "ZeroDivisionError") in out[1][0][2]
+
+
+def test_teardown_timing_with_client_block() -> None:
+    def probe(fw: ModuleType) -> list[str]:
+        app = fw.Flask("hooks")
+        app.testing = True
+        log: list[str] = []
+        app.teardown_request(lambda e: log.append("teardown"))
+        app.add_url_rule("/", "i", lambda: "x")
+        c = app.test_client()
+        with c:
+            c.get("/")
+            log.append("after first request")
+            c.get("/")
+            log.append("after second request")
+        log.append("after with")
+        return log
+
+    log = same(probe)[1]
+    assert log.count("teardown") == 2 and log[-1] == "after with"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 import re
 import typing as t
 from types import ModuleType
@@ -10,7 +11,7 @@ from types import ModuleType
 import itsdangerous
 import pytest
 
-from .diff import both, call
+from .diff import both, call, same
 
 _FIXED_TS = 1_700_000_000
 
@@ -178,3 +179,64 @@ def test_flash() -> None:
                        call("GET", "/tpl"), call("GET", "/tpl")])
     assert b'[["plain","careful","<b>markup</b>"]' in rv[1][2]
     assert rv[4][2] == b"[message:plain][warning:careful][error:&lt;b&gt;markup&lt;/b&gt;]"
+
+
+def test_session_object_flags() -> None:
+    def probe(fw: ModuleType) -> list[object]:
+        sessions = importlib.import_module(f"{fw.__name__}.sessions")
+        s = sessions.SecureCookieSession({"a": 1})
+        out: list[object] = [s.modified, s.accessed, s.new, s.permanent, s["a"], s.accessed]
+        s["b"] = 2
+        out += [s.modified, s.accessed]
+        s2 = sessions.SecureCookieSession()
+        s2.get("x")
+        out += [s2.accessed, s2.modified]
+        s2.setdefault("k", [])
+        out.append(s2.modified)
+        s3 = sessions.SecureCookieSession({"_permanent": True})
+        out.append(s3.permanent)
+        s3.permanent = False
+        out.append(dict(s3))
+        return out
+
+    assert same(probe)[1][:6] == [False, False, False, False, 1, False]
+
+
+def test_custom_session_interface() -> None:
+    def probe(fw: ModuleType) -> list[object]:
+        sessions = importlib.import_module(f"{fw.__name__}.sessions")
+
+        class MySession(sessions.SecureCookieSession):
+            pass
+
+        class MyInterface(sessions.SecureCookieSessionInterface):
+            session_class = MySession
+            salt = "other-salt"
+
+            def get_cookie_name(self, app: object) -> str:
+                return "custom"
+
+            def should_set_cookie(self, app: object, session: object) -> bool:
+                return True
+
+        class NoSessions(sessions.SecureCookieSessionInterface):
+            def open_session(self, app: object, request: object) -> None:
+                return None
+
+        out: list[object] = []
+        for interface in (MyInterface(), NoSessions()):
+            app = fw.Flask("c")
+            app.secret_key = "k"
+            app.session_interface = interface
+            app.add_url_rule("/", "i", lambda: type(fw.session._get_current_object()).__name__)
+            app.add_url_rule("/set", "s", lambda: (fw.session.__setitem__("a", 1), "x")[1])
+            c = app.test_client()
+            for path in ("/", "/set", "/"):
+                rv = c.get(path)
+                out.append((rv.status_code, rv.data, rv.headers.getlist("Set-Cookie"), rv.headers.get("Vary")))
+        iface = MyInterface()
+        out += [iface.is_null_session(iface.make_null_session(fw.Flask("x"))), MyInterface.pickle_based]
+        return out
+
+    out = same(probe)[1]
+    assert out[0][1] == b"MySession" and out[1][2][0].startswith("custom=")

@@ -3,12 +3,14 @@ blueprint template folders, streaming and get_template_attribute."""
 
 from __future__ import annotations
 
+import importlib
 import pathlib
+import typing as t
 from types import ModuleType
 
 import pytest
 
-from .diff import both, call
+from .diff import both, call, same
 
 
 @pytest.fixture
@@ -98,3 +100,69 @@ def test_jinja_env_options() -> None:
 
     rv = both(build, [call("GET", "/opts")])
     assert rv[0][2].startswith(b"[True, True,") and rv[0][2].endswith(b"True, False, True]")
+
+
+def _error(fn: t.Callable[[], t.Any]) -> t.Any:
+    try:
+        return fn()
+    except Exception as e:
+        return type(e).__name__
+
+
+def test_autoescape_by_extension_template_objects_and_loader(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "templates").mkdir()
+    for name in ("x.xml", "x.xhtml", "x.svg", "x.j2"):
+        (tmp_path / "templates" / name).write_text("{{ a }}")
+    (tmp_path / "bp" / "tpl").mkdir(parents=True)
+    (tmp_path / "bp" / "tpl" / "b.html").write_text("B")
+
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask("t", root_path=str(tmp_path))
+        app.register_blueprint(fw.Blueprint("bp", "bpm", root_path=str(tmp_path / "bp"), template_folder="tpl"))
+        out: list[t.Any] = []
+        with app.test_request_context():
+            out += [fw.render_template(n, a="<&>") for n in ("x.xml", "x.xhtml", "x.svg", "x.j2")]
+            out.append(fw.render_template(app.jinja_env.from_string("{{ a }}"), a="<"))
+            out.append(fw.render_template([app.jinja_env.get_template("x.xml"), "b.html"], a="<"))
+            out.append(_error(lambda: fw.render_template(["m1.html", "m2.html"])))
+            out.append(sorted(app.jinja_env.list_templates()))
+            out.append(_error(lambda: fw.render_template_string("{{ undefined_var.attr }}")))
+            out.append(fw.render_template_string(
+                "{{ undefined_var }}|{{ config['DEBUG'] }}|{{ 'x' | tojson }}|{{ {'a': '<'} | tojson }}"))
+        out.append(_error(lambda: fw.render_template_string("x")))
+        return out
+
+    out = same(probe)[1]
+    assert out[:4] == ["&lt;&amp;&gt;", "&lt;&amp;&gt;", "&lt;&amp;&gt;", "<&>"]
+    assert out[6] == "TemplatesNotFound" and out[-1] == "RuntimeError"
+
+
+def test_template_signals_and_custom_environment() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        templating = importlib.import_module(f"{fw.__name__}.templating")
+
+        class Env(templating.Environment):
+            pass
+
+        class MyApp(fw.Flask):
+            jinja_environment = Env
+            jinja_options = {"extensions": ["jinja2.ext.do"]}
+
+        app = MyApp("e")
+        recorded: list[t.Any] = []
+
+        def record(sender: t.Any, template: t.Any, context: dict[str, t.Any], **extra: t.Any) -> None:
+            recorded.append((template.name, sorted(context), sorted(extra)))
+
+        fw.template_rendered.connect(record, app)
+        fw.before_render_template.connect(record, app)
+        app.context_processor(lambda: {"p": 1})
+        with app.test_request_context():
+            out = [type(app.jinja_env).__name__, fw.render_template_string("{% set l = [] %}{% do l.append(1) %}{{ l }}")]
+        with app.app_context():
+            out.append(fw.render_template_string("{{ p }} {{ g is defined }}"))
+        fw.template_rendered.disconnect(record, app)
+        fw.before_render_template.disconnect(record, app)
+        return [*out, recorded]
+
+    assert same(probe)[1][:3] == ["Env", "[1]", "1 True"]
