@@ -18,20 +18,25 @@ On Google's hosts the scheme comes from the last X-Forwarded-Proto value (TLS en
 container); locally it is http whatever the client claims.
 
 CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
-the status of the outcome (see framework.adapters.events) with its phrase as the body.
+the status of the outcome (see framework.adapters.events) with its phrase as the body. An event whose
+required attributes are not strings, or whose `time` is not RFC 3339, is answered 400. FF parses the
+request before calling the function and lets some malformed bodies escape as exceptions (deeply nested
+JSON, non-UTF-8 structured events, 5000-digit numbers, legacy events of the wrong shape), which it
+would answer 500; `cloud_event(app)` registers an error handler on FF's app that answers those 400.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from framework.adapters.events import Event
+from framework.adapters.events import Event, EventResult, MalformedEventError
 from framework.adapters.pubsub_push import status_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -162,19 +167,81 @@ def http(app: WSGIApp, *, script_name: str | None = None) -> Callable[[Any], Res
     return http_function
 
 
+_REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
+
+
 def event_from_cloudevent(cloud_event: Any) -> Event:
-    """Our `Event` from the cloudevents SDK's CloudEvent that functions-framework passes in."""
-    return Event(dict(cloud_event.get_attributes()), cloud_event.get_data())
+    """Our `Event` from the cloudevents SDK's CloudEvent that functions-framework passes in.
+
+    Raises MalformedEventError when a required attribute is not a non-empty string or `time` is not
+    RFC 3339 (the SDK accepts any JSON value for them in structured mode).
+    """
+    from framework.adapters.payloads import parse_timestamp
+
+    attributes = dict(cloud_event.get_attributes())
+    for name in _REQUIRED_ATTRIBUTES:
+        if not isinstance(attributes.get(name), str) or not attributes[name]:
+            raise MalformedEventError(f"the CloudEvent attribute {name!r} must be a non-empty string")
+    parse_timestamp(attributes.get("time"), "the CloudEvent attribute 'time'")
+    return Event(attributes, cloud_event.get_data())
+
+
+def _answer(result: EventResult) -> None:
+    """Return normally for a 2xx outcome (FF answers "OK"), else raise the outcome's status."""
+    if result.ok:
+        return
+    response = Response(status_body(result), status=result.status, mimetype="text/plain")
+    raise HTTPException(response=response)
 
 
 def cloud_event(app: Any) -> Callable[[Any], None]:
     """A functions-framework CloudEvent function that dispatches each event to `app`'s `on_event` handlers."""
 
     def event_function(cloud_event: Any) -> None:
-        result = app.dispatch_event(event_from_cloudevent(cloud_event))
-        if result.ok:
-            return None
-        response = Response(status_body(result), status=result.status, mimetype="text/plain")
-        raise HTTPException(response=response)
+        try:
+            event = event_from_cloudevent(cloud_event)
+        except MalformedEventError as exc:
+            app.logger.warning("malformed CloudEvent: %s", exc)
+            _answer(EventResult(400, 0, exc))
+            return
+        try:
+            result = app.dispatch_event(event)
+        except Exception as exc:  # e.g. a bad UNHANDLED_EVENT_STATUS: ours, not the client's
+            app.logger.exception("dispatching %r failed", event)
+            result = EventResult(500, 0, exc)
+        _answer(result)
 
+    _refuse_unparsable_events(event_function)
     return event_function
+
+
+def _serves(target: str, function: Callable[..., Any]) -> bool:
+    """Whether the module functions-framework loaded binds `target` to `function`."""
+    return any(getattr(module, "__dict__", {}).get(target) is function for module in list(sys.modules.values()))
+
+
+def _refuse_unparsable_events(function: Callable[..., Any]) -> None:
+    """Under functions-framework, answer 400 for bodies its own CloudEvent parsing fails on with a crash.
+
+    Registered on FF's Flask app (current while FF imports the source module); applies only to requests
+    routed to FF's CloudEvent view when the served target is `function`. `function` itself lets no
+    exception but HTTPException escape, so anything else raised there comes from parsing the request.
+    """
+    if "functions_framework" not in sys.modules:
+        return  # not loaded by functions-framework (gunicorn, tests in process): nothing to adapt
+    import flask
+    from cloudevents.exceptions import GenericException
+
+    if not flask.has_app_context():
+        return
+    ff_app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def unparsable_event(exc: Exception) -> Any:
+        rule = flask.request.url_rule
+        if rule is None or rule.endpoint != "cloudevent" or not _serves(ff_app.name, function):
+            raise exc
+        ff_app.logger.warning("malformed CloudEvent request: %s: %s", type(exc).__name__, str(exc)[:200])
+        return status_body(EventResult(400, 0, exc)), 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+    for kind in (GenericException, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        ff_app.register_error_handler(kind, unparsable_event)

@@ -15,6 +15,7 @@ another way (an unguessable path, ingress settings) or accept that anyone may po
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,16 @@ def status_body(result: EventResult) -> str:
     return "OK" if result.ok else HTTP_STATUS_CODES.get(result.status, "Error")
 
 
+def _json_body(request: Any) -> Any:
+    """The request body as JSON; MalformedEventError for another content type, invalid or too deeply nested JSON."""
+    if not request.is_json:
+        raise MalformedEventError("a Pub/Sub push body must be JSON (Content-Type: application/json)")
+    try:
+        return json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise MalformedEventError("a Pub/Sub push body must be a JSON object") from None
+
+
 def make_push_view(
     app: Any, *, topic: str | None, verify: Callable[[Any], bool | None] | None
 ) -> Callable[[], Any]:
@@ -60,11 +71,8 @@ def make_push_view(
 
         if verify is not None and verify(request) is False:
             raise Forbidden("push request refused by the verify hook")
-        envelope = request.get_json(silent=True)
-        if envelope is None:
-            raise BadRequest("a Pub/Sub push body must be a JSON object")
         try:
-            event = event_from_push(envelope, topic)
+            event = event_from_push(_json_body(request), topic)
         except MalformedEventError as exc:
             raise BadRequest(str(exc))
         result = app.dispatch_event(event)

@@ -8,12 +8,13 @@ from typing import Any
 
 from . import pb
 from .aggregation import run_aggregation
-from .commit import PendingCommit, apply_mutations, build_batch, storage_key, storage_key_prefix
+from .commit import PendingCommit, apply_mutations, build_batch, index_rows, storage_key, storage_key_prefix
 from .encoding import encode_int
 from .errors import aborted, invalid, unimplemented
 from .executor import run_batch, set_times
 from .ids import IdAllocator
 from .query import plan_query
+from .snapshot import History, SnapshotView
 from .storage import Batch, Record, Storage
 from .transactions import Transaction, TransactionManager
 from .validation import check_key, check_request_partition, is_complete, normalize_partition
@@ -48,9 +49,7 @@ class DatastoreService:
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
-        # Earlier records of entities changed while read-only transactions are open: storage key ->
-        # [(version that replaced it, the record before, None if absent)], oldest first.
-        self._history: dict[bytes, list[tuple[int, Record | None]]] = {}
+        self._history = History()  # what commits replaced while read-only transactions are open
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -76,6 +75,12 @@ class DatastoreService:
             raise unimplemented("Read-only transactions at a past read_time are not supported by this emulator.")
         return self.txns.begin(read_only, self.storage.last_version())
 
+    def _reader(self, txn: Transaction | None) -> Storage:
+        """What a read sees: the live store, or a read-only transaction's snapshot."""
+        if txn is not None and txn.read_only:
+            return SnapshotView(self.storage, txn.begin_version, self._history, index_rows)
+        return self.storage
+
     def _partition(self, request: Any) -> Any:
         partition = pb.PartitionId()
         partition.CopyFrom(request.partition_id)
@@ -98,11 +103,10 @@ class DatastoreService:
             txn = self._read_transaction(request.read_options, response)
             if txn is not None and not txn.read_only:
                 self.txns.lock(txn, sorted(set(skeys)))
-            snapshot = self.storage.last_version()
+            reader = self._reader(txn)
+            snapshot = reader.last_version()
             for key, skey in zip(request.keys, skeys, strict=True):
-                record = self.storage.get(skey)
-                if txn is not None and txn.read_only:
-                    record = self._as_of(skey, record, txn.begin_version)
+                record = reader.get(skey)
                 if txn is not None and not txn.read_only:
                     txn.record_read(skey, record.version if record is not None else 0)
                 if record is None:
@@ -137,7 +141,7 @@ class DatastoreService:
                 def on_read(skey: bytes, record: Record | None) -> None:
                     record = record if record is not None else self.storage.get(skey)
                     txn.record_read(skey, record.version if record is not None else 0)
-            response.batch.CopyFrom(run_batch(self.storage, plan, request.query, on_read))
+            response.batch.CopyFrom(run_batch(self._reader(txn), plan, request.query, on_read))
         if mask:
             for result in response.batch.entity_results:
                 _apply_mask(result.entity, mask)
@@ -153,8 +157,8 @@ class DatastoreService:
         partition = self._partition(request)
         response = pb.RunAggregationQueryResponse()
         with self.lock:
-            self._read_transaction(request.read_options, response)
-            run_aggregation(self.storage, request.aggregation_query, partition, response.batch)
+            txn = self._read_transaction(request.read_options, response)
+            run_aggregation(self._reader(txn), request.aggregation_query, partition, response.batch)
         response.batch.more_results = pb.NO_MORE_RESULTS
         _timestamp(time.time_ns() // 1000, response.batch.read_time)
         return response
@@ -226,15 +230,7 @@ class DatastoreService:
         if oldest is None:
             self._history.clear()
             return
-        for skey in pending.final:
-            self._history.setdefault(skey, []).append((pending.version, self.storage.get(skey)))
-
-    def _as_of(self, skey: bytes, current: Record | None, version: int) -> Record | None:
-        """The record of `skey` as it was at `version` (read-only transactions read their snapshot)."""
-        for replaced_at, before in self._history.get(skey, ()):
-            if replaced_at > version:
-                return before
-        return current
+        self._history.remember(self.storage, pending.version, pending.final)
 
     def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
         """ABORTED when anything read changed since it was read, or anything written since the begin."""

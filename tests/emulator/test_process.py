@@ -141,6 +141,63 @@ def test_acknowledged_commit_survives_kill_9(tmp_path):
         assert res.found[0].entity.properties["v"].integer_value == 19
 
 
+def test_kill_9_during_a_stream_of_commits_loses_no_acknowledged_commit(tmp_path):
+    """Four writers commit pairs of entities; the emulator is killed mid-stream. After a restart every
+    acknowledged pair is there, and no pair is half-written."""
+    import threading
+
+    emu = start(data_dir=tmp_path / "data")
+    acked: list[int] = []
+    sent: list[int] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def writer(w: int) -> None:
+        raw = Raw(emu.address)
+        try:
+            for i in range(w * 100_000 + 1, w * 100_000 + 100_000):
+                req = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, project_id="local-project")
+                req.mutations.add().upsert.CopyFrom(entity(key("A", i), v=i))
+                req.mutations.add().upsert.CopyFrom(entity(key("B", i), v=i))
+                with lock:
+                    sent.append(i)
+                try:
+                    raw("Commit", req)
+                except grpc.RpcError:
+                    return  # the emulator is gone
+                with lock:
+                    acked.append(i)
+                    if len(acked) >= 120:
+                        enough.set()
+        finally:
+            raw.channel.close()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        assert enough.wait(60)
+        os.kill(emu.pid, signal.SIGKILL)  # while the writers are still committing
+        emu.proc.wait(10)
+        for t in threads:
+            t.join(30)
+    finally:
+        emu.stop()
+    assert len(sent) > len(acked) >= 120  # commits were in flight when the process died
+    with start(data_dir=tmp_path / "data") as emu:
+        raw = Raw(emu.address)
+        try:
+            present = {}
+            for kind in ("A", "B"):
+                for chunk in range(0, len(sent), 1000):
+                    ids = sent[chunk:chunk + 1000]
+                    res = raw("Lookup", pb.LookupRequest(keys=[key(kind, i) for i in ids]))
+                    present[kind] = present.get(kind, set()) | {f.entity.key.path[0].id for f in res.found}
+        finally:
+            raw.channel.close()
+    assert set(acked) <= present["A"] and present["A"] == present["B"]
+
+
 def test_emulator_exits_when_its_parent_goes_away():
     emu = start()
     emu.proc.stdin.close()  # what the parent's death looks like to the child

@@ -315,3 +315,36 @@ def test_read_only_transaction_reads_its_snapshot(raw):
     assert [m.entity.key.path[0].id for m in res.missing] == [3]
     raw("Commit", _txn_commit(txn))
     assert value(raw, key("S", 1)) == 3
+
+
+def _snapshot_query(raw, txn, **fields):
+    query = pb.Query(**fields)
+    query.kind.add(name="Q")
+    return raw("RunQuery", pb.RunQueryRequest(query=query, read_options=pb.ReadOptions(transaction=txn))).batch
+
+
+def test_read_only_transaction_queries_and_counts_see_its_snapshot(raw):
+    commit(raw, *[("upsert", entity(key("Q", i), v=i, tag="a")) for i in (1, 2, 3)])
+    txn = begin(raw, read_only=True)
+    commit(raw, ("upsert", entity(key("Q", 1), v=10, tag="b")), ("delete", key("Q", 2)),
+           ("insert", entity(key("Q", 4), v=0, tag="a")))
+    commit(raw, ("upsert", entity(key("Q", 3), v=30, tag="a")))
+    ids = lambda batch: [r.entity.key.path[0].id for r in batch.entity_results]  # noqa: E731
+    assert ids(_snapshot_query(raw, txn)) == [1, 2, 3]
+    by_v = pb.PropertyOrder(direction=pb.DESCENDING)
+    by_v.property.name = "v"
+    batch = _snapshot_query(raw, txn, order=[by_v])
+    assert ids(batch) == [3, 2, 1] and [r.entity.properties["v"].integer_value for r in batch.entity_results] == [3, 2, 1]
+    flt = pb.Filter()
+    flt.property_filter.property.name, flt.property_filter.op = "tag", pb.OP.EQUAL
+    flt.property_filter.value.string_value = "a"
+    assert ids(_snapshot_query(raw, txn, filter=flt)) == [1, 2, 3]
+    assert _snapshot_query(raw, txn).snapshot_version < raw("Lookup", pb.LookupRequest(keys=[key("Q", 1)])).found[0].version
+    agg = pb.AggregationQuery()
+    agg.nested_query.kind.add(name="Q")
+    agg.aggregations.add(alias="n").count.SetInParent()
+    req = pb.RunAggregationQueryRequest(aggregation_query=agg, read_options=pb.ReadOptions(transaction=txn))
+    assert raw("RunAggregationQuery", req).batch.aggregation_results[0].aggregate_properties["n"].integer_value == 3
+    # Outside the transaction the same queries see the latest data.
+    assert ids(raw("RunQuery", pb.RunQueryRequest(query=pb.Query(kind=[pb.Query().kind.add(name="Q")]))).batch) == [1, 3, 4]
+    raw("Commit", _txn_commit(txn))

@@ -2,7 +2,9 @@
 
 Normalisation: only the order of the methods in `Allow` (werkzeug builds it from a set, whose
 iteration order follows string hashing, so it is not even stable between two Flask apps); everything
-else (status, every header in order, Set-Cookie bytes, body) must match exactly.
+else (status, every header in order, Set-Cookie bytes, body) must match exactly. Exception messages
+are compared exactly too, unless a test lists key facts instead (our messages are our own words).
+Tests that need more (wall-clock dates) pass a `normalise` function and say why next to it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import flask
 
 import framework
 
-FRAMEWORKS: tuple[ModuleType, ModuleType] = (flask, framework)
 Builder = t.Callable[[ModuleType], t.Any]
 
 

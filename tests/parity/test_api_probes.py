@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import importlib
+import logging
 import typing as t
 from types import ModuleType
 
@@ -121,14 +122,14 @@ def test_test_request_context_variants() -> None:
 
 def test_logger() -> None:
     def probe(fw: ModuleType) -> list[t.Any]:
-        app = fw.Flask("logme")
+        app = fw.Flask(f"logme_{fw.__name__}")  # loggers are global by name: one per side
         logger = app.logger
-        out = [logger.name, logger.level, logger.propagate, len(logger.handlers)]
+        out = [logger.name.replace(fw.__name__, "pkg"), logger.level, logger.propagate, len(logger.handlers)]
         app.debug = True
         out.append(app.logger.level)
         return out
 
-    assert same(probe)[1][0] == "logme"
+    assert same(probe)[1][:3] == ["logme_pkg", 0, True]  # handler count depends on root handlers (pytest)
 
 
 def test_teardown_chain_stops_at_raising_callback() -> None:
@@ -341,3 +342,43 @@ def test_as_view_function_attributes() -> None:
                 *_errors(lambda: views.View().dispatch_request())]
 
     assert same(probe)[1][:2] == ["vname", "Doc of V."]
+
+
+class _Records(logging.Handler):
+    """Collects (logger, level, message, exception type) of each record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str, str, str | None]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
+        self.records.append((record.name, record.levelname, record.getMessage(), exc))
+
+
+def test_unhandled_exceptions_are_logged() -> None:
+    def probe(fw: ModuleType) -> list[t.Any]:
+        app = fw.Flask(f"parity_logs_{fw.__name__}")  # loggers are global by name: one per side
+        handler = _Records()
+        app.logger.addHandler(handler)
+        propagate = app.logger.propagate
+        app.logger.propagate = False
+        try:
+            app.config["PROPAGATE_EXCEPTIONS"] = False
+            app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+            app.add_url_rule("/a", "a", lambda: fw.abort(500))
+            app.add_url_rule("/k", "k", lambda: fw.request.args["x"])
+            c = app.test_client()
+            for path in ("/boom", "/a", "/k", "/nope"):
+                c.get(path)
+            app.debug = True
+            c.get("/k")
+            records = [(name.replace(fw.__name__, "pkg"), *rest) for name, *rest in handler.records]
+            return [records, [type(h).__name__ for h in app.logger.handlers]]
+        finally:
+            app.logger.removeHandler(handler)
+            app.logger.propagate = propagate
+
+    records = same(probe)[1][0]
+    assert records == [("parity_logs_pkg", "ERROR", "Exception on /boom [GET]", "ZeroDivisionError"),
+                       ("parity_logs_pkg", "ERROR", "Exception on /k [GET]", "BadRequestKeyError")]

@@ -101,3 +101,19 @@ def test_routes_command_differs_only_by_layout_and_app_engine_rows() -> None:
         our_rows, our_extra = table(framework, args)
         assert our_rows == flask_rows and sorted(r[0] for r in flask_rows if r[0] != "static") == ["x", "y"]
         assert not flask_extra and len(our_extra) == 3
+
+
+@pytest.mark.parametrize("value", ["1", "0", "false", "No", "", "yes", "True", "off"])
+def test_debug_flag_env_prefixes(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """FLASK_DEBUG is read as Flask reads it; our own FRAMEWORK_DEBUG (deliberate prefix) wins when set."""
+    import flask.helpers
+
+    import framework.helpers
+
+    monkeypatch.delenv("FRAMEWORK_DEBUG", raising=False)
+    monkeypatch.setenv("FLASK_DEBUG", value)
+    assert framework.helpers.get_debug_flag() == flask.helpers.get_debug_flag()
+    monkeypatch.setenv("FRAMEWORK_DEBUG", value)
+    monkeypatch.setenv("FLASK_DEBUG", "0" if flask.helpers.get_debug_flag() else "1")
+    expected = not flask.helpers.get_debug_flag()  # what FLASK_DEBUG=value meant
+    assert framework.helpers.get_debug_flag() == expected

@@ -188,5 +188,6 @@ def test_teardown_timing_with_client_block() -> None:
         log.append("after with")
         return log
 
-    log = same(probe)[1]
-    assert log.count("teardown") == 2 and log[-1] == "after with"
+    # Flask 3.1 runs teardown_request when each response is done and again when the kept context is popped.
+    assert same(probe)[1] == ["teardown", "after first request", "teardown", "teardown", "after second request",
+                              "teardown", "after with"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing as t
 from types import ModuleType
 
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -100,3 +101,52 @@ def _response_class(fw: ModuleType):
 def test_custom_response_class() -> None:
     rv = both(_response_class, [call("GET", "/"), call("GET", "/j"), call("GET", "/e")])
     assert ("Content-Type", "text/plain; charset=utf-8") in rv[0][1]
+
+
+def _unusual_returns(fw: ModuleType):
+    from collections import OrderedDict
+
+    from werkzeug.exceptions import NotFound
+
+    app = fw.Flask("resp")
+    app.testing = True
+    log: list[str] = []
+
+    def streamed() -> t.Iterator[str]:
+        yield fw.request.path
+        log.append("generator done")
+
+    routes = {
+        "multi": lambda: ("x", 200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
+        "strstatus": lambda: ("x", "201"),
+        "status999": lambda: ("x", 999),
+        "status_neg": lambda: ("x", -1),
+        "httpexc": lambda: NotFound("custom"),
+        "odict": lambda: OrderedDict([("b", 1), ("a", 2)]),
+        "badjson": lambda: {"a": object()},
+        "tuple_resp_status": lambda: (fw.Response("r", 201), 202, {"X": "1"}),
+        "headers_none": lambda: ("x", None),
+        "bytes_tuple": lambda: (b"x", 203),
+        "empty": lambda: "",
+        "json_get": lambda: repr(fw.request.get_json()),
+        "json_get_silent": lambda: repr(fw.request.get_json(silent=True)),
+        "stream": lambda: fw.Response(fw.stream_with_context(streamed())),
+        "log": lambda: list(log),
+        "status_reason": lambda: ("x", "299 Custom Reason"),
+        "resp_str_status": lambda: fw.Response("x", status="abc"),
+        "float_status": lambda: ("x", 200.0),
+    }
+    for name, view in routes.items():
+        app.add_url_rule(f"/{name}", name, view)
+    app.teardown_request(lambda e: log.append("teardown"))
+    return app
+
+
+def test_unusual_return_values() -> None:
+    names = ["multi", "strstatus", "status999", "status_neg", "httpexc", "odict", "badjson", "tuple_resp_status",
+             "headers_none", "bytes_tuple", "empty", "json_get", "json_get_silent", "stream", "log", "status_reason",
+             "resp_str_status", "float_status"]
+    rv = both(_unusual_returns, [call("GET", f"/{n}") for n in names])
+    out = dict(zip(names, rv, strict=True))
+    assert [h for h in out["multi"][1] if h[0] == "Set-Cookie"] == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    assert out["httpexc"][0] == 404 and out["json_get"][0] == 415 and out["stream"][2] == b"/stream"
