@@ -2,7 +2,9 @@
 
 Binds $PORT, sizes workers and threads from the instance (platform-facts §1.3/§1.4), leaves request
 deadlines to the platform, keeps shutdown inside App Engine's 2 s SIGTERM window, and writes no access
-log on Google's hosts (the platform logs every request itself). Command-line flags still win.
+log on Google's hosts (the platform logs every request itself). There gunicorn's own lines are Cloud
+Logging JSON like the app's (FRAMEWORK_LOG_FORMAT overrides). As each worker exits it runs the app's
+`@app.on_stop` handlers (`worker_exit`). Command-line flags still win.
 """
 
 from __future__ import annotations
@@ -81,7 +83,47 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         # server on the machine, and App Engine's filesystem is read-only outside /tmp. Not needed.
         "control_socket_disable": True,
         "proc_name": env.get("GAE_SERVICE") or env.get("K_SERVICE") or "framework",
+        "logconfig_dict": structured_log_config(env, on_google),
     }
+
+
+def structured_log_config(env: Mapping[str, str], on_google: bool) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: its own lines as Cloud Logging JSON on stderr, or {} (its plain text).
+
+    gunicorn turns its access logger on whenever this dict is set, so that logger gets no handler here.
+    Its error logger does not propagate, so an app that installs JSON logging on the root logger does
+    not write gunicorn's lines twice.
+    """
+    from framework.adapters.cloud_logging import choose_format
+    from framework.platform import detect
+
+    if choose_format(None, on_google, env) != "json":
+        return {}
+    project = detect(env).project
+    level = env.get("GUNICORN_LOG_LEVEL", "info").upper()
+    level = level if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "WARNING", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["cloud_logging"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+        "handlers": {
+            "cloud_logging": {"()": "framework.adapters.cloud_logging.CloudLoggingHandler", "project": project},
+        },
+        "formatters": {},
+    }
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in each worker process as it exits (SIGTERM included): the app's `@app.on_stop` handlers."""
+    if getattr(worker, "pid", None) != os.getpid():
+        return  # gunicorn also calls this in the arbiter for a worker that vanished: nothing to run there
+    from framework.hosting import run_at_exit
+
+    run_at_exit(getattr(worker, "wsgi", None))
 
 
 globals().update(compute_settings(os.environ, os.cpu_count()))

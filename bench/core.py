@@ -57,6 +57,16 @@ for i in range(1000):
     ),
 }
 FRAMEWORKS = {"framework": ("framework", "App"), "flask": ("flask", "Flask")}
+# Issue 2's targets: throughput >= 3x Flask's on each app; the 1,000-route app >= 0.8x the small
+# /user app; cold start <= 0.7x Flask's.
+TARGETS = {"throughput": 3.0, "routes_vs_small": 0.8, "cold_start": 0.7}
+
+
+def verdict(target: str, ratio: float) -> str:
+    """"ok" if `ratio` meets the target (a ceiling for cold start, a floor otherwise), else "MISSED"."""
+    limit = TARGETS[target]
+    met = ratio <= limit if target == "cold_start" else ratio >= limit
+    return "ok" if met else "MISSED"
 
 _COLD = """
 import resource, sys, time
@@ -172,22 +182,26 @@ def cold_start(name: str, runs: int = 9) -> dict[str, tuple[float, float, float]
 
 def main() -> None:
     """Print absolute numbers and ratios to Flask for each app."""
-    print(f"{'app':<11} {'metric':<14} {'framework':>12} {'flask':>12} {'ratio':>8}")
+    print(f"{'app':<11} {'metric':<14} {'framework':>12} {'flask':>12} {'ratio':>8}  target")
     rates_by_app: dict[str, dict[str, float]] = {}
     for name, (_, path) in APPS.items():
         rates = rates_by_app[name] = throughput({fw: (_build(name, fw), path) for fw in FRAMEWORKS})
         colds = cold_start(name)
         ours, theirs = rates["framework"], rates["flask"]
-        print(f"{name:<11} {'req/s':<14} {ours:>12,.0f} {theirs:>12,.0f} {ours / theirs:>7.2f}x")
+        print(f"{name:<11} {'req/s':<14} {ours:>12,.0f} {theirs:>12,.0f} {ours / theirs:>7.2f}x"
+              f"  >= {TARGETS['throughput']}x {verdict('throughput', ours / theirs)}")
         print(f"{'':<11} {'cold start s':<14} {colds['framework'][0]:>12.3f} {colds['flask'][0]:>12.3f}"
-              f" {colds['framework'][0] / colds['flask'][0]:>7.2f}x")
+              f" {colds['framework'][0] / colds['flask'][0]:>7.2f}x"
+              f"  <= {TARGETS['cold_start']}x {verdict('cold_start', colds['framework'][0] / colds['flask'][0])}")
         print(f"{'':<11} {'cold CPU s':<14} {colds['framework'][2]:>12.3f} {colds['flask'][2]:>12.3f}"
               f" {colds['framework'][2] / colds['flask'][2]:>7.2f}x")
         print(f"{'':<11} {'peak RSS MiB':<14} {colds['framework'][1]:>12.1f} {colds['flask'][1]:>12.1f}"
               f" {colds['framework'][1] / colds['flask'][1]:>7.2f}x")
     for fw in FRAMEWORKS:
         pair = throughput({name: (_build(name, fw), APPS[name][1]) for name in ("json", "routes1000")})
-        print(f"1,000-route app / small /user app throughput, {fw}: {pair['routes1000'] / pair['json']:.2f}x")
+        ratio = pair["routes1000"] / pair["json"]
+        mark = f"  (target >= {TARGETS['routes_vs_small']}x: {verdict('routes_vs_small', ratio)})" if fw == "framework" else ""
+        print(f"1,000-route app / small /user app throughput, {fw}: {ratio:.2f}x{mark}")
 
 
 if __name__ == "__main__":

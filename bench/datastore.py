@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 
 GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
-BATCH = 500  # entities per put_multi call (the service's mutation limit per commit)
+BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
 SAMPLES = 300  # queries per latency measurement
 TARGET_RATIO = 1.5
 

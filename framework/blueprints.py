@@ -42,6 +42,28 @@ def _join_subdomain(outer: str | None, inner: str | None) -> str | None:
     return f"{inner}.{outer}"
 
 
+def _app_wide(method: str, attr: str, doc: str) -> t.Callable[[Blueprint, F], F]:
+    """A setup method adding `f` to the app's unscoped `attr` list at the first registration."""
+
+    def register(self: Blueprint, f: F) -> F:
+        self._on_app(lambda app: getattr(app, attr).setdefault(None, []).append(f))
+        return f
+
+    register.__name__ = register.__qualname__ = method
+    register.__doc__ = doc
+    return setupmethod(register)
+
+
+def _adding(add: t.Callable[..., None], name: str | None) -> t.Callable[[F], F]:
+    """A decorator that passes the function it decorates to `add(f, name=name)`."""
+
+    def decorator(f: F) -> F:
+        add(f, name=name)
+        return f
+
+    return decorator
+
+
 class BlueprintSetupState:
     """What a deferred blueprint function sees for one registration: app, options, name, prefix, defaults."""
 
@@ -210,6 +232,8 @@ class Blueprint(Scaffold):
         def scoped(key: str | None) -> str:
             return name if key is None else f"{name}.{key}"
 
+        # Functions given with `@bp.endpoint(name)` keep their name as written (so it must be dotted).
+        app.view_functions.update(self.view_functions)
         for attr in _SCOPED_LISTS:
             target = getattr(app, attr)
             for key, funcs in getattr(self, attr).items():
@@ -233,41 +257,32 @@ class Blueprint(Scaffold):
     def _on_app(self, register: t.Callable[[t.Any], None]) -> None:
         self.record_once(lambda state: register(state.app))
 
-    @setupmethod
-    def before_app_request(self, f: F) -> F:
-        """Run `f` before every request of the app, not only this blueprint's."""
-        self._on_app(lambda app: app.before_request_funcs.setdefault(None, []).append(f))
-        return f
-
-    @setupmethod
-    def after_app_request(self, f: F) -> F:
-        """Run `f(response)` after every request of the app."""
-        self._on_app(lambda app: app.after_request_funcs.setdefault(None, []).append(f))
-        return f
-
-    @setupmethod
-    def teardown_app_request(self, f: F) -> F:
-        """Run `f(exc)` when any request of the app ends."""
-        self._on_app(lambda app: app.teardown_request_funcs.setdefault(None, []).append(f))
-        return f
-
-    @setupmethod
-    def app_context_processor(self, f: F) -> F:
-        """Add `f()`'s dict to the context of every template the app renders."""
-        self._on_app(lambda app: app.template_context_processors.setdefault(None, []).append(f))
-        return f
-
-    @setupmethod
-    def app_url_value_preprocessor(self, f: F) -> F:
-        """Run `f(endpoint, values)` for every matched request of the app."""
-        self._on_app(lambda app: app.url_value_preprocessors.setdefault(None, []).append(f))
-        return f
-
-    @setupmethod
-    def app_url_defaults(self, f: F) -> F:
-        """Run `f(endpoint, values)` whenever the app builds a URL."""
-        self._on_app(lambda app: app.url_default_functions.setdefault(None, []).append(f))
-        return f
+    before_app_request = _app_wide(
+        "before_app_request",
+        "before_request_funcs",
+        "Run `f` before every request of the app, not only this blueprint's.",
+    )
+    after_app_request = _app_wide(
+        "after_app_request", "after_request_funcs", "Run `f(response)` after every request of the app."
+    )
+    teardown_app_request = _app_wide(
+        "teardown_app_request", "teardown_request_funcs", "Run `f(exc)` when any request of the app ends."
+    )
+    app_context_processor = _app_wide(
+        "app_context_processor",
+        "template_context_processors",
+        "Add `f()`'s dict to the context of every template the app renders.",
+    )
+    app_url_value_preprocessor = _app_wide(
+        "app_url_value_preprocessor",
+        "url_value_preprocessors",
+        "Run `f(endpoint, values)` for every matched request of the app.",
+    )
+    app_url_defaults = _app_wide(
+        "app_url_defaults",
+        "url_default_functions",
+        "Run `f(endpoint, values)` whenever the app builds a URL.",
+    )
 
     @setupmethod
     def app_errorhandler(self, code: type[Exception] | int) -> t.Callable[[F], F]:
@@ -296,30 +311,15 @@ class Blueprint(Scaffold):
 
     def app_template_filter(self, name: str | None = None) -> t.Callable[[F], F]:
         """Decorator form of `add_app_template_filter`."""
-
-        def decorator(f: F) -> F:
-            self.add_app_template_filter(f, name=name)
-            return f
-
-        return decorator
+        return _adding(self.add_app_template_filter, name)
 
     def app_template_test(self, name: str | None = None) -> t.Callable[[F], F]:
         """Decorator form of `add_app_template_test`."""
-
-        def decorator(f: F) -> F:
-            self.add_app_template_test(f, name=name)
-            return f
-
-        return decorator
+        return _adding(self.add_app_template_test, name)
 
     def app_template_global(self, name: str | None = None) -> t.Callable[[F], F]:
         """Decorator form of `add_app_template_global`."""
-
-        def decorator(f: F) -> F:
-            self.add_app_template_global(f, name=name)
-            return f
-
-        return decorator
+        return _adding(self.add_app_template_global, name)
 
     # jinja has one environment per app, so a blueprint's filters, tests and globals are app-wide too.
     template_filter = app_template_filter

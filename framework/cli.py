@@ -112,8 +112,9 @@ def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | 
     except ImportError:
         if value is not None:
             raise click.BadParameter("python-dotenv must be installed to load an env file.") from None
-        return None
-    load_dotenv(value, load_defaults=ctx.ensure_object(ScriptInfo).load_dotenv_defaults)
+    load_defaults = ctx.ensure_object(ScriptInfo).load_dotenv_defaults
+    if value is not None or load_defaults:  # without python-dotenv this prints the tip when .env files exist
+        load_dotenv(value, load_defaults=load_defaults)
     return value
 
 

@@ -89,6 +89,12 @@ class RequestCycle:
 
     def full_dispatch_request(self) -> Response:
         """Signals, preprocessing, the view, user-exception handling, then finalize."""
+        rv, _ = self._run_request()
+        return self.finalize_request(rv)
+
+    def _run_request(self) -> tuple[t.Any, bool]:
+        """request_started, preprocessing and the view; `(return value, ok)`, where `ok` is False when
+        the value came from an error handler."""
         self._got_first_request = True
         try:
             _send(signals.request_started, self)
@@ -96,8 +102,8 @@ class RequestCycle:
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
-            rv = self.handle_user_exception(e)
-        return self.finalize_request(rv)
+            return self.handle_user_exception(e), False
+        return rv, True
 
     def finalize_request(self, rv: ft.ResponseReturnValue | HTTPException, from_error_handler: bool = False) -> Response:
         """make_response → process_response → request_finished (errors only logged when handling one)."""
@@ -354,15 +360,8 @@ class RequestCycle:
             try:
                 ctx.push()
                 if self._fast_path:
-                    self._got_first_request = True
-                    try:
-                        _send(signals.request_started, self)
-                        rv = self.preprocess_request()
-                        if rv is None:
-                            rv = self.dispatch_request()
-                    except Exception as e:
-                        rv = self.handle_user_exception(e)
-                    else:
+                    rv, ok = self._run_request()
+                    if ok:
                         direct = self._direct_response(ctx, rv, environ, start_response)
                         if direct is not None:
                             return direct

@@ -41,7 +41,8 @@ class HostingMixin:
         return func
 
     def on_stop(self, func: F) -> F:
-        """Register `func()` to run for /_ah/stop (basic and manual scaling: the instance is stopped)."""
+        """Register `func()` to run when the instance stops: for /_ah/stop (basic and manual scaling), and as
+        each worker of `gunicorn -c gunicorn.conf.py` exits (SIGTERM, e.g. automatic scaling; see run_at_exit)."""
         self.stop_funcs.append(func)
         return func
 
@@ -58,28 +59,61 @@ def _run_all(app: Any, funcs: list[Callable[[], Any]], what: str) -> bool:
     return True
 
 
+def run_at_exit(app: Any) -> bool | None:
+    """Run `app`'s on_stop handlers as its process exits, unless /_ah/stop already ran them; None if not an App.
+
+    gunicorn.conf.py's `worker_exit` hook calls this in each worker. On automatic scaling App Engine sends
+    SIGTERM and kills the instance 2 s later; gunicorn first lets in-flight requests finish (at most
+    `graceful_timeout`, 1 s there), so stop handlers must be quick. They run inside an app context.
+    """
+    funcs = getattr(app, "stop_funcs", None)
+    if not isinstance(funcs, list) or not hasattr(app, "app_context"):
+        return None
+    if app.__dict__.get("_stopped_by_request") or not funcs:
+        return True
+    _setup_logging(app)  # a worker that never served a request has not chosen its log format yet
+    with app.app_context():
+        return _run_all(app, funcs, "stop")
+
+
 def _plain(body: str, status: int) -> tuple[str, int, dict[str, str]]:
     return body, status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
-def _from_platform(info: Any) -> bool:
+def _from_platform(request: Any) -> bool:
     """Whether a trusted request came from inside Google (or this machine under the local runner).
 
     The bundled SDK accepts /_ah/stop only from 0.1.0.3 (platform-facts §4, an SDK detail); we accept
-    any 0.0.0.0/8 address (no external client can have one), loopback (only possible locally), or an
-    unknown user address (the front end adds X-Appengine-User-IP to every external request).
+    any 0.0.0.0/8 address (no external client can have one), loopback (only possible locally), or no
+    user address at all (the front end adds X-Appengine-User-IP to every external request).
     """
+    info = request.appengine
     if not info.trusted:
         return False
     if info.user_ip is None:
-        return True
+        return "X-Appengine-User-IP" not in request.headers  # present but malformed: not believed
     import ipaddress
 
-    try:
-        address = ipaddress.ip_address(info.user_ip)
-    except ValueError:
-        return False
+    address = ipaddress.ip_address(info.user_ip)  # parse_ip already checked it
     return address.is_loopback or (address.version == 4 and address in ipaddress.ip_network("0.0.0.0/8"))
+
+
+def _user_view(app: Any, path: str, own_endpoint: str) -> Callable[[], Any] | None:
+    """A GET view the app registered itself for an /_ah/ path (a ported Flask app's own warmup route, say).
+
+    Ours is registered first, so routing always picks it; it then hands over to this view, which would
+    otherwise never run.
+    """
+    for rule in app.url_map.iter_rules():
+        if rule.rule == path and rule.endpoint != own_endpoint and "GET" in (rule.methods or ()):
+            return app.view_functions.get(rule.endpoint)  # type: ignore[no-any-return]
+    return None
+
+
+def _done(app: Any, path: str, endpoint: str) -> Any:
+    """The response once our handlers succeeded: the app's own view for `path` if it has one, else an empty 200."""
+    view = _user_view(app, path, endpoint)
+    return app.ensure_sync(view)() if view is not None else _plain("", 200)
 
 
 def _add_lifecycle_routes(app: Any) -> None:
@@ -89,26 +123,31 @@ def _add_lifecycle_routes(app: Any) -> None:
 
     def appengine_warmup() -> Any:
         nonlocal warmed
+        current = app_ref()
         with warmup_lock:
             if not warmed:
-                current = app_ref()
                 warmed = _run_all(current, current.warmup_funcs, "warmup")
                 if not warmed:
                     return _plain("warmup failed\n", 500)
-        return _plain("", 200)
+        return _done(current, WARMUP_PATH, "_ah_warmup")
 
     def appengine_start() -> Any:
         # 2xx (or 404) tells App Engine the instance started; anything else gets it killed and retried.
         current = app_ref()
-        return _plain("", 200) if _run_all(current, current.start_funcs, "start") else _plain("start failed\n", 500)
+        if not _run_all(current, current.start_funcs, "start"):
+            return _plain("start failed\n", 500)
+        return _done(current, START_PATH, "_ah_start")
 
     def appengine_stop() -> Any:
         from framework.globals import request
 
-        if not _from_platform(request.appengine):
+        if not _from_platform(request):
             return _plain("Forbidden: only App Engine stops instances.\n", 403)
         current = app_ref()
-        return _plain("", 200) if _run_all(current, current.stop_funcs, "stop") else _plain("stop failed\n", 500)
+        if not _run_all(current, current.stop_funcs, "stop"):
+            return _plain("stop failed\n", 500)
+        current.__dict__["_stopped_by_request"] = True  # the exit hook need not run them again
+        return _done(current, STOP_PATH, "_ah_stop")
 
     app.add_url_rule(WARMUP_PATH, "_ah_warmup", appengine_warmup, methods=["GET"])
     app.add_url_rule(START_PATH, "_ah_start", appengine_start, methods=["GET"])

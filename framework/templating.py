@@ -1,4 +1,8 @@
-"""Jinja2 templates: the per-app environment (built on first use), its loader, and the render functions."""
+"""Jinja2 templates: the per-app environment (built on first use), its loader, and the render functions.
+
+Templates see `config`, `url_for`, `get_flashed_messages` and the `request`, `session` and `g` proxies as
+environment globals; the core's default context processor adds the real `g` and `request` objects.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from .globals import _cv_request, current_app, g, request, session
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
+
 
 class Environment(_JinjaEnvironment):
     """A jinja2 environment that knows its app and, by default, loads templates through it."""
@@ -99,7 +104,7 @@ def create_environment(app: t.Any) -> Environment:
 def update_template_context(app: t.Any, context: dict[str, t.Any]) -> None:
     """Add the context processors' values (app first, then blueprints outer to inner); the caller's values win.
 
-    The app's first processor (registered by the core) supplies `g`, `request` and `session`.
+    The app's first processor (registered by the core) supplies `g` and `request`; `session` stays a global.
     """
     explicit = dict(context)
     scopes: list[str | None] = [None]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typing as t
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
+from werkzeug.wsgi import LimitedStream
 
 from . import json
 from .globals import _cv_app
@@ -23,6 +24,25 @@ def _app_config(key: str) -> t.Any:
     return None if ctx is None else ctx.app.config[key]
 
 
+def _config_limit(name: str, key: str, doc: str) -> t.Any:
+    """A Request property: the value set on this request, else the app's `key` inside an app context,
+    else werkzeug's class default."""
+    private = f"_{name}"
+    fallback = getattr(_WRequest, name)
+
+    def get(self: Request) -> int | None:
+        value = self.__dict__.get(private)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        ctx = _cv_app.get(None)
+        return fallback if ctx is None else ctx.app.config[key]
+
+    def set_(self: Request, value: int | None) -> None:
+        self.__dict__[private] = value
+
+    return property(get, set_, doc=doc)
+
+
 class Request(_WRequest):
     """The incoming request: werkzeug's, plus the matched rule, view args and config-driven limits."""
 
@@ -31,51 +51,16 @@ class Request(_WRequest):
     view_args: dict[str, t.Any] | None = None
     routing_exception: HTTPException | None = None
 
-    _max_content_length: int | None = None
-    _max_form_memory_size: int | None = None
-    _max_form_parts: int | None = None
-
-    @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
-        """Body size limit (413 beyond it): set per request, else `MAX_CONTENT_LENGTH`."""
-        if self._max_content_length is not None:
-            return self._max_content_length
-        ctx = _cv_app.get(None)
-        if ctx is None:
-            return super().max_content_length
-        return ctx.app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]
-
-    @max_content_length.setter
-    def max_content_length(self, value: int | None) -> None:
-        self._max_content_length = value
-
-    @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
-        """Size limit of a non-file multipart field: per request, else `MAX_FORM_MEMORY_SIZE`."""
-        if self._max_form_memory_size is not None:
-            return self._max_form_memory_size
-        ctx = _cv_app.get(None)
-        if ctx is None:
-            return super().max_form_memory_size
-        return ctx.app.config["MAX_FORM_MEMORY_SIZE"]  # type: ignore[no-any-return]
-
-    @max_form_memory_size.setter
-    def max_form_memory_size(self, value: int | None) -> None:
-        self._max_form_memory_size = value
-
-    @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]
-        """Maximum number of multipart parts: per request, else `MAX_FORM_PARTS`."""
-        if self._max_form_parts is not None:
-            return self._max_form_parts
-        ctx = _cv_app.get(None)
-        if ctx is None:
-            return super().max_form_parts
-        return ctx.app.config["MAX_FORM_PARTS"]  # type: ignore[no-any-return]
-
-    @max_form_parts.setter
-    def max_form_parts(self, value: int | None) -> None:
-        self._max_form_parts = value
+    max_content_length = _config_limit(
+        "max_content_length", "MAX_CONTENT_LENGTH", "Body size limit (413 beyond it): set per request, else `MAX_CONTENT_LENGTH`."
+    )
+    max_form_memory_size = _config_limit(
+        "max_form_memory_size", "MAX_FORM_MEMORY_SIZE",
+        "Size limit of a non-file multipart field: per request, else `MAX_FORM_MEMORY_SIZE`.",
+    )
+    max_form_parts = _config_limit(
+        "max_form_parts", "MAX_FORM_PARTS", "Maximum number of multipart parts: per request, else `MAX_FORM_PARTS`."
+    )
 
     @cached_property
     def args(self) -> MultiDict[str, str]:
@@ -86,6 +71,24 @@ class Request(_WRequest):
             raise BadRequest(
                 "The query string is not valid UTF-8; percent-encode non-ASCII characters."
             ) from None
+
+    @cached_property
+    def stream(self) -> t.IO[bytes]:
+        """werkzeug's guarded input stream, except that a streamed (chunked) body longer than
+        `max_content_length` is a 413 when read whole, instead of being cut silently at the limit."""
+        stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
+        if type(stream) is LimitedStream and stream._limit_is_max:
+            return _CappedStream(stream._stream, stream.limit, is_max=True)
+        return stream  # type: ignore[no-any-return]
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
+        """werkzeug's get_json, with JSON nested too deeply to parse treated as malformed (400)."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            return self.on_json_loading_failed(ValueError("The JSON body is nested too deeply."))
 
     @property
     def endpoint(self) -> str | None:
@@ -144,6 +147,17 @@ class Request(_WRequest):
             if _app_config("DEBUG"):
                 raise
             raise BadRequest() from ebr
+
+
+class _CappedStream(LimitedStream):
+    """A body stream bounded by `max_content_length` that refuses (413) a body longer than the
+    limit when read whole, where werkzeug's would return the first `limit` bytes as if complete."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
 
 
 class DebugFilesKeyError(KeyError, AssertionError):

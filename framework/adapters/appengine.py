@@ -82,12 +82,27 @@ def _header(environ: Mapping[str, Any], name: str) -> str | None:
     return value if value and len(value) <= _MAX_HEADER else None
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def parse_int(value: str | None, *, minimum: int = 0) -> int | None:
-    """A decimal integer >= `minimum`, else None."""
-    if value is None or not value.isascii() or not value.isdigit():
+    """A decimal integer from `minimum` to 2**63 - 1 (the platform's int64 counters), else None."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
         return None
     number = int(value)
-    return number if number >= minimum else None
+    return number if minimum <= number <= _INT64_MAX else None
+
+
+def parse_ip(value: str | None) -> str | None:
+    """An IPv4 or IPv6 address in its normal text form; None when malformed."""
+    if not value:
+        return None
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 def parse_lat_long(value: str | None) -> tuple[float, float] | None:
@@ -179,7 +194,7 @@ def parse_environ(environ: Mapping[str, Any]) -> AppEngineInfo:
         city=None if city in (None, "?") else city,
         latitude=lat_long[0] if lat_long else None,
         longitude=lat_long[1] if lat_long else None,
-        user_ip=h("HTTP_X_APPENGINE_USER_IP"),
+        user_ip=parse_ip(h("HTTP_X_APPENGINE_USER_IP")),
         https=None if https is None else https.lower() == "on",
         trace_id=trace.trace_id if trace else None,
         span_id=trace.span_id if trace else None,

@@ -18,11 +18,13 @@ On Google's hosts the scheme comes from the last X-Forwarded-Proto value (TLS en
 container); locally it is http whatever the client claims.
 
 CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
-the status of the outcome (see framework.adapters.events) with its phrase as the body. An event whose
-required attributes are not strings, or whose `time` is not RFC 3339, is answered 400. FF parses the
-request before calling the function and lets some malformed bodies escape as exceptions (deeply nested
-JSON, non-UTF-8 structured events, 5000-digit numbers, legacy events of the wrong shape), which it
-would answer 500; `cloud_event(app)` registers an error handler on FF's app that answers those 400.
+the status of the outcome (see framework.adapters.events) with its phrase as the body. Binary-mode
+attribute headers are percent-decoded (the SDK does not), so both modes give handlers the same values.
+An event whose required attributes are not strings, or whose `time` is not RFC 3339, is answered 400.
+FF parses the request before calling the function and lets some malformed bodies escape as exceptions
+(deeply nested JSON, non-UTF-8 structured events, 5000-digit numbers, legacy events of the wrong
+shape), which it would answer 500; `cloud_event(app)` registers an error handler on FF's app that
+answers those 400.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import ModuleType
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -170,6 +173,25 @@ def http(app: WSGIApp, *, script_name: str | None = None) -> Callable[[Any], Res
 _REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
 
 
+def _percent_decoded(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes that arrived as `ce-*` headers, percent-decoded as the CloudEvents HTTP binding requires.
+
+    The cloudevents SDK inside functions-framework leaves them encoded, so without this a binary-mode
+    event would reach handlers with other values (`objects/my%20cat.png`) than the same event in
+    structured mode. Only values of headers present on the current request are touched.
+    """
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_request_context():
+        return attributes
+    from urllib.parse import unquote
+
+    headers = flask.request.headers
+    for name, value in attributes.items():
+        if isinstance(value, str) and "%" in value and f"ce-{name}" in headers:
+            attributes[name] = unquote(value)
+    return attributes
+
+
 def event_from_cloudevent(cloud_event: Any) -> Event:
     """Our `Event` from the cloudevents SDK's CloudEvent that functions-framework passes in.
 
@@ -178,7 +200,7 @@ def event_from_cloudevent(cloud_event: Any) -> Event:
     """
     from framework.adapters.payloads import parse_timestamp
 
-    attributes = dict(cloud_event.get_attributes())
+    attributes = _percent_decoded(dict(cloud_event.get_attributes()))
     for name in _REQUIRED_ATTRIBUTES:
         if not isinstance(attributes.get(name), str) or not attributes[name]:
             raise MalformedEventError(f"the CloudEvent attribute {name!r} must be a non-empty string")
@@ -217,7 +239,8 @@ def cloud_event(app: Any) -> Callable[[Any], None]:
 
 def _serves(target: str, function: Callable[..., Any]) -> bool:
     """Whether the module functions-framework loaded binds `target` to `function`."""
-    return any(getattr(module, "__dict__", {}).get(target) is function for module in list(sys.modules.values()))
+    modules = [m for m in list(sys.modules.values()) if isinstance(m, ModuleType)]
+    return any(m.__dict__.get(target) is function for m in modules)
 
 
 def _refuse_unparsable_events(function: Callable[..., Any]) -> None:

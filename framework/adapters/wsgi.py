@@ -9,12 +9,11 @@ X-Appengine-* / X-Google-* header a client sent, then adds the ones App Engine w
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from framework.adapters.appengine import TRUSTED_ENVIRON_KEY
+from framework.adapters.appengine import TRUSTED_ENVIRON_KEY, parse_ip
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -26,15 +25,6 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Google does not add X-Forwarded-Host/Port/Prefix; the Host header arrives as the client sent it.
 XFF_TRUSTED_HOPS = 2
 PROTO_TRUSTED_HOPS = 1
-
-
-def _valid_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
 
 
 class AppEngineMiddleware:
@@ -54,9 +44,11 @@ class AppEngineMiddleware:
     def _inner(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # X-Appengine-User-IP cannot be forged (the front end strips client copies) and is exactly the
         # address Google saw, so it wins over the X-Forwarded-For guess.
-        user_ip = _valid_ip(environ.get("HTTP_X_APPENGINE_USER_IP"))
+        user_ip = parse_ip(environ.get("HTTP_X_APPENGINE_USER_IP"))
         if user_ip is not None:
             environ["REMOTE_ADDR"] = user_ip
+        elif parse_ip(environ.get("REMOTE_ADDR")) is None:  # X-Forwarded-For held no address: keep the socket's
+            environ["REMOTE_ADDR"] = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
         environ[TRUSTED_ENVIRON_KEY] = True
         return self.app(environ, start_response)
 

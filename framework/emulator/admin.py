@@ -7,12 +7,21 @@ port; with `--admin-port` it listens on a port of its own (`serve_admin`).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MAX_BODY = 64 * 1024 * 1024
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-reply is routine, not worth a traceback on the emulator's stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def build_admin(service: Any, shutdown: Callable[[], None]) -> ThreadingHTTPServer:
@@ -64,7 +73,7 @@ def build_admin(service: Any, shutdown: Callable[[], None]) -> ThreadingHTTPServ
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server = _QuietServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.daemon_threads = True
     return server
 

@@ -50,7 +50,7 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
     props = [getattr(a, a.WhichOneof("operator")).property.name for a in aggs if a.WhichOneof("operator") != "count"]
     if props and plan.keys_only:
         raise invalid("Only projected properties can be aggregated.")
-    offset, limit = query_bounds(query)
+    offset, limit = query_bounds(query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
     taken = 0
     count = 0
     sums: dict[str, list[float | int]] = {p: [] for p in props}

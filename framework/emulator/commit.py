@@ -106,7 +106,7 @@ def apply_mutations(
             raise invalid("A conflict resolution strategy needs base_version or update_time.")
         stored = None if skey in pending.final else pending.storage.get(skey)
         if strategy is not None and _conflicts(mutation, strategy, exists, version, stored):
-            if mutation.conflict_resolution_strategy == _FAIL:
+            if mutation.conflict_resolution_strategy == _FAIL:  # its status code is UNCONFIRMED
                 raise DatastoreError("FAILED_PRECONDITION", f"The entity changed since the given version: {_describe(key)}")
             result.conflict_detected = True
             result.version = version or pending.version

@@ -2,6 +2,9 @@
 
 Comparing two encodings byte-wise gives Datastore's order (null < integers/timestamps < booleans < blobs <
 strings < doubles < NaN < geo points < keys), so every filter, sort and cursor is a range scan.
+Points the docs leave UNCONFIRMED, decided as they recommend: integers and timestamps interleave by their
+int64 value (timestamps as µs); -0.0 equals 0.0; key values from different partitions order by partition
+first (project, database, namespace), as the legacy service did.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def _satisfies(values: set[bytes], conds: list[Cond]) -> bool:
         elif c.op == IN:
             if not values.intersection(c.values):
                 return False
-        elif c.op in (NE, NOT_IN):
+        elif c.op in (NE, NOT_IN):  # arrays: some element is not excluded (index semantics; UNCONFIRMED)
             if not values.difference(c.values):
                 return False
         else:
@@ -110,7 +110,8 @@ def key_of(plan: Plan, skey: bytes) -> Any:
     return key
 
 
-def _timestamp(micros: int, out: Any) -> None:
+def timestamp(micros: int, out: Any) -> None:
+    """Set a protobuf Timestamp from microseconds since the epoch."""
     out.seconds, rem = divmod(micros, 1_000_000)
     out.nanos = rem * 1000
 
@@ -118,8 +119,8 @@ def _timestamp(micros: int, out: Any) -> None:
 def set_times(result: Any, record: Record) -> None:
     """Version, create and update time of an EntityResult."""
     result.version = record.version
-    _timestamp(record.create_us, result.create_time)
-    _timestamp(record.update_us, result.update_time)
+    timestamp(record.create_us, result.create_time)
+    timestamp(record.update_us, result.update_time)
 
 
 def query_bounds(query: Any) -> tuple[int, int | None]:
@@ -188,6 +189,8 @@ def run_batch(storage: Storage, plan: Plan, query: Any, on_read: Any = None, bat
         last = m.pos
         er.cursor = encode_cursor(tag, last)
     if more is None:
+        # MORE_RESULTS_AFTER_LIMIT only when another result exists (looked ahead above); with exactly
+        # `limit` results left the real answer is UNCONFIRMED, NO_MORE_RESULTS ends clients' paging.
         more = pb.MORE_RESULTS_AFTER_CURSOR if end_given else pb.NO_MORE_RESULTS
     batch.skipped_results = skipped
     batch.end_cursor = encode_cursor(tag, last)

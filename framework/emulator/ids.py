@@ -24,7 +24,10 @@ class IdAllocator:
         return partition + encode_int(value)
 
     def allocate(self, partition: bytes, pending: set[bytes]) -> int:
-        """A fresh id for `partition`; its id key is added to `pending` (to be stored with the batch)."""
+        """A fresh id for `partition`; its id key is added to `pending` (to be stored with the batch).
+
+        One id space per (project, database, namespace), whatever the kind or parent: whether production
+        allocates per kind is UNCONFIRMED, and a single space never collides either way."""
         while True:
             value = self._rng.randint(1, MAX_ID)
             key = self.id_key(partition, value)

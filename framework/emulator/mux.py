@@ -54,9 +54,10 @@ class Multiplexer:
         try:
             conn.settimeout(30)
             head = b""
+            deadline = time.monotonic() + 30
             while len(head) < len(_PREFACE):
                 peek = conn.recv(len(_PREFACE), socket.MSG_PEEK)
-                if not peek:
+                if not peek or time.monotonic() > deadline:  # closed, or a preface that never completes
                     conn.close()
                     return
                 if not _PREFACE.startswith(peek):

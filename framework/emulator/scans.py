@@ -52,6 +52,9 @@ def _key_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
 
 
 def _value_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
+    """Index bounds of the sorted property's range filters: a pure scan over the total order, so `p > 5`
+    also matches strings and doubles (whether the real service restricts to the type group is
+    UNCONFIRMED; the legacy index scanned like this)."""
     lo, hi = b"", _TOP
     for c in plan.conds:
         if c.prop != plan.order_prop or c.op not in RANGE_OPS:

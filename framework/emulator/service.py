@@ -11,7 +11,7 @@ from .aggregation import run_aggregation
 from .commit import PendingCommit, apply_mutations, build_batch, index_rows, storage_key, storage_key_prefix
 from .encoding import encode_int
 from .errors import aborted, invalid, unimplemented
-from .executor import run_batch, set_times
+from .executor import run_batch, set_times, timestamp
 from .ids import IdAllocator
 from .query import plan_query
 from .snapshot import History, SnapshotView
@@ -20,11 +20,6 @@ from .transactions import Transaction, TransactionManager
 from .validation import check_key, check_request_partition, is_complete, normalize_partition
 
 MAX_LOOKUP_KEYS = 1000
-
-
-def _timestamp(micros: int, out: Any) -> None:
-    out.seconds, rem = divmod(micros, 1_000_000)
-    out.nanos = rem * 1000
 
 
 def _apply_mask(entity: Any, paths: set[str]) -> None:
@@ -39,6 +34,10 @@ def _apply_mask(entity: Any, paths: set[str]) -> None:
         value = entity.properties[name]
         if value.WhichOneof("value_type") == "entity_value":
             _apply_mask(value.entity_value, {p.split(".", 1)[1] for p in paths if p.startswith(name + ".")})
+
+
+def _eventual(options: Any) -> bool:
+    return options.WhichOneof("consistency_type") == "read_consistency" and options.read_consistency == pb.EVENTUAL
 
 
 class DatastoreService:
@@ -104,7 +103,7 @@ class DatastoreService:
             if txn is not None and not txn.read_only:
                 self.txns.lock(txn, sorted(set(skeys)))
             reader = self._reader(txn)
-            snapshot = reader.last_version()
+            snapshot = 0 if _eventual(request.read_options) else reader.last_version()  # not set for eventual reads
             for key, skey in zip(request.keys, skeys, strict=True):
                 record = reader.get(skey)
                 if txn is not None and not txn.read_only:
@@ -120,15 +119,20 @@ class DatastoreService:
                 if mask:
                     _apply_mask(result.entity, mask)
                 set_times(result, record)
-        _timestamp(time.time_ns() // 1000, response.read_time)
+        timestamp(time.time_ns() // 1000, response.read_time)
         return response
 
-    def run_query(self, request: Any) -> Any:
+    @staticmethod
+    def _check_query_request(request: Any, query_type: str) -> None:
+        """The checks RunQuery and RunAggregationQuery share: partition, no GQL, no explain."""
         check_request_partition(request.project_id, request.database_id)
-        if request.WhichOneof("query_type") != "query":
+        if request.WhichOneof("query_type") != query_type:
             raise unimplemented("GQL queries are not supported by this emulator yet.")
         if request.HasField("explain_options"):
             raise unimplemented("Query explain is not supported by this emulator yet.")
+
+    def run_query(self, request: Any) -> Any:
+        self._check_query_request(request, "query")
         plan = plan_query(request.query, self._partition(request))
         mask = set(request.property_mask.paths)
         if mask and plan.projection:
@@ -142,25 +146,23 @@ class DatastoreService:
                     record = record if record is not None else self.storage.get(skey)
                     txn.record_read(skey, record.version if record is not None else 0)
             response.batch.CopyFrom(run_batch(self._reader(txn), plan, request.query, on_read))
+            if _eventual(request.read_options):
+                response.batch.snapshot_version = 0
         if mask:
             for result in response.batch.entity_results:
                 _apply_mask(result.entity, mask)
-        _timestamp(time.time_ns() // 1000, response.batch.read_time)
+        timestamp(time.time_ns() // 1000, response.batch.read_time)
         return response
 
     def run_aggregation_query(self, request: Any) -> Any:
-        check_request_partition(request.project_id, request.database_id)
-        if request.WhichOneof("query_type") != "aggregation_query":
-            raise unimplemented("GQL queries are not supported by this emulator yet.")
-        if request.HasField("explain_options"):
-            raise unimplemented("Query explain is not supported by this emulator yet.")
+        self._check_query_request(request, "aggregation_query")
         partition = self._partition(request)
         response = pb.RunAggregationQueryResponse()
         with self.lock:
             txn = self._read_transaction(request.read_options, response)
             run_aggregation(self._reader(txn), request.aggregation_query, partition, response.batch)
         response.batch.more_results = pb.NO_MORE_RESULTS
-        _timestamp(time.time_ns() // 1000, response.batch.read_time)
+        timestamp(time.time_ns() // 1000, response.batch.read_time)
         return response
 
     def begin_transaction(self, request: Any) -> Any:
@@ -180,7 +182,7 @@ class DatastoreService:
         check_request_partition(project, database)
         selector = request.WhichOneof("transaction_selector")
         mode = request.mode
-        if mode == 0:
+        if mode == 0:  # UNCONFIRMED: MODE_UNSPECIFIED is taken as TRANSACTIONAL when a transaction is named
             mode = pb.TRANSACTIONAL if selector else pb.NON_TRANSACTIONAL
             if not selector:
                 raise invalid("The commit mode must be set (TRANSACTIONAL or NON_TRANSACTIONAL).")
@@ -206,7 +208,7 @@ class DatastoreService:
 
     def _commit_locked(self, request: Any, txn: Transaction | None, transactional: bool, response: Any) -> None:
         if txn is not None and txn.read_only and len(request.mutations):
-            raise invalid("Cannot modify entities in a read-only transaction.")
+            raise invalid("Cannot modify entities in a read-only transaction.")  # code per docs; text UNCONFIRMED
         pending = PendingCommit(self.storage, self._next_version())
         apply_mutations(pending, request.mutations, request.project_id, request.database_id, transactional, self.ids)
         if txn is not None and not txn.read_only:
@@ -217,12 +219,12 @@ class DatastoreService:
         for result, skey in pending.results:
             record = written.get(skey) if skey is not None else None
             if record is not None:
-                _timestamp(record.create_us, result.create_time)
-                _timestamp(record.update_us, result.update_time)
+                timestamp(record.create_us, result.create_time)
+                timestamp(record.update_us, result.update_time)
             response.mutation_results.append(result)
         response.index_updates = len(batch.index_add) + len(batch.index_del)
         if transactional:
-            _timestamp(pending.version, response.commit_time)
+            timestamp(pending.version, response.commit_time)
 
     def _remember(self, pending: PendingCommit) -> None:
         """Keep what a commit replaces for as long as a read-only transaction may need to see it."""
@@ -230,7 +232,7 @@ class DatastoreService:
         if oldest is None:
             self._history.clear()
             return
-        self._history.remember(self.storage, pending.version, pending.final)
+        self._history.remember(self.storage, pending.version, pending.final, oldest)
 
     def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
         """ABORTED when anything read changed since it was read, or anything written since the begin."""

@@ -24,14 +24,33 @@ class History:
     def __init__(self) -> None:
         # storage key -> (partition prefix, [(version that replaced it, the record before or None)]), oldest first
         self._changes: dict[bytes, tuple[bytes, list[tuple[int, Record | None]]]] = {}
+        self._size = 0
+        self._prune_at = 1024
 
-    def remember(self, storage: Storage, version: int, final: dict[bytes, tuple[bytes, Any]]) -> None:
-        """Record what a commit at `version` is about to replace (call before applying it)."""
+    def remember(self, storage: Storage, version: int, final: dict[bytes, tuple[bytes, Any]], oldest: int) -> None:
+        """Record what a commit at `version` is about to replace (call before applying it); `oldest` is the
+        earliest begin version of the open read-only transactions."""
         for skey, (ns, _) in final.items():
             self._changes.setdefault(skey, (ns, []))[1].append((version, storage.get(skey)))
+        self._size += len(final)
+        if self._size > self._prune_at:  # amortized: overlapping read-only transactions never clear it
+            self._prune(oldest)
+            self._prune_at = max(1024, 2 * self._size)
+
+    def _prune(self, oldest: int) -> None:
+        """Drop what no open transaction can see: records replaced at or before `oldest`."""
+        for skey in list(self._changes):
+            ns, changes = self._changes[skey]
+            kept = [change for change in changes if change[0] > oldest]
+            self._size -= len(changes) - len(kept)
+            if kept:
+                self._changes[skey] = (ns, kept)
+            else:
+                del self._changes[skey]
 
     def clear(self) -> None:
         self._changes.clear()
+        self._size = 0
 
     def as_of(self, version: int) -> dict[bytes, tuple[bytes, Record | None]]:
         """Storage key -> (prefix, record at `version`) for every entity changed after `version`."""

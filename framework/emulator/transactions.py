@@ -71,13 +71,15 @@ class TransactionManager:
         self.cond.notify_all()
 
     def discard(self, txn_id: bytes) -> None:
-        """Rollback: finishing an unknown or finished transaction is a silent success."""
+        """Rollback: finishing an unknown or finished transaction is a silent success (production's answer is
+        UNCONFIRMED; an error here would make ndb lose its ABORTED retry)."""
         txn = self._open.get(txn_id)
         if txn is not None:
             self.finish(txn)
 
     def oldest_read_only(self) -> int | None:
         """The earliest begin version among open read-only transactions (None when there are none)."""
+        self._expire()  # an abandoned read-only transaction must not keep history alive for ever
         versions = [t.begin_version for t in self._open.values() if t.read_only]
         return min(versions) if versions else None
 

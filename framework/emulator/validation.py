@@ -38,9 +38,7 @@ def check_request_partition(project: str, database: str) -> None:
 
 def normalize_partition(partition: Any, project: str, database: str) -> None:
     """Fill an empty partition project with the request's, then require it to match the request."""
-    if not partition.project_id:
-        partition.project_id = project
-        partition.database_id = database
+    _fill_partition(partition, project, database)
     if partition.project_id != project:
         raise invalid(f'mismatched project: the key\'s project "{partition.project_id}" is not "{project}".')
     if partition.database_id != database:
@@ -64,7 +62,8 @@ def _check_name(label: str, name: str, reserved_ok: bool) -> None:
         raise invalid(f"The key path element {label} is the empty string.")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise invalid(f"The key path element {label} is longer than {MAX_NAME_BYTES} bytes.")
-    if not reserved_ok and is_reserved(name):
+    # Names match `__.*__`; for kinds the docs reserve every name starting with `__` (the safe reading).
+    if not reserved_ok and (is_reserved(name) or (label == "kind" and name.startswith("__"))):
         raise invalid(f'The key path element {label} "{name}" is reserved.')
 
 
@@ -122,6 +121,9 @@ def _check_value(
         raise invalid(f'The value of property "{name}" has no value type set.')
     if value.meaning == INDEX_VALUE_MEANING:
         raise invalid(f'The value of property "{name}" has meaning {INDEX_VALUE_MEANING}, which is reserved.')
+    # An excluded entity value excludes everything inside it (docs); whether the real service still applies
+    # the 1,500-byte check to inner values not marked excluded is UNCONFIRMED: we accept them, so no
+    # write the service may take is refused here.
     excluded = excluded or value.exclude_from_indexes
     size = _value_size(value, which)
     if not excluded and size > MAX_INDEXED_BYTES:
@@ -146,7 +148,11 @@ def _check_value(
     elif which == "key_value":
         _fill_partition(value.key_value.partition_id, project, database)
         check_path(value.key_value, incomplete_ok=True, reserved_ok=True)
+    elif which == "timestamp_value":
+        value.timestamp_value.nanos -= value.timestamp_value.nanos % 1000  # kept to the µs, rounded down
     elif which == "geo_point_value":
+        # Range check UNCONFIRMED for the real service; rejecting is the safe side (ndb's GeoPt and
+        # google-cloud-datastore refuse such points client-side too).
         point = value.geo_point_value
         if not (-90.0 <= point.latitude <= 90.0 and -180.0 <= point.longitude <= 180.0):
             raise invalid(f'The geo point value of property "{name}" is out of range.')

@@ -7,8 +7,8 @@
     post(url + "/push", event, mode="push")         # to app.pubsub_push_route, as a push subscription
 
 Binary mode percent-encodes spaces, double quotes, percent signs and non-ASCII characters in header
-values, as the CloudEvents HTTP binding requires; the cloudevents SDK inside functions-framework
-does not decode them, so send attributes containing those characters in structured mode.
+values, as the CloudEvents HTTP binding requires; `framework.adapters.cloud_functions` decodes them
+(the cloudevents SDK inside functions-framework does not), so both modes deliver the same attributes.
 """
 
 from __future__ import annotations

@@ -162,6 +162,7 @@ def test_start_and_stop_handlers() -> None:
     assert client.get("/_ah/stop", environ_base=TRUSTED, headers={"X-Appengine-User-IP": "198.51.100.1"}).status_code == 403
     assert client.get("/_ah/stop", environ_base=TRUSTED, headers={"X-Appengine-User-IP": "0.1.0.3"}).status_code == 200
     assert client.get("/_ah/stop", environ_base=TRUSTED).status_code == 200
+    assert client.get("/_ah/stop", environ_base=TRUSTED, headers={"X-Appengine-User-IP": "0.1.0.3x"}).status_code == 403
     assert events == ["start", "stop", "stop"]
 
 
@@ -184,3 +185,53 @@ def test_log_format_config_switch_applies_at_first_request(monkeypatch: pytest.M
     monkeypatch.setenv("FRAMEWORK_LOG_FORMAT", "text")
     App(__name__).test_client().get("/")
     assert cloud_logging.installed_handler() is None
+
+
+def test_run_at_exit_runs_stop_handlers_once_in_an_app_context(caplog: pytest.LogCaptureFixture) -> None:
+    from framework import current_app
+    from framework.hosting import run_at_exit
+
+    app = App(__name__)
+    seen: list[str] = []
+    app.on_stop(lambda: seen.append(current_app.name))
+    assert run_at_exit(app) is True
+    assert seen == [app.name]
+    assert run_at_exit(object()) is None  # gunicorn serving some other WSGI callable
+
+    stopped = App(__name__)
+    calls: list[int] = []
+    stopped.on_stop(lambda: calls.append(1))
+    assert stopped.test_client().get("/_ah/stop", environ_base=TRUSTED).status_code == 200
+    assert run_at_exit(stopped) is True and calls == [1]  # /_ah/stop already ran them in this process
+
+    failing = App(__name__)
+    failing.on_stop(lambda: 1 / 0)
+    with caplog.at_level(logging.ERROR):
+        assert run_at_exit(failing) is False
+    assert any("stop handler" in r.getMessage() for r in caplog.records)
+
+
+def test_apps_own_lifecycle_views_still_run_after_the_handlers() -> None:
+    """A ported Flask app's own /_ah/warmup or /_ah/stop view is not shadowed by the automatic routes."""
+    app = App(__name__)
+    calls: list[str] = []
+    app.on_warmup(lambda: calls.append("on_warmup"))
+    app.on_stop(lambda: calls.append("on_stop"))
+
+    @app.get("/_ah/warmup")
+    def own_warmup() -> str:
+        calls.append("own warmup view")
+        return "warm and ready"
+
+    @app.get("/_ah/stop")
+    def own_stop() -> str:
+        calls.append("own stop view")
+        return "bye"
+
+    client = app.test_client()
+    assert client.get("/_ah/warmup").get_data() == b"warm and ready"
+    assert client.get("/_ah/warmup").get_data() == b"warm and ready"
+    assert client.get("/_ah/stop").status_code == 403  # still only the platform may stop the instance
+    assert client.get("/_ah/stop", environ_base=TRUSTED).get_data() == b"bye"
+    assert client.get("/_ah/start").get_data() == b""  # no view of its own: the default empty 200
+    assert calls == ["on_warmup", "own warmup view", "own warmup view", "on_stop", "own stop view"]

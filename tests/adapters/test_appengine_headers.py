@@ -98,7 +98,9 @@ def test_malformed_values_read_as_none() -> None:
         "HTTP_X_CLOUD_TRACE_CONTEXT": "not-a-trace",
         "HTTP_X_APPENGINE_TIMEOUT_MS": "1e9",
         "HTTP_X_APPENGINE_QUEUENAME": "q" * 2000,
+        "HTTP_X_APPENGINE_USER_IP": "216.58.1.999",
     })
+    assert info.user_ip is None
     assert not info.is_cron
     assert info.task_retry_count is None and info.task_execution_count is None
     assert info.task_eta is None and info.task_previous_response is None
@@ -126,7 +128,8 @@ def test_lat_long(value: str | None, expected: tuple[float, float] | None) -> No
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("0", 0), ("17", 17), ("-3", None), ("1.5", None), ("٣", None), ("", None), (None, None)],
+    [("0", 0), ("17", 17), ("-3", None), ("1.5", None), ("٣", None), ("", None), (None, None),
+     (str(2**63 - 1), 2**63 - 1), (str(2**63), None), ("0" * 30 + "5", None), ("9" * 900, None)],
 )
 def test_int(value: str | None, expected: int | None) -> None:
     assert parse_int(value) == expected

@@ -209,6 +209,20 @@ def test_structured_log_lines_carry_the_trace(appengine: Server) -> None:
     assert wait_for_entry(appengine, "library line")["severity"] == "INFO"  # root logger too
 
 
+def test_traceparent_gives_the_trace_of_request_and_log_lines(appengine: Server) -> None:
+    span = "00f067aa0ba902b7"
+    headers = {"traceparent": f"00-{TRACE}-{span}-01", "X-Cloud-Trace-Context": f"{'a' * 32}/1;o=0"}
+    data = json.loads(get(appengine, "/info", headers)[1])
+    assert (data["trace_id"], data["span_id"], data["trace_sampled"]) == (TRACE, span, True)
+    assert get(appengine, "/log", headers)[0] == 200
+    deadline = time.monotonic() + 10
+    while not (entries := [e for e in json_lines(appengine) if e.get("logging.googleapis.com/spanId") == span]):
+        assert time.monotonic() < deadline, appengine.log()
+        time.sleep(0.05)
+    assert {e["message"] for e in entries} >= {"hello from the app"}
+    assert all(e["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{TRACE}" for e in entries)
+
+
 def test_unhandled_exception_logged_with_traceback(appengine: Server) -> None:
     assert get(appengine, "/boom")[0] == 500
     entry = wait_for_entry(appengine, "kaboom")
@@ -253,3 +267,32 @@ def test_plain_text_logs_and_access_log_locally(plain: Server) -> None:
     assert "WARNING in gae_test_app: hello from the app" in text
     assert not any("hello from the app" in e.get("message", "") for e in json_lines(plain))
     assert '"GET /log HTTP/1.1" 200' in text
+
+
+ABSURD_HEADERS = {
+    "X-Cloud-Trace-Context": f"{TRACE}/{'9' * 4000};o=1",
+    "traceparent": f"00-{'g' * 32}-{'1' * 16}-01-" + "x" * 3000,
+    "X-Appengine-CityLatLong": "1e400,-1e400",
+    "X-Appengine-Country": "Z" * 5000,
+    "X-AppEngine-QueueName": "q",
+    "X-AppEngine-TaskRetryCount": "9" * 900,
+    "X-AppEngine-TaskExecutionCount": "-1",
+    "X-AppEngine-TaskETA": "9" * 400,
+    "X-Appengine-User-IP": "not-an-ip\u00e9",
+    "X-Forwarded-For": "garbage, , \u00ff",
+}
+
+
+@pytest.mark.parametrize("path", ["/info", "/log", "/_ah/warmup"])
+def test_absurd_platform_header_values_are_ignored_not_500(appengine: Server, path: str) -> None:
+    headers = {name: value.encode("utf-8").decode("latin-1") for name, value in ABSURD_HEADERS.items()}
+    status, body, _ = get(appengine, path, headers)
+    assert status == 200, body
+    if path == "/info":
+        data = json.loads(body)
+        assert data["trace_id"] is None and data["latitude"] is None and data["country"] is None
+        assert data["task_retry_count"] is None and data["task_execution_count"] is None
+        assert data["is_cron"] is False and data["queue_name"] == "q"
+        assert data["remote_addr"] == "127.0.0.1"  # neither header was a usable address
+    task = get(appengine, "/task", {**headers, "X-AppEngine-TaskETA": "1"}, method="POST")
+    assert task[0] == 200 and json.loads(task[1])["retries"] is None

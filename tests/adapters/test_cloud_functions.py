@@ -31,6 +31,12 @@ def where():
             "external": url_for("where", _external=True), "relative": url_for("where")}
 
 
+@app.get("/appengine")
+def appengine():
+    info = request.appengine
+    return {"trusted": info.trusted, "cron": info.is_cron, "country": info.country, "kind": app.platform.kind}
+
+
 @app.post("/echo")
 def echo():
     data = request.get_data()
@@ -80,6 +86,10 @@ def message(event):
 http_function = http(app)
 mounted_function = http(app, script_name="/api")
 event_function = cloud_event(app)
+
+
+def users_own_event_function(cloud_event):
+    raise ValueError("a bug in the user's own function")
 '''
 
 
@@ -127,6 +137,14 @@ def test_forwarded_proto_is_believed_only_on_google_hosts(module_path: Path, mon
     assert client.get("/where", headers={"X-Forwarded-Proto": "https, gopher"}).get_json()["external"] == (
         "http://localhost/where"
     )
+
+
+def test_appengine_headers_are_not_believed_on_cloud_functions(module_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K_SERVICE", "myfn")
+    monkeypatch.setenv("FUNCTION_TARGET", "http_function")
+    client, _ = _ff(module_path, "http_function")
+    body = client.get("/appengine", headers={"X-Appengine-Cron": "true", "X-Appengine-Country": "DE"}).get_json()
+    assert body == {"trusted": False, "cron": False, "country": None, "kind": "cloud_functions"}
 
 
 def test_explicit_script_name(module_path: Path) -> None:
@@ -199,6 +217,18 @@ def test_not_a_cloud_event_is_rejected_by_ff(module_path: Path) -> None:
     client, module = _ff(module_path, "event_function", "cloudevent")
     assert client.post("/", data=b"{}", content_type="application/json").status_code == 400
     assert module.calls == []
+
+
+def test_parse_failures_are_400_only_for_our_event_function(module_path: Path) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    headers, _ = ev.binary(ev.cloud_event("test.ok", "//test"))
+    client, module = _ff(module_path, "event_function", "cloudevent")
+    response = client.post("/", data=deep, headers=headers)
+    assert (response.status_code, response.get_data()) == (400, b"Bad Request")
+    assert module.calls == []
+    # A plain CloudEvent function of the user's, in the same module: its own errors stay FF's 500s.
+    client, _ = _ff(module_path, "users_own_event_function", "cloudevent")
+    assert client.post("/", data=b"{}", headers=headers).status_code == 500
 
 
 def test_legacy_background_pubsub_event_is_converted_by_ff_and_reaches_the_handler(module_path: Path) -> None:

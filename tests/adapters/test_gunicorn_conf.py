@@ -73,3 +73,33 @@ def test_module_level_settings_come_from_os_environ(monkeypatch: pytest.MonkeyPa
     module = _load()
     assert module.bind == ["0.0.0.0:7123"]
     assert module.worker_class == "gthread" and module.accesslog is None
+
+
+@pytest.mark.parametrize(
+    ("env", "json_lines"),
+    [
+        ({"GAE_ENV": "standard"}, True),
+        ({"K_SERVICE": "web"}, True),
+        ({}, False),
+        ({"GAE_ENV": "localdev"}, False),
+        ({"GAE_ENV": "standard", "FRAMEWORK_LOG_FORMAT": "text"}, False),
+        ({"FRAMEWORK_LOG_FORMAT": "json"}, True),
+    ],
+)
+def test_gunicorn_lines_are_json_exactly_when_the_app_logs_json(
+    conf: ModuleType, env: dict[str, str], json_lines: bool
+) -> None:
+    config = conf.compute_settings(env, 2)["logconfig_dict"]
+    assert bool(config) is json_lines
+    if json_lines:
+        assert config["loggers"]["gunicorn.error"]["handlers"] == ["cloud_logging"]
+        assert config["loggers"]["gunicorn.error"]["propagate"] is False  # not twice via the app's root handler
+        assert config["loggers"]["gunicorn.access"]["handlers"] == []
+
+
+def test_structured_log_config_level_and_project(conf: ModuleType) -> None:
+    env = {"GAE_ENV": "standard", "GAE_APPLICATION": "s~from-app-id", "GUNICORN_LOG_LEVEL": "warning"}
+    config = conf.structured_log_config(env, True)
+    assert config["loggers"]["gunicorn.error"]["level"] == "WARNING"
+    assert config["handlers"]["cloud_logging"]["project"] == "from-app-id"
+    assert conf.structured_log_config({"GUNICORN_LOG_LEVEL": "loud"}, True)["loggers"]["gunicorn.error"]["level"] == "INFO"

@@ -17,8 +17,11 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from framework import (
     App,
+    Blueprint,
     Response,
     abort,
+    after_this_request,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -210,6 +213,35 @@ def headers():
 @app.route("/methods", methods=["GET", "POST", "DELETE"])
 def methods():
     return jsonify(method=request.method)
+
+
+# Request hooks, kept on a blueprint so the app-wide direct-response path stays in play for the other
+# routes (an app or blueprint after_request function would turn it off everywhere).
+hooks = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+@hooks.before_request
+def before_hooks() -> None:
+    g.trail = ["before_request"]
+
+
+@hooks.url_value_preprocessor
+def pull_name(endpoint: str | None, values: dict | None) -> None:
+    g.name = (values or {}).pop("name", None)
+
+
+@hooks.get("/<name>")
+def hooked():
+    @after_this_request
+    def add_header(response: Response) -> Response:
+        response.headers["X-After-This-Request"] = ",".join(g.trail)
+        return response
+
+    g.trail.append("view")
+    return jsonify(trail=g.trail, name=g.name)
+
+
+app.register_blueprint(hooks)
 
 
 # --- events ------------------------------------------------------------------------------------

@@ -180,6 +180,9 @@ CASES: list[Case] = [
     Case("big-download", "GET", "/big", 200,
          check=lambda r: (r.body == b"0123456789abcdef" * (1024 * 96)
                           and r.header("Content-Length") == str(16 * 1024 * 96)) or _fail(r)),
+    Case("request-hooks", "GET", "/hooks/ann%C3%A9", 200,
+         check=lambda r: (r.header("X-After-This-Request") == "before_request,view"
+                          and _json(r) == {"trail": ["before_request", "view"], "name": "anné"}) or _fail(r)),
     Case("headers-echoed", "GET", "/headers", 200,
          {"X-Conf-One": "1", "X-Conf-Two": "two  words, and more", "User-Agent": "conformance/1.0", "X-Other": "no"},
          check=_check_headers),

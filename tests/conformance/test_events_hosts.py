@@ -1,6 +1,7 @@
 """CloudEvents over real HTTP: functions-framework serving `event_function` (binary and structured
-modes) and the App Engine push route under gunicorn reach the same handlers with the same results
-as in-process delivery. Handlers record what they saw in a file per host ($CONFORMANCE_EVENTS_FILE)."""
+modes) and the push route under gunicorn with App Engine's environment (GAE_ENV=standard) reach the
+same handlers with the same results as in-process delivery. Handlers record what they saw in a file
+per host ($CONFORMANCE_EVENTS_FILE)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def ff_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
 def gunicorn_push(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
     tmp = tmp_path_factory.mktemp("gunicorn-push")
     records = tmp / "events.jsonl"
-    with hosts.gunicorn(tmp, free_port(), env={"CONFORMANCE_EVENTS_FILE": str(records)}) as host:
+    env = {"CONFORMANCE_EVENTS_FILE": str(records), "GAE_ENV": "standard", "GOOGLE_CLOUD_PROJECT": "conf-project"}
+    with hosts.gunicorn(tmp, free_port(), env=env) as host:  # as on App Engine: its middleware, JSON logs
         yield Receiver(host, records)
 
 
@@ -107,13 +109,28 @@ def test_storage_events_fan_out_to_matching_handlers(ff_events: Receiver, in_pro
     assert [r["handler"] for r in ff_events.read()] == ["on_image"]
 
 
+def test_attributes_with_spaces_and_non_ascii_arrive_alike_in_both_modes(ff_events: Receiver, in_process: Receiver) -> None:
+    """Binary mode percent-encodes such header values; the handlers still see the same subject in each mode."""
+    event = ev.storage("photos", 'images/my "cat" ✓ 100%.png', size=1)
+    recorded = {}
+    for mode in ("binary", "structured"):
+        assert ev.post(ff_events.host.url, event, mode)[:2] == (200, b"OK")
+        recorded[mode] = ff_events.read()
+    assert _deliver_in_process(event)[0] == 200
+    local = in_process.read()
+    assert recorded["binary"] == recorded["structured"] == local
+    assert [r["handler"] for r in local] == ["on_image", "on_any_upload"]
+    assert local[0]["subject"] == 'objects/images/my "cat" ✓ 100%.png'
+
+
 def test_unhandled_events_are_acknowledged_and_record_nothing(ff_events: Receiver, gunicorn_push: Receiver) -> None:
     other = ev.pubsub(b"x", topic="projects/conf-project/topics/other")
     assert ev.post(ff_events.host.url, other, "binary")[:2] == (200, b"OK")
     assert ev.post(gunicorn_push.host.url + "/_ah/push/other", other, "push")[:2] == (200, b"OK")
     assert ff_events.read() == [] and gunicorn_push.read() == []
     assert "no event handler" in ff_events.host.log()
-    assert "no event handler" in gunicorn_push.host.log()
+    warning = next(line for line in gunicorn_push.host.log().splitlines() if "no event handler" in line)
+    assert json.loads(warning)["severity"] == "WARNING"  # App Engine's structured log line
 
 
 def test_failing_handler_is_a_500_on_both_hosts(ff_events: Receiver, gunicorn_push: Receiver) -> None:
@@ -135,3 +152,50 @@ def test_malformed_input_is_400_never_500(ff_events: Receiver, gunicorn_push: Re
     not_an_event = ff_events.host.request("POST", "/", {"Content-Type": "application/json"}, b'{"no": "event"}')
     assert not_an_event.status == 400
     assert ff_events.read() == [] and gunicorn_push.read() == []
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # nesting deeper than Python's JSON parser can recurse
+STRUCTURED = {"Content-Type": "application/cloudevents+json"}
+CE_HEADERS = {"ce-id": "1", "ce-source": f"//pubsub.googleapis.com/{TOPIC}", "ce-specversion": "1.0",
+              "ce-type": "google.cloud.pubsub.topic.v1.messagePublished", "Content-Type": "application/json"}
+
+
+def _structured(**attributes: object) -> bytes:
+    document = {"specversion": "1.0", "type": "google.cloud.pubsub.topic.v1.messagePublished",
+                "source": f"//pubsub.googleapis.com/{TOPIC}", "id": "1", "data": {"message": {"data": ""}}}
+    return json.dumps({**document, **attributes}).encode()
+
+
+BAD_CLOUD_EVENTS = {
+    "binary-deep-json": (CE_HEADERS, DEEP),
+    "binary-5000-digit-number": (CE_HEADERS, b'{"message": {"messageId": ' + b"9" * 5000 + b"}}"),
+    "binary-bad-time": ({**CE_HEADERS, "ce-time": "yesterday"}, b'{"message": {"data": ""}}'),
+    "binary-not-utf8": (CE_HEADERS, b'{"message": {"data": "\xff"}}'),
+    "binary-octet-data": ({**CE_HEADERS, "Content-Type": "application/octet-stream"}, b"\xff\xfe"),
+    "structured-deep-json": (STRUCTURED, _structured(data=None)[:-1] + b', "x": ' + DEEP + b"}"),
+    "structured-not-utf8": (STRUCTURED, _structured().replace(b'"id": "1"', b'"id": "\xff"')),
+    "structured-type-not-string": (STRUCTURED, _structured(type=5)),
+    "structured-id-object": (STRUCTURED, _structured(id={"a": 1})),
+    "structured-time-number": (STRUCTURED, _structured(time=5)),
+    "structured-broken": (STRUCTURED, b"{broken"),
+    "legacy-data-not-object": ({"Content-Type": "application/json"},
+                               b'{"context": {"eventType": "google.pubsub.topic.publish"}, "data": 5}'),
+    "legacy-context-not-object": ({"Content-Type": "application/json"}, b'{"context": 5, "data": {}}'),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CLOUD_EVENTS, ids=list(BAD_CLOUD_EVENTS))
+def test_malformed_cloud_events_in_both_modes_are_400(ff_events: Receiver, case: str) -> None:
+    headers, body = BAD_CLOUD_EVENTS[case]
+    reply = ff_events.host.request("POST", "/", headers, body)
+    assert reply.status == 400, (reply.status, reply.body[:300])
+    assert ff_events.read() == []
+
+
+@pytest.mark.parametrize("body", [DEEP, b'{"message": {"messageId": ' + b"9" * 5000 + b"}}", b'{"message": {"data": "\xff"}}',
+                                  b'{"message": {"publishTime": {}}}', b'{"message": {}, "deliveryAttempt": "x"}'])
+def test_malformed_push_envelopes_are_400(gunicorn_push: Receiver, body: bytes) -> None:
+    reply = gunicorn_push.host.request("POST", PUSH, {"Content-Type": "application/json"}, body)
+    assert reply.status == 400, (reply.status, reply.body[:300])
+    assert gunicorn_push.host.request("POST", PUSH, {"Content-Type": "text/plain"}, b"{}").status == 400
+    assert "RecursionError" not in gunicorn_push.host.log()

@@ -47,3 +47,26 @@ def test_errors_go_to_wsgi_errors_stream() -> None:
     assert rv.status_code == 500
     assert "ERROR in app: Exception on / [GET]" in stream.getvalue()
     assert "ZeroDivisionError" in stream.getvalue()
+
+
+def test_default_handler_only_without_configured_logging() -> None:
+    """In a fresh interpreter (no pytest handlers on the root logger): added when nothing would log the
+    app's records, left out once the root logger or the app's own logger has a handler."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, sys\n"
+        "from framework import App\n"
+        "from framework.logging import default_handler\n"
+        "bare = App('fresh_a').logger\n"
+        "own = logging.getLogger('fresh_b'); own.addHandler(logging.NullHandler())\n"
+        "mine = App('fresh_b').logger\n"
+        "logging.basicConfig()\n"
+        "rooted = App('fresh_c').logger\n"
+        "bare.error('to the default handler')\n"
+        "print(default_handler in bare.handlers, default_handler in mine.handlers, default_handler in rooted.handlers)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["True", "False", "False"]
+    assert "ERROR in <string>: to the default handler" in out.stderr

@@ -99,6 +99,16 @@ def _random_value(rng: random.Random, out: pb.Value, depth: int = 0) -> None:
         out.exclude_from_indexes = True
 
 
+def _to_microseconds(message: pb.Entity) -> None:
+    """What the service stores of timestamps: microseconds, rounded down."""
+    for value in message.properties.values():
+        for v in [value, *value.array_value.values]:
+            if v.WhichOneof("value_type") == "timestamp_value":
+                v.timestamp_value.nanos -= v.timestamp_value.nanos % 1000
+            elif v.WhichOneof("value_type") == "entity_value":
+                _to_microseconds(v.entity_value)
+
+
 def _random_filter(rng: random.Random, out: pb.Filter, depth: int = 0) -> None:
     if depth < 2 and rng.random() < 0.3:
         out.composite_filter.op = rng.choice([pb.AND, pb.AND, pb.OR, pb.OR, 0])
@@ -173,7 +183,7 @@ def test_odd_but_valid_commits_and_queries_never_fail_internally_or_lose_data(ra
                 stored.pop(skey, None)
             else:
                 stored[skey] = getattr(m, op)
-    for _ in range(200):
+    for _ in range(400):
         query = _random_query(rng)
         for method, request in (("RunQuery", pb.RunQueryRequest(project_id=PROJECT, query=query)),
                                 ("RunAggregationQuery", pb.RunAggregationQueryRequest(
@@ -189,4 +199,35 @@ def test_odd_but_valid_commits_and_queries_never_fail_internally_or_lose_data(ra
     found = {f.entity.key.SerializeToString(): f.entity for f in raw("Lookup", pb.LookupRequest(keys=keys)).found}
     assert found.keys() == stored.keys()
     for skey, e in stored.items():
+        _to_microseconds(e)
         assert found[skey].SerializeToString(deterministic=True) == e.SerializeToString(deterministic=True)
+
+
+HTTP_GARBAGE = [
+    (b"\x00\x01\x02garbage\r\n\r\n", b"400"),  # no HTTP version: answered HTTP/0.9 style, body only
+    (b"POST /v1/projects/p:lookup HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nabc", b"413"),
+    (b"POST /v1/projects/p:lookup HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"400"),
+    (b"POST /v1/projects/p:lookup HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{{{{{", b"400"),
+    (b"POST /v1/projects/p:commit HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nnull", b"400"),
+    (b"POST /v1/projects/p:commit HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]", b"400"),
+    (b"POST /v1/projects/p:lookup HTTP/1.1\r\nContent-Type: application/x-protobuf\r\nContent-Length: 3\r\n\r\n\xff\xff\xff",
+     b"400"),
+    (b"POST /v1/projects/p:commit HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", b"400"),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"414"),
+]
+
+
+@pytest.mark.parametrize("payload, status", HTTP_GARBAGE, ids=range(len(HTTP_GARBAGE)))
+def test_malformed_http_is_a_4xx(emulator, payload, status):
+    import socket
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(emulator.admin_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(payload)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+            if b"\r\n\r\n" in reply or b"</html>" in reply:
+                break
+    assert reply.startswith(b"HTTP/1.1 " + status) or b"Error code: " + status in reply, reply[:200]

@@ -262,3 +262,35 @@ def test_rest_transport_protobuf_and_json(monkeypatch):
         assert status == 404
         status, body = post("lookup", {"bogusField": 1})
         assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_pytest_plugin_gives_every_test_an_empty_store(tmp_path):
+    """A user's suite loading the plugin: the second test does not see what the first one wrote."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["framework.emulator.pytest_plugin"]\n')
+    (tmp_path / "test_user.py").write_text(
+        "from google.cloud import datastore\n\n"
+        "def test_writes(clean_datastore):\n"
+        "    client = datastore.Client()\n"
+        "    e = datastore.Entity(client.key('Left', 1))\n"
+        "    e['v'] = 1\n"
+        "    client.put(e)\n"
+        "    assert client.get(e.key)['v'] == 1\n\n"
+        "def test_sees_nothing(clean_datastore):\n"
+        "    client = datastore.Client()\n"
+        "    assert client.project == clean_datastore.env['DATASTORE_PROJECT_ID']\n"
+        "    assert list(client.query(kind='Left').fetch()) == []\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATASTORE_", "PYTEST_"))}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                             "-p", "no:randomly", str(tmp_path)],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_start_without_a_with_block_stops_when_the_caller_exits():
+    script = "from framework.emulator import start\nemu = start()\nprint(emu.pid, flush=True)\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    pid = int(result.stdout.split()[0])
+    with pytest.raises(ProcessLookupError):  # stop() at the caller's exit waited for (and reaped) it
+        os.kill(pid, 0)

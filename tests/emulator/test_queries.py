@@ -384,3 +384,34 @@ def test_property_masks_on_lookup_and_query(raw):
     req = pb.RunQueryRequest(query=query)
     req.property_mask.paths.append("b")
     assert set(raw("RunQuery", req).batch.entity_results[0].entity.properties) == {"b"}
+
+
+def test_every_cursor_a_batch_returns_resumes_right_after_its_position(raw, people):
+    full = names(run(raw, query=pb.Query(kind=kind("Person"), order=[order("age", True)])))
+    q = pb.Query(kind=kind("Person"), order=[order("age", True)], offset=2)
+    q.limit.value = 1
+    batch = run(raw, query=q)
+    assert batch.skipped_results == 2 and names(batch) == full[2:3]
+    for cursor, rest in ((batch.skipped_cursor, full[2:]), (batch.entity_results[0].cursor, full[3:]),
+                         (batch.end_cursor, full[3:])):
+        resumed = pb.Query(kind=kind("Person"), order=[order("age", True)], start_cursor=cursor)
+        assert names(run(raw, query=resumed)) == rest
+    q = pb.Query(kind=kind("Person"), filter=eq("age", 99))
+    empty = run(raw, query=q)
+    assert not empty.entity_results and empty.end_cursor and empty.more_results == pb.NO_MORE_RESULTS
+    assert not run(raw, query=pb.Query(kind=kind("Person"), filter=eq("age", 99), start_cursor=empty.end_cursor)).entity_results
+    q = pb.Query(kind=kind("Person"))
+    q.limit.value = 0
+    batch = run(raw, query=q)
+    assert not batch.entity_results and batch.more_results == pb.MORE_RESULTS_AFTER_LIMIT
+
+
+def test_snapshot_versions_are_set_for_strong_reads_and_zero_for_eventual_ones(raw, people):
+    eventual = pb.ReadOptions(read_consistency=pb.EVENTUAL)
+    strong = raw("Lookup", pb.LookupRequest(keys=[key("Person", "zed")])).missing[0].version
+    assert strong >= raw("Lookup", pb.LookupRequest(keys=[key("Person", "ann")])).found[0].version > 0
+    assert raw("Lookup", pb.LookupRequest(keys=[key("Person", "zed")], read_options=eventual)).missing[0].version == 0
+    query = pb.Query(kind=kind("Person"))
+    assert run(raw, query=query).snapshot_version == strong
+    batch = raw("RunQuery", pb.RunQueryRequest(query=query, read_options=eventual)).batch
+    assert batch.snapshot_version == 0 and len(batch.entity_results) == 5  # still strongly consistent

@@ -75,13 +75,16 @@ def _queries():
     ]
 
 
-def _answers(service):
+def _answers(service, txn=b""):
     out = []
     for query in _queries():
         pages, cursor = [], b""
         while True:
             query.start_cursor = cursor
-            batch = service.run_query(pb.RunQueryRequest(project_id=PROJECT, query=query)).batch
+            request = pb.RunQueryRequest(project_id=PROJECT, query=query)
+            if txn:
+                request.read_options.transaction = txn
+            batch = service.run_query(request).batch
             pages.append([r.entity.SerializeToString() for r in batch.entity_results])
             if batch.more_results != pb.NOT_FINISHED or not batch.entity_results or query.HasField("limit"):
                 break
@@ -124,3 +127,61 @@ def test_paging_with_cursors_equals_one_full_run(kind, tmp_path):
         else:
             assert paged == full
     service.storage.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_read_only_transaction_answers_every_query_from_its_snapshot(kind, tmp_path):
+    """The answers inside a read-only transaction equal the answers given when it began, whatever was
+    committed since (updates, deletes, inserts, index changes)."""
+    service = _service(kind, tmp_path)
+    _fill(service)
+    txn = service.begin_transaction(pb.BeginTransactionRequest(
+        project_id=PROJECT, transaction_options=pb.TransactionOptions(read_only={}))).transaction
+    before = _answers(service)
+    rng = random.Random(3)
+    for _ in range(5):
+        req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+        for i in rng.sample(range(500), 60):
+            k = key("G", i % 3 + 1, "R", i + 1)
+            if rng.random() < 0.3:
+                req.mutations.add().delete.CopyFrom(k)
+            else:
+                req.mutations.add().upsert.CopyFrom(entity(k, n=rng.randint(0, 20), s=rng.choice("abcd"), tags=[i % 7]))
+        service.commit(req)
+    assert _answers(service) != before
+    assert _answers(service, txn) == before
+    service.storage.close()
+
+
+def test_overlapping_read_only_transactions_keep_their_snapshots_while_history_is_pruned():
+    """Read-only transactions that always overlap never let the history clear; pruning drops only what
+    no open one can see."""
+    service = _service("memory", None)
+    ro = pb.TransactionOptions(read_only={})
+
+    def begin():
+        return service.begin_transaction(pb.BeginTransactionRequest(project_id=PROJECT, transaction_options=ro)).transaction
+
+    def put(v):
+        req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+        for i in range(100):
+            req.mutations.add().upsert.CopyFrom(entity(key("H", i + 1), v=v))
+        service.commit(req)
+
+    def seen(txn):
+        query = pb.Query()
+        query.kind.add(name="H")
+        request = pb.RunQueryRequest(project_id=PROJECT, query=query)
+        request.read_options.transaction = txn
+        return {r.entity.properties["v"].integer_value for r in service.run_query(request).batch.entity_results}
+
+    put(0)
+    older = begin()
+    for round_no in range(1, 40):
+        put(round_no)
+        newer = begin()  # sees `round_no`
+        assert seen(older) == {round_no - 1}
+        service.commit(pb.CommitRequest(project_id=PROJECT, mode=pb.TRANSACTIONAL, transaction=older))
+        older = newer
+    assert seen(older) == {39}
+    assert service._history._size <= 2 * 1024 + 200  # 39 rounds x 100 changes were pruned along the way

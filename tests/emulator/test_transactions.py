@@ -339,6 +339,8 @@ def test_read_only_transaction_queries_and_counts_see_its_snapshot(raw):
     flt.property_filter.property.name, flt.property_filter.op = "tag", pb.OP.EQUAL
     flt.property_filter.value.string_value = "a"
     assert ids(_snapshot_query(raw, txn, filter=flt)) == [1, 2, 3]
+    kindless = pb.RunQueryRequest(query=pb.Query(), read_options=pb.ReadOptions(transaction=txn))
+    assert ids(raw("RunQuery", kindless).batch) == [1, 2, 3]
     assert _snapshot_query(raw, txn).snapshot_version < raw("Lookup", pb.LookupRequest(keys=[key("Q", 1)])).found[0].version
     agg = pb.AggregationQuery()
     agg.nested_query.kind.add(name="Q")

@@ -45,6 +45,7 @@ def test_entity_size_limit(raw):
     (("", 1), "kind is the empty string"),
     (("V", ""), "name is the empty string"),
     (("__V__", 1), "reserved"),
+    (("__V", 1), "reserved"),  # any kind starting with __
     (("V", "__n__"), "reserved"),
     (("P", "a", "V", "x" * 1501), "longer than 1500"),
 ])
@@ -160,3 +161,15 @@ def test_datastore_client_sees_bad_request(ds_client):
     e.exclude_from_indexes.add("s")
     ds_client.put(e)
     assert ds_client.get(e.key)["s"] == "x" * 2000
+
+
+def test_key_size_negative_ids_and_reserved_keys_in_deletes_and_allocations(raw):
+    k = key(*(["K", "n" * 1000] * 7))  # under 1,500 bytes per name, over 6 KiB in all
+    assert "longer than 6144 bytes" in upsert_error(raw, entity(k))
+    commit(raw, ("upsert", entity(key("V", -7), v=1)))  # negative ids are discouraged, not refused
+    assert len(raw("Lookup", pb.LookupRequest(keys=[key("V", -7)])).found) == 1
+    req = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().delete.CopyFrom(key("__kind__", "V"))
+    assert "reserved" in raw.error("Commit", req).details()
+    err = raw.error("AllocateIds", pb.AllocateIdsRequest(keys=[key("__V__")]))
+    assert code(err) == "INVALID_ARGUMENT" and "reserved" in err.details()

@@ -57,8 +57,13 @@ def test_timestamp_precision_is_microseconds_rounded_down(raw):
     e.properties["ts"].timestamp_value.nanos = 999_999_999
     commit(raw, ("upsert", e))
     got = raw("Lookup", pb.LookupRequest(keys=[e.key])).found[0].entity
-    # Stored as given; queries and ordering use microseconds (see test_queries for ordering by timestamp).
-    assert got.properties["ts"].timestamp_value.seconds == 5
+    assert (got.properties["ts"].timestamp_value.seconds, got.properties["ts"].timestamp_value.nanos) == (5, 999_999_000)
+    query = pb.Query()
+    query.kind.add(name="T")
+    f = query.filter.property_filter
+    f.property.name, f.op = "ts", pb.OP.EQUAL
+    f.value.timestamp_value.seconds, f.value.timestamp_value.nanos = 5, 999_999_500  # the same microsecond
+    assert len(raw("RunQuery", pb.RunQueryRequest(query=query)).batch.entity_results) == 1
 
 
 def test_ndb_model_with_every_property_type(ndb_client):
@@ -138,3 +143,28 @@ def test_key_values_may_point_to_other_projects_and_are_filled_when_empty(raw):
     got = raw("Lookup", pb.LookupRequest(keys=[e.key])).found[0].entity
     assert got.properties["far"].key_value.partition_id.project_id == "elsewhere"
     assert got.properties["near"].key_value.partition_id.project_id == PROJECT
+
+
+def test_meaning_and_exclusion_survive_both_clients(ndb_client, ds_client, raw):
+    """ndb writes meanings (text, compressed blob) and exclusions; google-cloud-datastore reads the entity
+    and writes it back; the stored protobuf is byte-for-byte what ndb wrote."""
+    from google.cloud import ndb
+
+    class Meant(ndb.Model):
+        t = ndb.TextProperty()
+        z = ndb.BlobProperty(compressed=True)
+        s = ndb.IntegerProperty(indexed=False)
+        i = ndb.IntegerProperty()
+
+    with ndb_client.context(cache_policy=False):
+        k = Meant(t="text", z=b"z" * 3000, s=9, i=3).put()
+    raw_key = key("Meant", k.id())
+    before = raw("Lookup", pb.LookupRequest(keys=[raw_key])).found[0].entity
+    props = before.properties
+    assert props["t"].exclude_from_indexes  # ndb 2.x sends text without the legacy meaning 15
+    assert (props["z"].meaning, props["z"].exclude_from_indexes) == (22, True)
+    assert props["s"].exclude_from_indexes and not props["i"].exclude_from_indexes
+    got = ds_client.get(ds_client.key("Meant", k.id()))
+    ds_client.put(got)
+    after = raw("Lookup", pb.LookupRequest(keys=[raw_key])).found[0].entity
+    assert after.SerializeToString(deterministic=True) == before.SerializeToString(deterministic=True)

@@ -392,3 +392,29 @@ def test_blueprint_open_resource_and_send_static_file() -> None:
         response.close()
         with pytest.raises(NotFound):
             bp.send_static_file("missing.css")
+
+
+def test_endpoint_decorator_functions_reach_the_app() -> None:
+    """As in Flask, `@bp.endpoint(name)` keeps `name` as written, so it must carry the blueprint prefix."""
+    bp = Blueprint("bp", __name__)
+    bp.add_url_rule("/late", endpoint="late")
+
+    @bp.endpoint("bp.late")
+    def late() -> str:
+        return "bound later"
+
+    app = make_app()
+    app.register_blueprint(bp)
+    assert app.view_functions["bp.late"] is late
+    assert app.test_client().get("/late").text == "bound later"
+
+
+def test_app_wide_setup_methods_keep_their_names_and_refuse_late_use() -> None:
+    bp = Blueprint("bp", __name__)
+    names = ["before_app_request", "after_app_request", "teardown_app_request", "app_context_processor",
+             "app_url_value_preprocessor", "app_url_defaults"]
+    assert [getattr(Blueprint, name).__name__ for name in names] == names
+    make_app().register_blueprint(bp)
+    for name in names:
+        with pytest.raises(AssertionError, match=name):
+            getattr(bp, name)(lambda *args: None)

@@ -220,6 +220,27 @@ def test_skip_dotenv(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ScriptInfo().load_dotenv_defaults is True
 
 
+@pytest.mark.parametrize("skip", ["1", "0"])
+def test_the_cli_loads_default_dotenv_unless_skipped(workdir: Path, monkeypatch: pytest.MonkeyPatch, skip: str) -> None:
+    (workdir / ".env").write_text("FW_TEST_FROM_DOTENV=yes\n")
+    monkeypatch.delenv("FW_TEST_FROM_DOTENV", raising=False)
+    monkeypatch.setenv("FRAMEWORK_SKIP_DOTENV", skip)
+    result = CliRunner().invoke(FrameworkGroup(create_app=lambda: App("x")), ["routes"])
+    assert result.exit_code == 0, result.output
+    assert os.environ.pop("FW_TEST_FROM_DOTENV", None) == (None if skip == "1" else "yes")
+
+
+def test_dotenv_files_without_python_dotenv(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulates python-dotenv not being installed (an optional package): a tip, or an error for -e."""
+    monkeypatch.setitem(sys.modules, "dotenv", None)  # `import dotenv` now raises ImportError
+    (workdir / ".env").write_text("FW_TEST_UNUSED=1\n")
+    result = CliRunner().invoke(FrameworkGroup(create_app=lambda: App("x")), ["routes"])
+    assert result.exit_code == 0 and "Install python-dotenv" in result.output
+    assert "FW_TEST_UNUSED" not in os.environ
+    result = CliRunner().invoke(FrameworkGroup(create_app=lambda: App("x")), ["-e", ".env", "routes"])
+    assert result.exit_code == 2 and "python-dotenv must be installed" in result.output
+
+
 def test_routes_command() -> None:
     app = App(__name__)
     app.add_url_rule("/b", "zeta", lambda: "", methods=["POST"])

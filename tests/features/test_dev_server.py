@@ -50,13 +50,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("blog")
     shutil.copytree(EXAMPLE, root / "blogapp", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "crashy.py").write_text(CRASHY)
+    (root / "settings.cfg").write_text("version = 1\n")
     return root
 
 
 @pytest.fixture(scope="module")
 def debug_server(project: Path) -> Iterator[Server]:
     port = free_port()
-    cmd = [sys.executable, "-m", "framework", "--app", "crashy", "run", "--debug", "--port", str(port)]
+    cmd = [sys.executable, "-m", "framework", "--app", "crashy", "run", "--debug", "--port", str(port),
+           "--extra-files", str(project / "settings.cfg")]
     with run_server(cmd, port=port, tmp_path=project, env=server_env(), cwd=project) as server:
         yield server
 
@@ -87,6 +89,19 @@ def test_reloads_on_code_change(debug_server: Server, project: Path) -> None:
         time.sleep(0.2)
     assert "<title>Posts - Reloaded Blog</title>" in body, debug_server.log()
     assert "Restarting" in debug_server.log() or "Detected change" in debug_server.log()
+
+
+def test_extra_files_trigger_a_reload(debug_server: Server, project: Path) -> None:
+    extra = project / "settings.cfg"
+    wanted = f"Detected change in '{extra}'"
+    assert wanted not in debug_server.log()
+    deadline = time.monotonic() + 40
+    version = 2
+    while wanted not in debug_server.log() and time.monotonic() < deadline:
+        extra.write_text(f"version = {version}\n")  # rewritten until seen: the poller compares mtimes
+        version += 1
+        time.sleep(0.5)
+    assert wanted in debug_server.log(), debug_server.log()
 
 
 def test_app_run_without_debug_has_no_debugger(project: Path) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from werkzeug.exceptions import NotFound
 
 from framework import App, send_file, send_from_directory
 
@@ -136,6 +137,19 @@ def test_traversal_and_missing_are_404(app: App, path: str) -> None:
     response, data = get(app.test_client(), path, follow_redirects=True)
     assert response.status_code == 404, (path, response.status_code)
     assert b"top secret" not in data and b"root:" not in data
+
+
+def test_send_from_directory_refuses_escapes_given_directly(app: App, tmp_path: Path) -> None:
+    """Routing never hands a view a leading `/`, but code may: those names are 404 too."""
+    names = ["/etc/passwd", str(tmp_path / "secret.txt"), "../secret.txt", "sub/../../secret.txt",
+             "hello.txt\x00", "\x00", "..\\secret.txt", "sub\\..\\..\\secret.txt", "", "."]
+    with app.test_request_context():
+        control = send_from_directory("static", "hello.txt")
+        assert control.status_code == 200
+        control.close()
+        for name in names:
+            with pytest.raises(NotFound):
+                send_from_directory("static", name)
 
 
 def test_no_static_folder(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from framework import App, flash, get_flashed_messages, session
 
 
@@ -42,22 +44,24 @@ def make_app() -> App:
     return app
 
 
-def test_messages_survive_one_redirect_and_are_consumed() -> None:
+@pytest.fixture
+def client():
+    """A client whose session holds the three messages queued by `/add`."""
     client = make_app().test_client()
     client.get("/add")
+    return client
+
+
+def test_messages_survive_one_redirect_and_are_consumed(client) -> None:
     assert client.get("/all").text == "['plain', 'bad thing', 'careful']"
     assert client.get("/all").text == "[]"
 
 
-def test_with_categories() -> None:
-    client = make_app().test_client()
-    client.get("/add")
+def test_with_categories(client) -> None:
     assert client.get("/categories").text == "[('message', 'plain'), ('error', 'bad thing'), ('warning', 'careful')]"
 
 
-def test_category_filter() -> None:
-    client = make_app().test_client()
-    client.get("/add")
+def test_category_filter(client) -> None:
     assert client.get("/filtered").text == "['bad thing', 'careful']"
     # Filtering still consumes every message.
     assert client.get("/all").text == "[]"
@@ -65,9 +69,7 @@ def test_category_filter() -> None:
     assert client.get("/filtered-cats").text == "[('error', 'bad thing')]"
 
 
-def test_stored_in_session_as_tuples() -> None:
-    client = make_app().test_client()
-    client.get("/add")
+def test_stored_in_session_as_tuples(client) -> None:
     assert client.get("/peek").text == "[('message', 'plain'), ('error', 'bad thing'), ('warning', 'careful')]"
 
 

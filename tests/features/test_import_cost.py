@@ -27,11 +27,23 @@ def run_probe(body: str) -> dict[str, bool]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_plain_app_serving_a_request_imports_none_of_them() -> None:
+def test_plain_app_with_blueprints_and_views_imports_none_of_them() -> None:
     loaded = run_probe(
         """
-        from framework import App
+        from werkzeug.test import create_environ
+
+        from framework import App, Blueprint
+        from framework.views import MethodView
+
         app = App(__name__)
+        bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+        class Item(MethodView):
+            def get(self):
+                return "item"
+
+        bp.add_url_rule("/item", view_func=Item.as_view("item"))
+        app.register_blueprint(bp)
 
         @app.route("/")
         def index():
@@ -39,6 +51,10 @@ def test_plain_app_serving_a_request_imports_none_of_them() -> None:
 
         response = app.test_client().get("/")
         assert response.status_code == 200 and response.json == {"ok": True}
+        statuses = []
+        body = b"".join(app(create_environ("/bp/item"), lambda status, headers: statuses.append(status)))
+        b"".join(app(create_environ("/static/missing.css"), lambda status, headers: statuses.append(status)))
+        assert body == b"item" and statuses == ["200 OK", "404 NOT FOUND"]
         """
     )
     assert loaded == dict.fromkeys(HEAVY, False)

@@ -17,6 +17,7 @@ from framework.sessions import (
     SessionInterface,
     weak_secret_key_reason,
 )
+from tests.features.cookies import signed
 
 GOOD_KEY = "a-long-random-and-unguessable-test-key"
 
@@ -130,13 +131,14 @@ def test_every_cookie_attribute(app: App) -> None:
         SESSION_COOKIE_HTTPONLY=False, SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PARTITIONED=True,
     )
-    response = app.test_client().get("/set/a/b")
-    [header] = set_cookie_headers(response)
-    parts = [p.strip() for p in header.split(";")]
-    assert parts[0].startswith("sid=")
-    assert "Domain=example.test" in parts and "Path=/app" in parts
-    assert "Secure" in parts and "SameSite=Lax" in parts and "Partitioned" in parts
-    assert "HttpOnly" not in parts
+    client = app.test_client()
+    for path in ("/set/a/b", "/clear"):  # the deletion carries the same attributes
+        [header] = set_cookie_headers(client.get(path, base_url="https://example.test/app"))
+        parts = [p.strip() for p in header.split(";")]
+        assert parts[0].startswith("sid=") and (parts[0] == "sid=") == (path == "/clear")
+        assert "Domain=example.test" in parts and "Path=/app" in parts
+        assert "Secure" in parts and "SameSite=Lax" in parts and "Partitioned" in parts
+        assert "HttpOnly" not in parts
 
 
 def test_cookie_path_defaults_to_application_root(app: App) -> None:
@@ -399,28 +401,14 @@ def test_local_defaults_are_flask_defaults(app: App) -> None:
     [
         ('{"a": "control"}', "'control'"),  # proves the hand-made signature is accepted
         ('{" di": "x"}', "None"), ('{" b": "!!!"}', "None"), ('{" u": "zz"}', "None"), ('{" t": 5}', "None"),
-        ("[1, 2]", "None"), ('"text"', "None"), ("not json", "None"),
+        ("[1, 2]", "None"), ('"text"', "None"), ("not json", "None"), ('{" d": "not a date"}', "None"),
+        ('{" m": 5}', "None"), ('{"a": {" u": []}}', "None"), ('{" di": {"a__": 1, "b__": 2}}', "None"),
+        ("[" * 50_000 + "]" * 50_000, "None"),
     ],
 )
 def test_signed_but_malformed_payload_gives_empty_session(app: App, payload: str, expected: str) -> None:
-    from itsdangerous import URLSafeTimedSerializer
-
-    signer = URLSafeTimedSerializer(
-        GOOD_KEY, salt="cookie-session", serializer=None, signer_kwargs={"key_derivation": "hmac"}
-    )
-
-    class Raw:
-        @staticmethod
-        def dumps(value: str) -> str:
-            return value
-
-        @staticmethod
-        def loads(value: str) -> str:
-            return value
-
-    signer.serializer = Raw
     client = app.test_client()
-    client.set_cookie("session", signer.dumps(payload))
+    client.set_cookie("session", signed(GOOD_KEY, payload))
     response = client.get("/get/a")
     assert response.status_code == 200 and response.text == expected
 

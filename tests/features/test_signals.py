@@ -111,8 +111,12 @@ def test_stream_template_signals(recorded) -> None:
     def s():
         return stream_template_string("{% for i in range(2) %}{{ i }}{% endfor %}")
 
-    response = app.test_client().get("/s")
-    assert response.text == "01"
+    response = app.test_client().get("/s", buffered=False)
+    chunks = iter(response.response)
+    assert next(chunks) == b"0"
+    assert "before-render-template" in names(events) and "template-rendered" not in names(events)
+    assert b"".join(chunks) == b"1"
+    response.close()
     order = names(events)
     assert order.index("before-render-template") < order.index("template-rendered")
 

@@ -25,6 +25,13 @@ def test_index_page_uses_base_template(client) -> None:
     assert 'href="/static/style.css"' in response.text and 'href="/auth/register"' in response.text
 
 
+def test_auth_forms_share_one_template(client) -> None:
+    for path, title in (("/auth/login", "Log In"), ("/auth/register", "Register")):
+        page = client.get(path).text
+        assert f"<title>{title} - Framework Blog</title>" in page and f"<h1>{title}</h1>" in page
+        assert f'<input type="submit" value="{title}">' in page and 'name="password"' in page
+
+
 def test_static_css(client) -> None:
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.mimetype == "text/css"
