@@ -190,7 +190,10 @@ def _setup_logging(app: Any) -> None:
     from framework.adapters import cloud_logging
 
     fmt = cloud_logging.choose_format(app.config.get(cloud_logging.CONFIG_KEY), app.platform.on_google)
-    cloud_logging.install(fmt, app.platform.project)
+    project: cloud_logging.ProjectSource = app.platform.project
+    if project is None and app.platform.kind in (_platform.CLOUD_RUN, _platform.CLOUD_FUNCTIONS):
+        project = cloud_logging.metadata_project  # these hosts set no project variable
+    cloud_logging.install(fmt, project)
     if fmt == "json":
         cloud_logging.drop_default_handler(app)
 

@@ -4,6 +4,10 @@ On Google's hosts the root logger gets a `CloudLoggingHandler`, so `app.logger` 
 and every library logger write entries Cloud Logging lifts into severity, trace, spanId and
 sourceLocation. Locally the core's readable text handler stays. `LOG_FORMAT` in the app config or the
 `FRAMEWORK_LOG_FORMAT` environment variable ("json" / "text") overrides the automatic choice.
+
+The trace field needs the project id. App Engine sets GOOGLE_CLOUD_PROJECT; Cloud Run and Cloud
+Functions (2nd gen) set no project variable, so there it is asked once from the metadata server
+(`metadata_project`), when the first log line of a traced request is written.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -31,6 +35,28 @@ SOURCE_KEY = "logging.googleapis.com/sourceLocation"
 _SEVERITIES = ((logging.CRITICAL, "CRITICAL"), (logging.ERROR, "ERROR"), (logging.WARNING, "WARNING"),
                (logging.INFO, "INFO"), (logging.DEBUG, "DEBUG"))
 _lock = threading.Lock()
+
+METADATA_HOST_ENV = "GCE_METADATA_HOST"  # the override google-auth honours too
+_PROJECT_PATH = "/computeMetadata/v1/project/project-id"
+
+ProjectSource = str | Callable[[], str | None] | None
+"""A project id, or a function asked once for it when a line first needs it."""
+
+
+def metadata_project(environ: Mapping[str, str] | None = None, timeout: float = 1.0) -> str | None:
+    """The project id from the metadata server ($GCE_METADATA_HOST, else metadata.google.internal); None if unreachable."""
+    import urllib.request  # only on hosts that need it: a cold-start cost elsewhere
+
+    env = os.environ if environ is None else environ
+    host = env.get(METADATA_HOST_ENV) or "metadata.google.internal"
+    request = urllib.request.Request(f"http://{host}{_PROJECT_PATH}", headers={"Metadata-Flavor": "Google"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an HTTP proxy
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            project = response.read(256).decode("ascii", "replace").strip()
+    except (OSError, ValueError):
+        return None
+    return project if project.replace("-", "").replace(":", "").replace(".", "").isalnum() else None
 
 
 def severity(levelno: int) -> str:
@@ -52,9 +78,19 @@ def _current_environ() -> Mapping[str, Any] | None:
 class CloudLoggingFormatter(logging.Formatter):
     """Format a record as one line of Cloud Logging structured JSON."""
 
-    def __init__(self, project: str | None = None) -> None:
+    def __init__(self, project: ProjectSource = None) -> None:
         super().__init__()
-        self.project = project
+        self._project = project
+        self._project_lock = threading.Lock()
+
+    @property
+    def project(self) -> str | None:
+        """The project id; a lookup function given instead is called once, on first use."""
+        if callable(self._project):
+            with self._project_lock:
+                if callable(self._project):
+                    self._project = self._project() or ""
+        return self._project or None
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
@@ -89,7 +125,7 @@ class CloudLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     Following sys.stderr keeps working when a host (e.g. functions-framework) swaps it after startup.
     """
 
-    def __init__(self, project: str | None = None, stream: TextIO | None = None) -> None:
+    def __init__(self, project: ProjectSource = None, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self._stream = stream
         self.setFormatter(CloudLoggingFormatter(project))
@@ -120,7 +156,7 @@ def installed_handler() -> CloudLoggingHandler | None:
     return None
 
 
-def install(fmt: str, project: str | None = None) -> None:
+def install(fmt: str, project: ProjectSource = None) -> None:
     """Make the root logger write `fmt` ("json": structured lines on stderr; "text": leave the default)."""
     root = logging.getLogger()
     with _lock:

@@ -232,3 +232,33 @@ def test_async_signal_receiver(app: App, client) -> None:
     finally:
         signals.request_started.disconnect(on_started, app)
     assert seen == ["/a"]
+
+
+def test_teardowns_always_run(app: App) -> None:
+    """Even when the exception propagates (testing) and when a teardown_request function itself fails:
+    teardown_appcontext still runs and no context is left behind."""
+    from framework import has_app_context, has_request_context
+
+    seen: list[tuple[str, str | None]] = []
+
+    @app.teardown_request
+    def broken_teardown(exc: BaseException | None) -> None:
+        seen.append(("request", type(exc).__name__ if exc else None))
+        raise RuntimeError("teardown broke")
+
+    @app.teardown_appcontext
+    def app_teardown(exc: BaseException | None) -> None:
+        seen.append(("app", type(exc).__name__ if exc else None))
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise ZeroDivisionError
+
+    app.add_url_rule("/ok", "ok", lambda: "ok")
+    client = app.test_client()
+    for path, exc_name in (("/ok", None), ("/boom", "ZeroDivisionError")):
+        seen.clear()
+        with pytest.raises(RuntimeError, match="teardown broke"):
+            client.get(path)
+        assert seen == [("request", exc_name), ("app", exc_name)]
+        assert not has_app_context() and not has_request_context()
