@@ -74,8 +74,8 @@ class Request(_WRequest):
 
     @cached_property
     def stream(self) -> t.IO[bytes]:
-        """werkzeug's guarded input stream, except that a streamed (chunked) body longer than
-        `max_content_length` is a 413 when read whole, instead of being cut silently at the limit."""
+        """werkzeug's guarded input stream; a streamed (chunked) body is held to `max_content_length`
+        exactly: longer is a 413 however it is read, never silently cut at the limit."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
         if type(stream) is LimitedStream and stream._limit_is_max:
             return _CappedStream(stream._stream, stream.limit, is_max=True)
@@ -150,13 +150,18 @@ class Request(_WRequest):
 
 
 class _CappedStream(LimitedStream):
-    """A body stream bounded by `max_content_length` that refuses (413) a body longer than the
-    limit when read whole, where werkzeug's would return the first `limit` bytes as if complete."""
+    """A body stream bounded by `max_content_length`. Once `limit` bytes are read it looks for one more:
+    a longer body is a 413, one of exactly `limit` bytes ends normally. (werkzeug's returns the first
+    `limit` bytes as if complete when read whole, and fails a body of exactly `limit` read in pieces.)"""
+
+    def on_exhausted(self) -> None:
+        if self._stream.read(1):
+            raise RequestEntityTooLarge()
 
     def readall(self) -> bytes:
         data = super().readall()
-        if self.is_exhausted and self._stream.read(1):
-            raise RequestEntityTooLarge()
+        if self.is_exhausted:
+            self.on_exhausted()
         return data
 
 

@@ -103,6 +103,26 @@ def test_streamed_body_over_the_limit_is_413_not_truncated() -> None:
     assert _terminated(app, "/form", b"a=b", "application/x-www-form-urlencoded") == 200
 
 
+def test_streamed_body_read_in_pieces_up_to_the_limit() -> None:
+    """Exactly `MAX_CONTENT_LENGTH` bytes read piece by piece end normally; one more byte is a 413."""
+    app = _app()
+
+    @app.post("/pieces")
+    def pieces() -> dict:
+        total = 0
+        while chunk := request.stream.read(300):
+            total += len(chunk)
+        return {"n": total}
+
+    client = app.test_client()
+    for size, expected in ((1000, 200), (1024, 200), (1025, 413), (5000, 413)):
+        rv = client.open("/pieces", method="POST", input_stream=io.BytesIO(b"x" * size),
+                         environ_overrides={"wsgi.input_terminated": True})
+        assert rv.status_code == expected, size
+        if expected == 200:
+            assert rv.json == {"n": size}
+
+
 def test_json_nested_too_deeply_is_400() -> None:
     app = _app()
     app.config["MAX_CONTENT_LENGTH"] = None
@@ -146,6 +166,13 @@ APP_SOURCE = textwrap.dedent(
     @app.post("/form")
     def form_view():
         return {"form": request.form.to_dict(), "files": sorted(request.files)}
+
+    @app.post("/pieces")
+    def pieces_view():
+        total = 0
+        while chunk := request.stream.read(300):
+            total += len(chunk)
+        return {"n": total}
 
     @app.route("/file")
     def file_view():
@@ -295,8 +322,10 @@ def test_bad_input_through_gunicorn(server: Server, case: str, payload: bytes, e
 
 @_server_test
 def test_chunked_body_within_limit_arrives_whole(server: Server) -> None:
-    status, answer = _raw(server.port, _chunked(b"/data", [b"x" * 600, b"y" * 424]))
-    assert (status, answer.rsplit(b"\r\n\r\n", 1)[1]) == (200, b'{"n":1024}\n')
+    for path in (b"/data", b"/pieces"):
+        status, answer = _raw(server.port, _chunked(path, [b"x" * 600, b"y" * 424]))
+        assert (status, answer.rsplit(b"\r\n\r\n", 1)[1]) == (200, b'{"n":1024}\n')
+    assert _raw(server.port, _chunked(b"/pieces", [b"x" * 600, b"y" * 425]))[0] == 413
 
 
 @_server_test
@@ -358,3 +387,25 @@ def test_async_view_hooks_and_handlers_under_other_servers(tmp_path, host: str) 
             urllib.request.urlopen(f"{server.url}/async-fail", timeout=10)
         assert info.value.code == 409
         assert json.loads(info.value.read()) == {"handled": "missing", "path": "/async-fail"}
+
+
+@_server_test
+def test_body_without_length_or_chunking_is_not_read(server: Server) -> None:
+    """HTTP/1.1: a request with neither Content-Length nor chunked encoding has no body (nothing to 413)."""
+    payload = b"POST /data HTTP/1.1\r\n" + _H + b"\r\n" + b"x" * 5000
+    status, answer = _raw(server.port, payload)
+    assert (status, answer.split(b"\r\n\r\n", 1)[1]) == (200, b'{"n":0}\n')
+
+
+def test_body_without_length_in_process_is_empty() -> None:
+    app = _app()
+
+    @app.post("/data")
+    def data() -> dict:
+        return {"n": len(request.get_data())}
+
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/data", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b"x" * 5000), "wsgi.errors": sys.stderr}
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+    assert (status, body) == (["200 OK"], b'{"n":0}\n')
