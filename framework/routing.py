@@ -74,8 +74,20 @@ def _wsgi_str(value: str) -> str:
     return value.encode("latin1").decode(errors="replace")
 
 
+#: A `%` that does not start a two-hex-digit escape.
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def path_info_of(environ: dict[str, t.Any]) -> str:
-    """PATH_INFO as text, as werkzeug binds it; a path that is not UTF-8 is a 400, not a 500."""
+    """PATH_INFO as text, as werkzeug binds it; a path that is not UTF-8 is a 400, not a 500.
+
+    PATH_INFO arrives already unescaped, so a bad escape (`/a%zz`) is looked for in the raw request
+    URI that gunicorn (RAW_URI) and werkzeug (REQUEST_URI) keep: it is a 400 too, unlike Flask, which
+    passes it on as literal text.
+    """
+    uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if uri and "%" in uri and BAD_ESCAPE.search(uri.partition("?")[0]):
+        raise BadRequest("The URL path has an invalid percent-escape; write a literal '%' as '%25'.")
     raw = environ.get("PATH_INFO", "")
     if raw.isascii():
         return raw  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from werkzeug.wsgi import LimitedStream
 
 from . import json
 from .globals import _cv_app
+from .routing import BAD_ESCAPE
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.exceptions import HTTPException
@@ -64,7 +65,10 @@ class Request(_WRequest):
 
     @cached_property
     def args(self) -> MultiDict[str, str]:
-        """Query arguments; a query string that is not UTF-8 is a 400, not a server error."""
+        """Query arguments; a query string that is not UTF-8 or has a bad `%` escape is a 400."""
+        query = self.environ.get("QUERY_STRING", "")
+        if "%" in query and BAD_ESCAPE.search(query):
+            raise BadRequest("The query string has an invalid percent-escape; write a literal '%' as '%25'.")
         try:
             return _WRequest.args.fget(self)  # type: ignore[attr-defined, no-any-return]
         except UnicodeDecodeError:

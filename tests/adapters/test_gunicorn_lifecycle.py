@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +47,10 @@ def test_sigterm_runs_stop_handlers_in_every_worker_and_every_line_is_json(tmp_p
         with urllib.request.urlopen(server.url + "/", timeout=10) as response:
             assert response.read() == b"up"
         assert not record.exists()
+        # The server answers as soon as one worker is up; wait for both before stopping it.
+        deadline = time.monotonic() + 30
+        while server.log().count("Booting worker with pid") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         server.proc.send_signal(signal.SIGTERM)  # what App Engine sends an automatic-scaling instance
         assert server.proc.wait(timeout=30) == 0
         log = server.log()

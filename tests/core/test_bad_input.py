@@ -60,8 +60,9 @@ def _call(app: App, path: str, query: str = "", method: str = "GET", body: bytes
         ("/\xc3", "", 400),  # truncated UTF-8 sequence
         ("/echo/ok", "\xff\xfe=\xff", 400),  # raw non-UTF-8 bytes in the query
         ("/echo/caf\xc3\xa9", "", 200),  # valid UTF-8 is fine
-        ("/echo/%zz", "", 200),  # a literal '%zz' left by the server is just text
-        ("/echo/ok", "a=%zz&b=%ff%fe&c=%", 200),  # bad escapes in the query stay percent-encoded
+        ("/echo/ok", "a=%zz", 400),  # a '%' that starts no escape in the query
+        ("/echo/ok", "c=%", 400),  # a '%' at the very end
+        ("/echo/ok", "a=%25zz&b=%41", 200),  # a literal '%' written as %25 is fine
     ],
 )
 def test_bad_path_or_query_never_500(path: str, query: str, expected: int) -> None:
@@ -280,10 +281,11 @@ BAD_REQUESTS: list[tuple[str, bytes, int]] = [
     ("invalid Content-Length", _get(b"/data", b"Content-Length: abc\r\n", method=b"POST"), 400),
     ("unknown method", _get(b"/echo/x", method=b"BREW"), 405),
     ("method the route lacks", _get(b"/echo/x", method=b"DELETE"), 405),
-    ("invalid percent-encoding in the path", _get(b"/echo/%zz"), 200),
+    ("invalid percent-encoding in the path", _get(b"/echo/%zz"), 400),
+    ("a literal percent sign escaped as %25 in the path", _get(b"/echo/100%25"), 200),
     ("percent-encoded bytes that are not UTF-8 in the path", _get(b"/echo/%ff%fe"), 400),
     ("raw bytes that are not UTF-8 in the path", _get(b"/echo/\xff\xfe"), 400),
-    ("invalid percent-encoding in the query", _get(b"/echo/ok?a=%zz&b=%ff&c=%"), 200),
+    ("invalid percent-encoding in the query", _get(b"/echo/ok?a=%zz&b=%ff&c=%"), 400),
     ("raw bytes that are not UTF-8 in the query", _get(b"/echo/ok?a=\xff\xfe"), 400),
     ("Host with odd characters", _get(b"/echo/ok", host=b"ex\xffample..com:99999<x>"), 200),
     ("Host with spaces and separators", _get(b"/echo/ok", host=b"a b@c/d?e"), 200),

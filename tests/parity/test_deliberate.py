@@ -5,9 +5,13 @@
   Off those hosts the cookie bytes equal Flask's (tests/parity/test_sessions.py).
 - The FRAMEWORK_ env prefix: tests/parity/test_json_config.py::test_from_prefixed_env_prefixes.
 - The /_ah/* routes: tests/parity/test_blueprints_views.py::test_url_map_differs_only_by_app_engine_routes.
+- Bad input: an invalid percent-escape in the path or query is a 400 (Flask passes it on as text), and
+  a chunked body longer than MAX_CONTENT_LENGTH is a 413 (Flask silently truncates it).
 """
 
 from __future__ import annotations
+
+import io
 
 import itsdangerous
 import pytest
@@ -117,3 +121,45 @@ def test_debug_flag_env_prefixes(monkeypatch: pytest.MonkeyPatch, value: str) ->
     monkeypatch.setenv("FLASK_DEBUG", "0" if flask.helpers.get_debug_flag() else "1")
     expected = not flask.helpers.get_debug_flag()  # what FLASK_DEBUG=value meant
     assert framework.helpers.get_debug_flag() == expected
+
+
+def _echo_app(fw: object) -> object:
+    app = fw.Flask("escapes")  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.route("/p/<path:rest>", methods=["GET", "POST"])
+    def echo(rest: str) -> dict[str, object]:
+        return {"rest": rest, "args": fw.request.args.to_dict(), "n": len(fw.request.get_data())}  # type: ignore[attr-defined]
+
+    return app
+
+
+@pytest.mark.parametrize("url", ["/p/a%zz", "/p/ok?q=%zz", "/p/ok?q=%"])
+def test_invalid_percent_escapes_are_400_where_flask_passes_them_on(url: str) -> None:
+    import flask
+
+    import framework
+
+    assert _echo_app(flask).test_client().get(url).status_code == 200  # type: ignore[attr-defined]
+    assert _echo_app(framework).test_client().get(url).status_code == 400  # type: ignore[attr-defined]
+    # A literal percent sign, escaped as it should be, is fine on both.
+    for fw in (flask, framework):
+        assert _echo_app(fw).test_client().get("/p/100%25?q=%25").get_json() == {  # type: ignore[attr-defined]
+            "rest": "100%", "args": {"q": "%"}, "n": 0,
+        }
+
+
+def test_chunked_body_over_the_limit_is_413_where_flask_truncates_it() -> None:
+    import flask
+
+    import framework
+
+    def post(fw: object) -> tuple[int, object]:
+        rv = _echo_app(fw).test_client().post(  # type: ignore[attr-defined]
+            "/p/x", input_stream=io.BytesIO(b"x" * 25), headers={"Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},  # what a server sets for a chunked body
+        )
+        return rv.status_code, rv.get_json(silent=True)
+
+    assert post(flask) == (200, {"rest": "x", "args": {}, "n": 10})  # Flask hands the view 10 of 25 bytes
+    assert post(framework)[0] == 413
