@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+
+from bench.processes import stop_group
 
 GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
 BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
@@ -49,13 +50,7 @@ def emulator(*store: str) -> Iterator[str]:
             time.sleep(0.05)
         yield f"127.0.0.1:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 @contextlib.contextmanager

@@ -9,9 +9,7 @@ The last row is the repository's own main.py (more imports, e.g. ndb) under guni
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -22,6 +20,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from bench.processes import stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -91,13 +91,7 @@ def cold_start(cmd: list[str], port: int, cwd: Path, env: dict[str, str], timeou
                 raise TimeoutError(f"{cmd[0]} did not answer within {timeout}s")
             time.sleep(0.005)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def median_cold_start(cmd_for_port: Callable[[int], list[str]], cwd: Path, env: dict[str, str], runs: int) -> float:
