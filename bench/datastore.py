@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 
-from bench.processes import stop_group
+from tests.support.procs import stop_process
 
 GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
 BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
@@ -50,7 +50,7 @@ def emulator(*store: str) -> Iterator[str]:
             time.sleep(0.05)
         yield f"127.0.0.1:{port}"
     finally:
-        stop_group(proc)
+        stop_process(proc, timeout=10)
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.processes import stop_group
+from tests.support.procs import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -91,7 +91,7 @@ def cold_start(cmd: list[str], port: int, cwd: Path, env: dict[str, str], timeou
                 raise TimeoutError(f"{cmd[0]} did not answer within {timeout}s")
             time.sleep(0.005)
     finally:
-        stop_group(proc)
+        stop_process(proc, timeout=10)
 
 
 def median_cold_start(cmd_for_port: Callable[[int], list[str]], cwd: Path, env: dict[str, str], runs: int) -> float:

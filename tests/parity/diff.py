@@ -104,3 +104,15 @@ def same(fn: t.Callable[[ModuleType], t.Any]) -> t.Any:
     actual = outcome(lambda: fn(framework))
     assert actual == expected, f"framework {actual!r} != flask {expected!r}"
     return expected
+
+
+def errors(*attempts: t.Callable[[], t.Any]) -> list[str]:
+    """For each attempt: "ok", or the name of the exception it raised."""
+    out = []
+    for attempt in attempts:
+        try:
+            attempt()
+            out.append("ok")
+        except Exception as e:
+            out.append(type(e).__name__)
+    return out

@@ -12,19 +12,8 @@ from types import ModuleType
 
 import pytest
 
+from .diff import errors as _errors
 from .diff import same
-
-
-def _errors(*attempts: t.Callable[[], t.Any]) -> list[str]:
-    """For each attempt: "ok", or the name of the exception it raised."""
-    out = []
-    for attempt in attempts:
-        try:
-            attempt()
-            out.append("ok")
-        except Exception as e:
-            out.append(type(e).__name__)
-    return out
 
 
 def test_custom_json_provider() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .diff import both, call, same
+from .diff import both, call, errors, same
 
 
 def _url_map(app: object) -> list[tuple[str, str, list[str], str | None]]:
@@ -63,7 +63,6 @@ def test_nested_blueprints() -> None:
 
 def test_blueprint_registration_errors() -> None:
     def probe(fw: ModuleType) -> list[str]:
-        out = []
         app = fw.Flask("bps")
         bp = fw.Blueprint("bp", __name__)
         bp.add_url_rule("/", "i", lambda: "")
@@ -77,13 +76,7 @@ def test_blueprint_registration_errors() -> None:
             lambda: bp.route("/late")(lambda: ""),
             lambda: app.add_url_rule("/late", "late", lambda: ""),
         ]
-        for attempt in attempts:
-            try:
-                attempt()
-                out.append("ok")
-            except Exception as e:
-                out.append(type(e).__name__)
-        return out
+        return errors(*attempts)
 
     assert same(probe)[1][:3] == ["ValueError", "ValueError", "ValueError"]
 
