@@ -50,7 +50,7 @@ def _count_visit(name: str) -> int:
 
 
 @app.post("/visits/<name>")
-def count_visit(name: str):
+def count_visit(name: str) -> dict[str, object] | tuple[dict[str, str], int]:
     if len(name.encode()) > 500 or (name.startswith("__") and name.endswith("__")):
         return {"error": "names are at most 500 bytes and may not look like __reserved__"}, 400
     return {"name": name, "count": _count_visit(name)}

@@ -12,15 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-
-from tests.support.procs import stop_process
 
 GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
 BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
@@ -29,28 +24,12 @@ TARGET_RATIO = 1.5
 
 
 @contextlib.contextmanager
-def emulator(*store: str) -> Iterator[str]:
-    """Run `python -m framework.emulator` on a free loopback port; yield its host:port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "framework.emulator", "--host", "127.0.0.1", "--port", str(port),
-           *store, "--project", "bench"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"emulator exited: {proc.stderr.read().decode(errors='replace')}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start within 60s")
-            time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop_process(proc, timeout=10)
+def emulator(data_dir: str | None = None) -> Iterator[str]:
+    """Run the emulator (`framework.emulator.start`, one port as `make run` serves it); yield its host:port."""
+    from framework.emulator import start
+
+    with start(data_dir=data_dir, project="bench", timeout=60) as running:
+        yield running.address
 
 
 @contextlib.contextmanager
@@ -166,8 +145,8 @@ def context_overhead(host: str, rounds: int = 20000) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
-def bench_store(name: str, store: tuple[str, ...], seconds: float, small: int, big: int) -> None:
-    with emulator(*store) as host, ndb_context(host):
+def bench_store(name: str, data_dir: str | None, seconds: float, small: int, big: int) -> None:
+    with emulator(data_dir) as host, ndb_context(host):
         print(f"-- {name} store (emulator at {host})")
         for op, per_second, mean_ms in round_trips(seconds):
             print(f"   ndb {op:<6} {per_second:8.0f} round trips/s   {mean_ms:6.2f} ms each")
@@ -185,13 +164,13 @@ def main() -> None:
     seconds = float(os.environ.get("BENCH_DATASTORE_SECONDS", "2"))
     small = int(os.environ.get("BENCH_DATASTORE_SMALL", "1000"))
     big = int(os.environ.get("BENCH_DATASTORE_BIG", "100000"))
-    with emulator("--in-memory") as host:
+    with emulator() as host:
         with_ndb, without = context_overhead(host)
     print(f"-- app context push/pop: {with_ndb:.1f} us with an ndb context, {without:.1f} us "
           f"opted out ({with_ndb / without:.1f}x); the context makes no RPC")
-    bench_store("in-memory", ("--in-memory",), seconds, small, big)
+    bench_store("in-memory", None, seconds, small, big)
     with tempfile.TemporaryDirectory(prefix="bench-datastore-") as data_dir:
-        bench_store("SQLite", ("--data-dir", data_dir), seconds, small, big)
+        bench_store("SQLite", data_dir, seconds, small, big)
 
 
 if __name__ == "__main__":

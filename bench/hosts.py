@@ -10,7 +10,6 @@ The last row is the repository's own main.py (more imports, e.g. ndb) under guni
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,10 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.procs import stop_process
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests.support.procs import REPO_ROOT, free_port, stop_process, venv_tool
 
 APPS = {
     "fw_hello.py": (
@@ -45,17 +41,6 @@ APPS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    return str(path) if path.exists() else name
-
-
 def _werkzeug(module: str, port: int) -> list[str]:
     code = (f"from werkzeug.serving import run_simple; from {module} import app; "
             f"run_simple('127.0.0.1', {port}, app, threaded=True)")
@@ -63,11 +48,11 @@ def _werkzeug(module: str, port: int) -> list[str]:
 
 
 def _gunicorn(target: str, port: int) -> list[str]:
-    return [_tool("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", target]
+    return [venv_tool("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", target]
 
 
 def _ff(source: str, target: str, port: int) -> list[str]:
-    return [_tool("functions-framework"), "--source", source, "--target", target,
+    return [venv_tool("functions-framework"), "--source", source, "--target", target,
             "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -98,7 +83,7 @@ def median_cold_start(cmd_for_port: Callable[[int], list[str]], cwd: Path, env: 
     """Median of `runs` cold starts, each on a fresh free port."""
     times = []
     for _ in range(runs):
-        port = _free_port()
+        port = free_port()
         times.append(cold_start(cmd_for_port(port), port, cwd, env))
     return statistics.median(times)
 

@@ -101,18 +101,14 @@ def read_app_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_entrypoint(app_yaml: Path) -> str:
-    """The app.yaml entrypoint, or App Engine's default gunicorn command when there is none."""
-    return read_app_yaml(app_yaml).get("entrypoint") or DEFAULT_ENTRYPOINT
-
-
 def local_environment(base: dict[str, str], app_config: dict[str, Any] | None = None) -> dict[str, str]:
     """App Engine's runtime variables with local values, plus app.yaml's env_variables; anything already set wins."""
     config = app_config or {}
     env = dict(base)
     for name, value in (config.get("env_variables") or {}).items():
         env.setdefault(name, str(value))
-    env.setdefault("PORT", "8080")
+    if not env.get("PORT"):
+        env["PORT"] = "8080"
     env["GAE_ENV"] = "localdev"
     env.setdefault("GAE_SERVICE", str(config.get("service") or "default"))
     env.setdefault("GAE_VERSION", "local")
@@ -139,13 +135,23 @@ def embed_datastore(env: dict[str, str]) -> None:
         return
     project = env.get("DATASTORE_PROJECT_ID") or env["GOOGLE_CLOUD_PROJECT"]
     data_dir = Path(env.get("FRAMEWORK_DATASTORE_DIR") or ROOT / ".datastore").resolve()
-    port = int(env.get("FRAMEWORK_DATASTORE_PORT") or _free_port())
+    port = port_setting(env, "FRAMEWORK_DATASTORE_PORT") or _free_port()
     cmd = [sys.executable, "-m", "framework.emulator", "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir), "--project", project]
     _wait_for_emulator(port, _spawn_watchdog(cmd, env))
     env.update(DATASTORE_EMULATOR_HOST=f"127.0.0.1:{port}", DATASTORE_PROJECT_ID=project,
                DATASTORE_DATASET=project)
     print(f"Datastore: emulator on 127.0.0.1:{port}, project {project}, data in {data_dir}", flush=True)
+
+
+def port_setting(env: dict[str, str], name: str) -> int | None:
+    """The TCP port in variable `name` (None when unset); a clear exit when it is not a port number."""
+    value = env.get(name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 65536):
+        raise SystemExit(f"{name} is {value!r}; set it to a free TCP port number such as 8080")
+    return int(value)
 
 
 def _free_port() -> int:
@@ -240,8 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app_dir = args.app_dir.resolve()
     config = read_app_yaml(app_dir / "app.yaml")
     env = local_environment(dict(os.environ), config)
-    if not env["PORT"].isdigit() or not 0 < int(env["PORT"]) < 65536:
-        raise SystemExit(f"PORT is {env['PORT']!r}; set it to a free TCP port number such as 8080")
+    port_setting(env, "PORT")
     # Local services the app expects, started before the app server:
     embed_datastore(env)
     entrypoint = config.get("entrypoint") or DEFAULT_ENTRYPOINT

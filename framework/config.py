@@ -44,11 +44,10 @@ class ConfigAttribute(t.Generic[T]):
 
 
 def _error_line(exc: BaseException) -> int | None:
-    """Best-effort line number of a parse/exec error (SyntaxError, JSON, TOML, YAML, traceback)."""
-    for attr in ("lineno",):
-        line = getattr(exc, attr, None)
-        if isinstance(line, int):
-            return line
+    """Line number of a parse error (SyntaxError, JSON, YAML); TOML errors name it in their message."""
+    line = getattr(exc, "lineno", None)  # SyntaxError, json.JSONDecodeError
+    if isinstance(line, int):
+        return line
     mark = getattr(exc, "problem_mark", None)  # PyYAML
     if mark is not None and isinstance(getattr(mark, "line", None), int):
         return int(mark.line) + 1

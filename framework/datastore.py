@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -135,7 +135,7 @@ def context_hook(app: Any) -> AbstractContextManager[Any]:
             return _NO_CONTEXT
     else:
         client = _client_for(settings, config)
-    return _client_context(client, config)
+    return client.context(**context_options(config))
 
 
 def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
@@ -145,7 +145,7 @@ def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
     if context_module.get_context(False) is not None:
         return _NO_CONTEXT
     config = app.config if app is not None else {}
-    return _client_context(get_client(config), config)
+    return get_client(config).context(**context_options(config))
 
 
 def _note_failure(settings: ClientSettings, exc: BaseException) -> None:
@@ -159,12 +159,6 @@ def _note_failure(settings: ClientSettings, exc: BaseException) -> None:
         "without an ndb context. Set DATASTORE_EMULATOR_HOST or Google credentials, or NDB_CONTEXT=False.",
         type(exc).__name__, exc,
     )
-
-
-@contextlib.contextmanager
-def _client_context(client: ndb.Client, config: Mapping[str, Any]) -> Iterator[Any]:
-    with client.context(**context_options(config)) as context:
-        yield context
 
 
 def context_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,8 @@ class RequestCycle:
     def _run_request(self) -> tuple[t.Any, bool]:
         """request_started, preprocessing and the view; `(return value, ok)`, where `ok` is False when
         the value came from an error handler."""
-        self._got_first_request = True
+        if not self._got_first_request:  # a plain read: App.__setattr__ is not run on every request
+            self._got_first_request = True
         try:
             _send(signals.request_started, self)
             rv = self.preprocess_request()
@@ -339,12 +340,12 @@ class RequestCycle:
         else:
             provider = self.json
             kind = type(provider)
-            if kind is not DefaultJSONProvider and (
+            if "response" in provider.__dict__ or (kind is not DefaultJSONProvider and (
                 not isinstance(provider, DefaultJSONProvider)
                 or kind.response is not DefaultJSONProvider.response
                 or kind._body is not DefaultJSONProvider._body
-            ):
-                return None
+            )):
+                return None  # `response` or `_body` replaced (on the class or the instance): use it
             body = provider._body(rv).encode()
             ctype = provider.mimetype
         start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])

@@ -14,12 +14,12 @@ LOCAL_APPENGINE = "local_appengine"
 CLOUD_FUNCTIONS = "cloud_functions"
 CLOUD_RUN = "cloud_run"
 LOCAL = "local"
+_GOOGLE_KINDS = (APPENGINE, CLOUD_FUNCTIONS, CLOUD_RUN)
 
 
 def on_google_host(environ: Mapping[str, str] | None = None) -> bool:
-    """True on App Engine standard (`GAE_ENV=standard`) and on Cloud Run / Cloud Functions (`K_SERVICE`)."""
-    env = os.environ if environ is None else environ
-    return env.get("GAE_ENV") == "standard" or bool(env.get("K_SERVICE"))
+    """True on App Engine standard, Cloud Run and Cloud Functions: the same rule as `detect().on_google`."""
+    return _kind(os.environ if environ is None else environ) in _GOOGLE_KINDS
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Platform:
     @property
     def on_google(self) -> bool:
         """Deployed on Google's infrastructure (not a local run)."""
-        return self.kind in (APPENGINE, CLOUD_FUNCTIONS, CLOUD_RUN)
+        return self.kind in _GOOGLE_KINDS
 
     @property
     def is_appengine(self) -> bool:

@@ -177,9 +177,11 @@ class RouteCache:
         self._static_map: _WMap | None = None
 
     def bind(self, environ: dict[str, t.Any]) -> MapAdapter:
-        """The MapAdapter for this request's host, scheme and script root (bound once, then reused).
+        """The MapAdapter for this request's host, scheme, script root and method (bound once, then reused).
 
-        The adapter is shared between requests: always pass the path and method to `match`.
+        The method is part of the key because `build` prefers rules for the adapter's `default_method`
+        (url_for during a POST picks an endpoint's POST rule). The adapter is shared between requests
+        to different paths: always pass the path to `match`.
         """
         app = self.app
         server_name = app.config["SERVER_NAME"]
@@ -188,6 +190,7 @@ class RouteCache:
             environ.get("HTTP_HOST") or (environ.get("SERVER_NAME"), environ.get("SERVER_PORT")),
             environ.get("wsgi.url_scheme"),
             environ.get("SCRIPT_NAME", ""),
+            environ.get("REQUEST_METHOD"),
             environ.get("HTTP_UPGRADE") and environ.get("HTTP_CONNECTION"),
             server_name,
             app.subdomain_matching,

@@ -14,7 +14,7 @@ import typing as t
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -236,9 +236,7 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         try:
             data = signer.loads(value, max_age=_lifetime_seconds(app))
-        except BadSignature:
-            return self.session_class()
-        except Exception:  # a validly signed but malformed payload (e.g. from a buggy old release)
+        except Exception:  # BadSignature, or a validly signed but malformed payload (an old release)
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
 

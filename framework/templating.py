@@ -48,6 +48,7 @@ class DispatchingLoader(BaseLoader):
         explain = self.app.config.get("EXPLAIN_TEMPLATE_LOADING")
         attempts: list[str] = []
         found = None
+        matches = 0
         for owner, loader in self._loaders():
             try:
                 source = loader.get_source(environment, template)
@@ -58,10 +59,11 @@ class DispatchingLoader(BaseLoader):
                 found = source
                 if not explain:
                     return found
+            matches += 1
             attempts.append(f"{type(owner).__name__} {getattr(owner, 'name', owner)!r}: found {source[1]!r}")
         if explain:
             summary = "no match" if found is None else "used the first match"
-            if sum("found" in line for line in attempts) > 1:
+            if matches > 1:
                 summary += "; several loaders have this template, later ones are shadowed"
             self.app.logger.info(
                 "Locating template %r (%s):\n%s", template, summary, "\n".join(f"  {line}" for line in attempts)

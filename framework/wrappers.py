@@ -203,7 +203,7 @@ _bp_path_cache: dict[str, list[str]] = {}
 
 
 def _split_blueprint_path(name: str) -> list[str]:
-    """`"a.b.c"` → `["a.b.c", "a.b", "a"]` (cached; callers must not mutate the list)."""
+    """`"a.b.c"` → `["a.b.c", "a.b", "a"]` (computed once per name; each call gets its own copy)."""
     rv = _bp_path_cache.get(name)
     if rv is None:
         parts = name.split(".")

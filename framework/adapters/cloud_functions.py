@@ -118,19 +118,23 @@ def _prepend(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
 
 
 class _Chained:
-    """The app's iterable with an already-pulled first chunk in front; close() reaches the app."""
+    """The rest of `iterator` with an already-pulled first chunk in front; close() reaches the app's iterable."""
 
-    def __init__(self, first: bytes, app_iter: Iterable[bytes]) -> None:
-        self._iter = _prepend(first, app_iter)
+    def __init__(self, first: bytes, iterator: Iterator[bytes], app_iter: Iterable[bytes]) -> None:
+        self._iter = _prepend(first, iterator)  # not app_iter: iterating that again could restart it
         self._app_iter = app_iter
 
     def __iter__(self) -> Iterator[bytes]:
         return self._iter
 
     def close(self) -> None:
-        close = getattr(self._app_iter, "close", None)
-        if close is not None:
-            close()
+        _close(self._app_iter)
+
+
+def _close(app_iter: Iterable[bytes]) -> None:
+    close = getattr(app_iter, "close", None)
+    if close is not None:
+        close()
 
 
 def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> Response:
@@ -139,14 +143,15 @@ def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> Response:
     app_iter = app(environ, started)
     body: Iterable[bytes] = app_iter
     if started.status is None:  # an app that calls start_response lazily, on first iteration
-        iterator = iter(app_iter)
         try:
-            first = next(iterator)
-        except StopIteration:
-            first = b""
-        body = _Chained(first, app_iter)
-        if started.status is None:
-            raise RuntimeError("the WSGI application never called start_response")
+            iterator = iter(app_iter)
+            first = next(iterator, b"")
+            if started.status is None:
+                raise RuntimeError("the WSGI application never called start_response")
+        except BaseException:
+            _close(app_iter)  # WSGI: the app's iterable is closed whatever happens
+            raise
+        body = _Chained(first, iterator, app_iter)
     return Response(body, status=started.status, headers=started.headers, direct_passthrough=True)
 
 

@@ -93,7 +93,7 @@ class Event:
         if isinstance(self.data, bytes | bytearray | str):
             try:
                 return json.loads(self.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
                 raise MalformedEventError("event data is not valid JSON")
         return self.data
 
@@ -180,6 +180,11 @@ def unhandled_status(app: Any) -> int:
     return value
 
 
+def _name(handler: EventHandler) -> str:
+    """How logs name a handler (a partial or callable object has no __qualname__)."""
+    return getattr(handler, "__qualname__", None) or repr(handler)
+
+
 def dispatch(app: Any, event: Event) -> EventResult:
     """Run every handler of `app` that accepts `event`, inside an app context, and say how it went."""
     rules = app.event_router.match(event)
@@ -196,10 +201,10 @@ def dispatch(app: Any, event: Event) -> EventResult:
             try:
                 rule.handler(event)
             except MalformedEventError as exc:
-                app.logger.warning("malformed event %r for %s: %s", event, rule.handler.__qualname__, exc)
+                app.logger.warning("malformed event %r for %s: %s", event, _name(rule.handler), exc)
                 return EventResult(400, done, exc)
             except Exception as exc:
-                app.logger.exception("event handler %s failed on %r", rule.handler.__qualname__, event)
+                app.logger.exception("event handler %s failed on %r", _name(rule.handler), event)
                 return EventResult(500, done, exc)
             done += 1
     return EventResult(200, done)

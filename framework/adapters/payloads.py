@@ -42,7 +42,8 @@ def _int64(value: Any, what: str) -> int | None:
         raise MalformedEventError(f"{what} must be an integer, got a boolean")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses; 19 digits reach 2**63.
+    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit() and len(value) <= 20:
         return int(value)
     raise MalformedEventError(f"{what} must be an integer, got {value!r}")
 
@@ -109,7 +110,7 @@ class PubSubMessage:
         """The data parsed as JSON (MalformedEventError if it is not JSON)."""
         try:
             return json.loads(self.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             raise MalformedEventError("Pub/Sub message data is not valid JSON")
 
     @classmethod

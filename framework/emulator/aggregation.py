@@ -50,7 +50,14 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
     props = [getattr(a, a.WhichOneof("operator")).property.name for a in aggs if a.WhichOneof("operator") != "count"]
     if props and plan.keys_only:
         raise invalid("Only projected properties can be aggregated.")
+    if not props and not plan.projection:
+        plan.keys_only = True  # counting needs no entity: the index rows the driver scans are enough
+    up_tos = [a.count.up_to.value for a in aggs if a.WhichOneof("operator") == "count" and a.count.HasField("up_to")]
+    if any(n < 0 for n in up_tos):
+        raise invalid("count up_to must not be negative.")
     offset, limit = query_bounds(query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
+    if not props and len(up_tos) == len(aggs):  # only bounded counts: stop scanning at the largest bound
+        limit = max(up_tos) if limit is None else min(limit, max(up_tos))
     taken = 0
     count = 0
     sums: dict[str, list[float | int]] = {p: [] for p in props}
@@ -75,8 +82,6 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
         op = agg.WhichOneof("operator")
         if op == "count":
             up_to = agg.count.up_to.value if agg.count.HasField("up_to") else None
-            if up_to is not None and up_to < 0:
-                raise invalid("count up_to must not be negative.")
             out.integer_value = count if up_to is None else min(count, up_to)
             continue
         values = sums[agg.sum.property.name if op == "sum" else agg.avg.property.name]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import pb
-from .encoding import encode_int, encode_path, escape, index_values, partition_prefix
+from .encoding import encode_path, escape, index_values, partition_prefix, timestamp_micros
 from .errors import DatastoreError, already_exists, invalid, not_found, unimplemented
 from .ids import IdAllocator
 from .storage import Batch, Record, Storage
@@ -21,8 +21,7 @@ _FORBIDDEN = {("insert", "insert"), ("update", "insert"), ("upsert", "insert"), 
 
 def storage_key(key: Any) -> tuple[bytes, bytes]:
     """(partition prefix, storage key) of a complete, normalized key."""
-    p = key.partition_id
-    ns = partition_prefix(p.project_id, p.database_id, p.namespace_id)
+    ns = storage_key_prefix(key)
     return ns, ns + encode_path(key)
 
 
@@ -119,12 +118,13 @@ def apply_mutations(
         pending.final[skey] = (ns, entity)
         last = key.path[-1]
         if last.WhichOneof("id_type") == "id":
-            pending.ids.add(ns + encode_int(last.id))
+            pending.ids.add(IdAllocator.id_key(ns, last.id))
         result.version = pending.version
         pending.results.append((result, skey if entity is not None else None))
 
 
 def storage_key_prefix(key: Any) -> bytes:
+    """The partition prefix of a key (complete or not)."""
     p = key.partition_id
     return partition_prefix(p.project_id, p.database_id, p.namespace_id)
 
@@ -137,8 +137,7 @@ def _conflicts(mutation: Any, strategy: str, exists: Any, version: int, record: 
         return expected.seconds != 0 or expected.nanos != 0
     if record is None:  # changed earlier in this commit: its update time is this commit's
         return True
-    micros = expected.seconds * 1_000_000 + expected.nanos // 1000
-    return micros != record.update_us
+    return timestamp_micros(expected) != record.update_us
 
 
 def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record]]:

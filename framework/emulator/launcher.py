@@ -21,7 +21,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 class Emulator:
     """A running emulator process: its address, the client `env`, `reset()`, `stop()`; a context manager."""
 
-    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str], project: str, data_dir: str | None):
+    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str], project: str, data_dir: str | None) -> None:
         self.proc = proc
         self.env = env
         self.project = project
@@ -91,6 +91,7 @@ def start(
                             start_new_session=True)
     found: dict[str, str] = {}
     lines: list[str] = []
+    ready = False
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
     try:
@@ -101,10 +102,11 @@ def start(
                 name, _, value = line[len("export "):].strip().partition("=")
                 found[name] = value
             if line.strip() == READY_LINE:
+                ready = True
                 break
     finally:
         timer.cancel()
-    if "DATASTORE_EMULATOR_HOST" not in found:
+    if not ready or "DATASTORE_EMULATOR_HOST" not in found:  # exited, or killed by the timer
         proc.kill()
         proc.wait()
         raise RuntimeError(f"the emulator did not start (exit {proc.returncode}):\n{''.join(lines)}")

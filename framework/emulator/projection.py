@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from . import pb
-from .encoding import encode_value
+from .encoding import encode_value, timestamp_micros
 from .query import Plan
 from .scans import Match
 
@@ -54,8 +54,7 @@ def projection_rows(plan: Plan, m: Match) -> list[tuple[tuple[bytes, ...], Any]]
         for name, (_, value) in zip(plan.projection, combo, strict=True):
             out = entity.properties[name]
             if value.WhichOneof("value_type") == "timestamp_value":
-                ts = value.timestamp_value
-                out.integer_value = ts.seconds * 1_000_000 + ts.nanos // 1000
+                out.integer_value = timestamp_micros(value.timestamp_value)
             else:
                 out.CopyFrom(value)
                 out.ClearField("exclude_from_indexes")

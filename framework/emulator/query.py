@@ -118,8 +118,8 @@ def _encode_filter_value(prop: str, value: Any) -> bytes:
     return encoded
 
 
-def _key_value(prop_filter: Any, partition: Any) -> bytes:
-    value = prop_filter.value
+def _key_value(value: Any, partition: Any) -> bytes:
+    """The encoded path of a __key__ filter's Key value, which must be in the query's partition."""
     if value.WhichOneof("value_type") != "key_value":
         raise invalid("A __key__ filter value must be a Key.")
     key = value.key_value
@@ -161,19 +161,14 @@ def _add_filter(plan: Plan, f: Any) -> None:
         if len(items) > (MAX_IN if op == IN else MAX_NOT_IN):
             raise invalid(f'Too many values in the {"IN" if op == IN else "NOT_IN"} filter on "{prop}".')
         if prop == KEY:
-            fake = pb.PropertyFilter()
-            encoded = []
-            for item in items:
-                fake.value.CopyFrom(item)
-                encoded.append(_key_value(fake, plan.partition))
-            plan.key_conds.append(Cond(prop, op, encoded))
+            plan.key_conds.append(Cond(prop, op, [_key_value(v, plan.partition) for v in items]))
         else:
             plan.conds.append(Cond(prop, op, [_encode_filter_value(prop, v) for v in items]))
         return
     if op not in RANGE_OPS and op not in (EQ, NE):
         raise invalid(f'Unknown filter operator {op} on "{prop}".')
     if prop == KEY:
-        plan.key_conds.append(Cond(prop, op, [_key_value(f, plan.partition)]))
+        plan.key_conds.append(Cond(prop, op, [_key_value(f.value, plan.partition)]))
     else:
         plan.conds.append(Cond(prop, op, [_encode_filter_value(prop, f.value)]))
 

@@ -9,7 +9,6 @@ from typing import Any
 from . import pb
 from .aggregation import run_aggregation
 from .commit import PendingCommit, apply_mutations, build_batch, index_rows, storage_key, storage_key_prefix
-from .encoding import encode_int
 from .errors import aborted, invalid, unimplemented
 from .executor import run_batch, set_times, timestamp
 from .ids import IdAllocator
@@ -183,9 +182,9 @@ class DatastoreService:
         selector = request.WhichOneof("transaction_selector")
         mode = request.mode
         if mode == 0:  # UNCONFIRMED: MODE_UNSPECIFIED is taken as TRANSACTIONAL when a transaction is named
-            mode = pb.TRANSACTIONAL if selector else pb.NON_TRANSACTIONAL
-            if not selector:
+            if selector is None:
                 raise invalid("The commit mode must be set (TRANSACTIONAL or NON_TRANSACTIONAL).")
+            mode = pb.TRANSACTIONAL
         if mode == pb.TRANSACTIONAL and selector is None:
             raise invalid("A transactional commit needs a transaction.")
         if mode == pb.NON_TRANSACTIONAL and selector is not None:
@@ -270,7 +269,7 @@ class DatastoreService:
                 check_key(key, request.project_id, request.database_id)
                 last = key.path[-1]
                 if last.WhichOneof("id_type") == "id":
-                    ids.add(storage_key_prefix(key) + encode_int(last.id))
+                    ids.add(IdAllocator.id_key(storage_key_prefix(key), last.id))
             self.storage.apply(Batch(version=self.storage.last_version(), ids=ids))
         return pb.ReserveIdsResponse()
 

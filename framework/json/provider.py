@@ -95,7 +95,7 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is False or (compact is None and self._app.debug):
             return self.dumps(obj, indent=2) + "\n"
-        if type(self).dumps is not DefaultJSONProvider.dumps:
+        if type(self).dumps is not DefaultJSONProvider.dumps or "dumps" in self.__dict__:  # replaced
             return self.dumps(obj, separators=(",", ":")) + "\n"
         # Same output as dumps(obj, separators=...), with the encoder built once per settings.
         key = (self.default, self.ensure_ascii, self.sort_keys)

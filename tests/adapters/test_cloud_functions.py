@@ -83,8 +83,32 @@ def message(event):
     calls.append(("message", event.pubsub.json()))
 
 
+class LazyStart:
+    """A WSGI iterable that calls start_response only once iterated (each time it is iterated)."""
+
+    def __init__(self, start_response):
+        self.start_response = start_response
+
+    def __iter__(self):
+        self.start_response("201 Created", [("Content-Type", "text/plain")])
+        yield b"one;"
+        yield b"two"
+
+    def close(self):
+        calls.append("closed")
+
+
 http_function = http(app)
 mounted_function = http(app, script_name="/api")
+lazy_function = http(lambda environ, start_response: LazyStart(start_response))
+
+
+class NeverStarts(LazyStart):
+    def __iter__(self):
+        yield b"no status"
+
+
+broken_function = http(lambda environ, start_response: NeverStarts(start_response))
 event_function = cloud_event(app)
 
 
@@ -171,6 +195,17 @@ def test_streaming_and_teardown_after_the_stream(module_path: Path) -> None:
     # As in Flask 3.1: teardown when the view returns, and again when the streamed context closes.
     assert module.calls == ["teardown", "chunk 0", "chunk 1", "chunk 2", "teardown"]
     assert response.headers.get("Content-Length") is None
+
+
+def test_wsgi_app_that_starts_the_response_lazily(module_path: Path) -> None:
+    client, module = _ff(module_path, "lazy_function")
+    response = client.get("/")
+    assert (response.status_code, response.get_data()) == (201, b"one;two")  # the first chunk once
+    response.close()
+    assert module.calls == ["closed"]
+    client, module = _ff(module_path, "broken_function")
+    assert client.get("/").status_code == 500  # a broken WSGI app is a server error; its iterable is closed
+    assert module.calls == ["closed"]
 
 
 def test_app_error_handling_not_ff_crash_handler(module_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 from typing import Any
@@ -112,6 +113,16 @@ def test_malformed_payload_in_handler_is_400(app: App) -> None:
 
     assert ev.deliver(app, ev.pubsub(b"not json")).status == 400
     assert ev.deliver(app, ev.pubsub({"ok": True})).status == 200
+
+
+def test_handlers_without_a_qualname_get_the_same_outcomes(app: App) -> None:
+    class Strict:
+        def __call__(self, event: Event) -> None:
+            event.json()
+
+    app.on_event("t")(functools.partial(Strict()))
+    assert ev.deliver(app, ev.cloud_event("t", "s", b"not json")).status == 400  # not a crash while logging
+    assert ev.deliver(app, ev.cloud_event("t", "s", 7)).status == 200
 
 
 def test_filters_must_be_strings(app: App) -> None:

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local_server import DEFAULT_ENTRYPOINT, AppYamlError, local_environment, read_app_yaml
+from deploy.local_server import (
+    DEFAULT_ENTRYPOINT,
+    AppYamlError,
+    local_environment,
+    port_setting,
+    read_app_yaml,
+)
 from tests.support.procs import REPO_ROOT, free_port, run_server
 
 
@@ -67,6 +73,15 @@ def test_local_environment() -> None:
     assert env["MODE"] == "dev" and env["KEEP"] == "shell"
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert "$PORT" in DEFAULT_ENTRYPOINT
+
+
+def test_port_settings_are_checked() -> None:
+    assert local_environment({"PORT": ""})["PORT"] == "8080"  # empty counts as unset
+    assert port_setting({"PORT": "8081"}, "PORT") == 8081
+    assert port_setting({"FRAMEWORK_DATASTORE_PORT": ""}, "FRAMEWORK_DATASTORE_PORT") is None
+    for bad in ("http", "0", "65536", "\u00b2", "-1"):
+        with pytest.raises(SystemExit, match="FRAMEWORK_DATASTORE_PORT is .*; set it to a free TCP port"):
+            port_setting({"FRAMEWORK_DATASTORE_PORT": bad}, "FRAMEWORK_DATASTORE_PORT")
 
 
 def test_bad_app_yaml_stops_the_runner_with_the_message(tmp_path: Path) -> None:

@@ -52,6 +52,10 @@ def test_cloud_run_and_functions() -> None:
     assert (fn.kind, fn.region) == (platform.CLOUD_FUNCTIONS, "europe-west1")
     gen1 = detect({"FUNCTION_NAME": "old", "GCP_PROJECT": "p", "FUNCTION_MEMORY_MB": "256"})
     assert (gen1.kind, gen1.service, gen1.project, gen1.memory_mb) == (platform.CLOUD_FUNCTIONS, "old", "p", 256)
+    # on_google_host (the debugger's and the session cookie's check) agrees with detect() on every host
+    for env in ({"K_SERVICE": "web"}, {"K_SERVICE": "fn", "FUNCTION_TARGET": "f"}, {"FUNCTION_NAME": "old", "GCP_PROJECT": "p"}):
+        assert detect(env).on_google and on_google_host(env)
+    assert not on_google_host({"FUNCTION_NAME": "old"})
 
 
 def test_local() -> None:

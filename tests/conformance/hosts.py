@@ -1,4 +1,4 @@
-"""The four hosts the conformance suite compares, behind one `request()` call, and how replies are normalised.
+"""The hosts the conformance suite compares, behind one `request()` call, and how replies are normalised.
 
 Normalised away (servers legitimately differ on them): Date and Server, and the hop-by-hop headers
 Connection, Keep-Alive and Transfer-Encoding. `Allow` is compared as a set of methods: werkzeug

@@ -18,7 +18,8 @@ HEAVY = ["jinja2", "itsdangerous", "click", "grpc", "google.cloud.ndb", "google.
 
 def _modules_after(code: str) -> set[str]:
     script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                         timeout=120)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -117,3 +117,27 @@ def test_allocator_skips_every_used_id(monkeypatch):
     pending: set[bytes] = set()
     assert sorted(allocator.allocate(ns, pending) for _ in range(2)) == [10, 11]
     assert allocator.allocate(partition_prefix("p", "", "other-ns"), set()) <= 11
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_reserved_stored_and_allocated_ids_are_remembered_by_the_service(monkeypatch, tmp_path, store):
+    """With only 12 possible ids, ReserveIds, stored entities and earlier allocations leave exactly the rest."""
+    from framework.emulator import ids as ids_module
+    from framework.emulator.service import DatastoreService
+    from framework.emulator.storage import open_storage
+
+    monkeypatch.setattr(ids_module, "MAX_ID", 12)
+    service = DatastoreService(open_storage(str(tmp_path) if store == "sqlite" else None))
+    try:
+        service.reserve_ids(pb.ReserveIdsRequest(project_id="p", keys=[key("A", i, project="p") for i in (1, 2, 3)]))
+        req = pb.CommitRequest(project_id="p", mode=pb.NON_TRANSACTIONAL)
+        for i in (4, 5):
+            req.mutations.add().upsert.CopyFrom(entity(key("A", i, project="p")))
+        req.mutations.add().insert.CopyFrom(entity(key("B", project="p")))  # any kind: one id space
+        allocated = {service.commit(req).mutation_results[-1].key.path[-1].id}
+        for _ in range(3):
+            res = service.allocate_ids(pb.AllocateIdsRequest(project_id="p", keys=[key("A", project="p")] * 2))
+            allocated |= {k.path[-1].id for k in res.keys}
+        assert allocated == set(range(6, 13))
+    finally:
+        service.storage.close()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from framework.emulator import pb
+from framework.emulator.errors import DatastoreError
 from framework.emulator.service import DatastoreService
 from framework.emulator.storage.memory import MemoryStorage
 from framework.emulator.storage.sqlite import SqliteStorage
@@ -139,3 +140,31 @@ def test_the_counter_sees_a_full_scan(service: DatastoreService) -> None:
     """The counting is real: a range that covers the whole kind reads a full batch of rows."""
     found, rows = _run(service, _query(_prop("n", GT, -1)))
     assert found == 1000 and rows >= 1000  # one batch is at most 1,000 results
+
+
+def _count(service: DatastoreService, *up_tos: int | None) -> tuple[list[int], int]:
+    """(count per aggregation, rows read) of counts over kind R, each bounded by its `up_to` (None = none)."""
+    req = pb.RunAggregationQueryRequest(project_id=PROJECT)
+    req.aggregation_query.nested_query.kind.add(name="R")
+    for i, up_to in enumerate(up_tos):
+        count = req.aggregation_query.aggregations.add(alias=f"c{i}").count
+        count.SetInParent()
+        if up_to is not None:
+            count.up_to.value = up_to
+    type(service.storage).rows = 0
+    result = service.run_aggregation_query(req).batch.aggregation_results[0].aggregate_properties
+    return [result[f"c{i}"].integer_value for i in range(len(up_tos))], type(service.storage).rows
+
+
+def test_count_up_to_stops_scanning_at_its_bound(service: DatastoreService) -> None:
+    """Counting reads index rows only (no entities), and no more of them than the largest bound needs."""
+    counts, rows = _count(service, 5, 12)
+    assert counts == [5, 12] and rows <= 12 + 1
+    counts, rows = _count(service, 5, None)  # an unbounded count must see everything
+    assert counts == [5, N] and N <= rows <= N + 1
+
+
+def test_negative_count_up_to_is_refused_before_any_scan(service: DatastoreService) -> None:
+    with pytest.raises(DatastoreError) as info:
+        _count(service, -1)
+    assert info.value.code == "INVALID_ARGUMENT" and type(service.storage).rows == 0

@@ -60,8 +60,7 @@ def test_port_zero_picks_a_free_port_and_ctrl_c_stops():
         first = proc.stdout.readline()
         assert first.startswith("export DATASTORE_EMULATOR_HOST=127.0.0.1:")
         assert int(first.strip().rsplit(":", 1)[1]) > 0
-        while "running" not in proc.stdout.readline():
-            pass
+        assert any("running" in line for line in proc.stdout), "the emulator exited before it was ready"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
     finally:
@@ -199,12 +198,11 @@ def test_kill_9_during_a_stream_of_commits_loses_no_acknowledged_commit(tmp_path
 
 
 def test_emulator_exits_when_its_parent_goes_away():
-    emu = start()
-    emu.proc.stdin.close()  # what the parent's death looks like to the child
-    assert emu.proc.wait(10) == 0
-    with pytest.raises(grpc.RpcError):
-        _get(emu.address, key("K", 1))
-    emu.stop()
+    with start() as emu:
+        emu.proc.stdin.close()  # what the parent's death looks like to the child
+        assert emu.proc.wait(10) == 0
+        with pytest.raises(grpc.RpcError):
+            _get(emu.address, key("K", 1))
 
 
 def test_unusable_data_dir_is_a_clear_error(tmp_path):

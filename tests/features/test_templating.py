@@ -228,7 +228,9 @@ def test_list_templates_and_explain_loading(app: App, tpl_dir: Path, caplog: pyt
         render_template("child.html", title="", body="")
     text = caplog.text
     assert "extra.html" in text and "not found" in text
-    assert "shadowed" in text
+    located = {m.split("'")[1]: m for r in caplog.records if (m := r.getMessage()).startswith("Locating template")}
+    assert "shadowed" not in located["extra.html"]  # found by one loader only
+    assert "shadowed" in located["child.html"]  # the app's copy hides the blueprint's
 
 
 def test_custom_environment_class_and_factory(tpl_dir: Path) -> None:

@@ -74,6 +74,27 @@ def test_provider_attributes() -> None:
     assert ("Content-Type", "application/x-json") in rv[-1][1]
 
 
+def _replaced(fw: ModuleType, method: str):
+    app = fw.Flask("json")
+    if method == "dumps":  # every JSON body goes through the instance's dumps, compact or not
+        app.json.dumps = lambda obj, **kw: __import__("json").dumps({"wrapped": obj}, **kw)
+    else:
+        app.json.response = lambda *args, **kw: fw.Response("custom", status=201, mimetype="text/plain")
+    app.add_url_rule("/dict", "dict", lambda: {"a": 1})
+    app.add_url_rule("/list", "list", lambda: [1])
+    app.add_url_rule("/jsonify", "jsonify", lambda: fw.jsonify(a=1))
+    return app
+
+
+@pytest.mark.parametrize("method", ["dumps", "response"])
+def test_provider_methods_replaced_on_the_instance(method: str) -> None:
+    rv = both(lambda fw: _replaced(fw, method), [call("GET", "/dict"), call("GET", "/list"), call("GET", "/jsonify")])
+    if method == "dumps":
+        assert [r[2] for r in rv] == [b'{"wrapped":{"a":1}}\n', b'{"wrapped":[1]}\n', b'{"wrapped":{"a":1}}\n']
+    else:
+        assert [r[0] for r in rv] == [201, 201, 201]
+
+
 def test_json_outside_app_and_provider_defaults() -> None:
     def probe(fw: ModuleType) -> object:
         app = fw.Flask("json")

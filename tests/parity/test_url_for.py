@@ -53,6 +53,19 @@ def test_url_for_in_request() -> None:
     assert b'"http://localhost/"' in rv[0][2] and b"BuildError" in rv[0][2] and b"/item/3/edit" in rv[0][2]
 
 
+def _by_method(fw: ModuleType):
+    app = fw.Flask("urls")
+    view = lambda: fw.url_for("x")  # noqa: E731
+    app.add_url_rule("/get", "x", view, methods=["GET"])
+    app.add_url_rule("/post", "x", view, methods=["POST"])
+    return app
+
+
+def test_url_for_prefers_the_rule_for_the_request_method() -> None:
+    rv = both(_by_method, [call("POST", "/post"), call("GET", "/get"), call("POST", "/post"), call("GET", "/get")])
+    assert [r[2] for r in rv] == [b"/post", b"/get", b"/post", b"/get"]
+
+
 def test_url_for_with_config() -> None:
     rv = both(lambda fw: _app(fw, SERVER_NAME="srv.test:8080", APPLICATION_ROOT="/root",
                               PREFERRED_URL_SCHEME="https"), [call("GET", "/all"), call("GET", "/bp/rel")])

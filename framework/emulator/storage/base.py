@@ -39,8 +39,6 @@ class Batch:
 class Storage(abc.ABC):
     """Ordered tables; callers serialize access (the server holds one lock around every call)."""
 
-    durable: bool = False
-
     @abc.abstractmethod
     def get(self, key: bytes) -> Record | None:
         """The entity stored under `key`, or None."""

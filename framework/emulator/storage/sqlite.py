@@ -22,8 +22,6 @@ FILENAME = "datastore.sqlite3"
 class SqliteStorage(Storage):
     """One connection, used under the server's lock; reads see every applied batch."""
 
-    durable = True
-
     def __init__(self, data_dir: str) -> None:
         os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(data_dir, FILENAME)
@@ -90,9 +88,13 @@ class SqliteStorage(Storage):
     def reset(self) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for table in ("entities", "idx", "ids"):
-            db.execute(f"DELETE FROM {table}")
-        db.execute("COMMIT")
+        try:
+            for table in ("entities", "idx", "ids"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._db.close()
