@@ -155,7 +155,7 @@ _env_file_option = click.Option(
 )
 _app_option = click.Option(
     ["-A", "--app"], metavar="IMPORT", is_eager=True, expose_value=False, callback=_app_callback,
-    help="The app to load: 'module:name', 'module:factory(args)' or a file path. Default: main.py or app.py.",
+    help="The app to load: 'module:name', 'module:factory(args)' or a file path. Default: main.py, wsgi.py or app.py.",
 )
 _debug_option = click.Option(
     ["--debug/--no-debug"], expose_value=False, callback=_debug_callback,
@@ -478,7 +478,7 @@ def _main_cli() -> FrameworkGroup:
     return FrameworkGroup(
         name="framework",
         help="The framework command line: run the development server, list routes, open a shell, and run "
-        "the app's own commands. Choose the app with --app or FRAMEWORK_APP (default: main.py or app.py).",
+        "the app's own commands. Choose the app with --app or FRAMEWORK_APP (default: main.py, wsgi.py or app.py).",
     )
 
 
