@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -65,10 +66,16 @@ class Request(_WRequest):
 
     @cached_property
     def args(self) -> MultiDict[str, str]:
-        """Query arguments; a query string that is not UTF-8 or has a bad `%` escape is a 400."""
+        """Query arguments; a query that is not UTF-8 (raw, or escaped like `?x=%ff`) or has a bad `%`
+        escape is a 400 (werkzeug alone would hand the view the literal text "%FF")."""
         query = self.environ.get("QUERY_STRING", "")
-        if "%" in query and BAD_ESCAPE.search(query):
-            raise BadRequest("The query string has an invalid percent-escape; write a literal '%' as '%25'.")
+        if "%" in query:
+            if BAD_ESCAPE.search(query):
+                raise BadRequest("The query string has an invalid percent-escape; write a literal '%' as '%25'.")
+            try:
+                unquote_to_bytes(query).decode()
+            except UnicodeDecodeError:
+                raise BadRequest("The query string is not valid UTF-8 once its escapes are decoded.") from None
         try:
             return _WRequest.args.fget(self)  # type: ignore[attr-defined, no-any-return]
         except UnicodeDecodeError:

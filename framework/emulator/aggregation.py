@@ -47,12 +47,17 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
     aliases = _aliases(aggs)
     query = aggregation_query.nested_query
     plan = plan_query(query, partition)
-    props = [getattr(a, a.WhichOneof("operator")).property.name for a in aggs if a.WhichOneof("operator") != "count"]
+    ops = [a.WhichOneof("operator") for a in aggs]
+    if None in ops:
+        raise invalid("Every aggregation needs an operator: count, sum or avg.")
+    props = [getattr(a, op).property.name for a, op in zip(aggs, ops, strict=True) if op != "count"]
+    if "" in props:
+        raise invalid("A sum or avg aggregation must name a property.")
     if props and plan.keys_only:
         raise invalid("Only projected properties can be aggregated.")
     if not props and not plan.projection:
         plan.keys_only = True  # counting needs no entity: the index rows the driver scans are enough
-    up_tos = [a.count.up_to.value for a in aggs if a.WhichOneof("operator") == "count" and a.count.HasField("up_to")]
+    up_tos = [a.count.up_to.value for a, op in zip(aggs, ops, strict=True) if op == "count" and a.count.HasField("up_to")]
     if any(n < 0 for n in up_tos):
         raise invalid("count up_to must not be negative.")
     offset, limit = query_bounds(query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
@@ -77,14 +82,13 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
                     sums[p].append(number)
         count += 1
     result = batch.aggregation_results.add()
-    for alias, agg in zip(aliases, aggs, strict=True):
+    for alias, agg, op in zip(aliases, aggs, ops, strict=True):
         out = result.aggregate_properties[alias]
-        op = agg.WhichOneof("operator")
         if op == "count":
             up_to = agg.count.up_to.value if agg.count.HasField("up_to") else None
             out.integer_value = count if up_to is None else min(count, up_to)
             continue
-        values = sums[agg.sum.property.name if op == "sum" else agg.avg.property.name]
+        values = sums[getattr(agg, op).property.name]
         if op == "avg":
             if values:
                 out.double_value = math.fsum(values) / len(values)

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import encoding as enc
 from . import pb
-from .encoding import encode_path, escape, partition_prefix, unescape
+from .encoding import encode_path, escape, unescape
 from .storage import Record, Storage
 
 KINDS = ("__namespace__", "__kind__", "__property__")
@@ -88,9 +88,8 @@ def _default_ns(partition: Any) -> Any:
     return p
 
 
-def metadata_rows(storage: Storage, kind: str, partition: Any) -> Iterator[tuple[bytes, bytes, Record]]:
-    """(path position, storage key, synthetic record) per metadata entity."""
-    ns = partition_prefix(partition.project_id, partition.database_id, partition.namespace_id)
+def metadata_rows(storage: Storage, kind: str, partition: Any, ns: bytes) -> Iterator[tuple[bytes, bytes, Record]]:
+    """(path position, storage key, synthetic record) per metadata entity; `ns` is the partition's prefix."""
     for e in metadata_entities(storage, kind, partition, ns):
         path = encode_path(e.key)
         yield path, ns + path, Record(1, 0, 0, e.SerializeToString())

@@ -227,7 +227,7 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
     if plan.driver == "M":
         from .metadata import metadata_rows
 
-        rows = metadata_rows(storage, plan.kind or "", plan.partition)
+        rows = metadata_rows(storage, plan.kind or "", plan.partition, ns)
         return (Match(pos, skey, record) for pos, skey, record in rows if lo <= pos < hi), served
     if plan.driver == "E":
         return (Match(k[len(ns):], k, r) for k, r in storage.scan_entities(ns + lo, ns + hi, rev)), served

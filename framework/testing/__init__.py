@@ -9,6 +9,7 @@ import importlib.metadata
 import typing as t
 from contextlib import ExitStack, contextmanager
 from copy import copy
+from functools import cache
 from urllib.parse import urlsplit
 
 import werkzeug.test
@@ -59,6 +60,7 @@ class EnvironBuilder(werkzeug.test.EnvironBuilder):
         return self.app.json.dumps(obj, **kwargs)
 
 
+@cache  # a metadata lookup costs about a quarter of a millisecond; every client needs it
 def _werkzeug_version() -> str:
     try:
         return importlib.metadata.version("werkzeug")

@@ -63,6 +63,8 @@ def _call(app: App, path: str, query: str = "", method: str = "GET", body: bytes
         ("/echo/ok", "a=%zz", 400),  # a '%' that starts no escape in the query
         ("/echo/ok", "c=%", 400),  # a '%' at the very end
         ("/echo/ok", "a=%25zz&b=%41", 200),  # a literal '%' written as %25 is fine
+        ("/echo/ok", "a=%ff%fe", 400),  # escaped bytes that are not UTF-8
+        ("/echo/ok", "a=caf%C3%A9", 200),  # escaped UTF-8 is fine
     ],
 )
 def test_bad_path_or_query_never_500(path: str, query: str, expected: int) -> None:

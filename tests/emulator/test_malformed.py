@@ -183,13 +183,20 @@ def test_odd_but_valid_commits_and_queries_never_fail_internally_or_lose_data(ra
                 stored.pop(skey, None)
             else:
                 stored[skey] = getattr(m, op)
+    agg_rng = random.Random(13)  # its own generator: the queries stay those of `rng`
     for _ in range(400):
         query = _random_query(rng)
+        aggregation = pb.AggregationQuery(nested_query=query)
+        for _ in range(agg_rng.randint(1, 2)):
+            a = aggregation.aggregations.add()
+            op_name = agg_rng.choice(["count", "count", "sum", "avg", None])
+            if op_name == "count":
+                a.count.SetInParent()
+            elif op_name:
+                getattr(a, op_name).property.name = agg_rng.choice(["a", "b", "", "c.d"])
         for method, request in (("RunQuery", pb.RunQueryRequest(project_id=PROJECT, query=query)),
                                 ("RunAggregationQuery", pb.RunAggregationQueryRequest(
-                                    project_id=PROJECT, aggregation_query=pb.AggregationQuery(
-                                        nested_query=query, aggregations=[pb.AggregationQuery.Aggregation(
-                                            count=pb.AggregationQuery.Aggregation.Count())])))):
+                                    project_id=PROJECT, aggregation_query=aggregation))):
             try:
                 raw(method, request)
             except grpc.RpcError as err:

@@ -370,6 +370,17 @@ def test_aggregations_over_empty_and_mixed_values(raw):
     assert got["c"].integer_value == 0
 
 
+def test_malformed_aggregations_are_invalid_argument(raw):
+    for op_name in (None, "sum", "avg"):  # no operator at all; sum/avg without a property
+        req = pb.RunAggregationQueryRequest()
+        req.aggregation_query.nested_query.kind.add(name="Agg")
+        a = req.aggregation_query.aggregations.add(alias="x")
+        if op_name:
+            getattr(a, op_name).SetInParent()
+        err = raw.error("RunAggregationQuery", req)
+        assert code(err) == "INVALID_ARGUMENT", (op_name, err.details())
+
+
 def test_property_masks_on_lookup_and_query(raw):
     e = entity(key("Mask", 1), a=1, b=2)
     e.properties["sub"].entity_value.properties["x"].integer_value = 1
