@@ -14,6 +14,8 @@ from framework.adapters.cloud_functions import cloud_event, http
 from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
 
 app = App(__name__)
+# FRAMEWORK_* variables (app.yaml's env_variables, or your shell) become config: FRAMEWORK_SECRET_KEY -> SECRET_KEY.
+app.config.from_prefixed_env()
 
 
 # --- core routes -------------------------------------------------------------------------------

@@ -85,3 +85,15 @@ def test_core_benchmark_apps_and_targets() -> None:
         assert answers[0] == answers[1], (name, answers)
     assert core.verdict("throughput", 3.2) == "ok" and core.verdict("throughput", 2.9) == "MISSED"
     assert core.verdict("cold_start", 0.65) == "ok" and core.verdict("cold_start", 0.75) == "MISSED"
+
+
+def test_sample_app_takes_its_secret_key_from_app_yaml_env_variables() -> None:
+    # app.yaml's env_variables reach the app as FRAMEWORK_* variables; main.py must turn them into config.
+    env_vars = yaml.safe_load((REPO_ROOT / "app.yaml").read_text())["env_variables"]
+    assert "FRAMEWORK_SECRET_KEY" in env_vars
+    probe = "import main; print(repr(main.app.secret_key))"
+    env = {"PATH": "/usr/bin:/bin", "FRAMEWORK_SECRET_KEY": "from-the-environment-0123456789"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "'from-the-environment-0123456789'"
