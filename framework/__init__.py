@@ -114,6 +114,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "request_started": ("signals", "request_started"),
     "request_tearing_down": ("signals", "request_tearing_down"),
     "template_rendered": ("signals", "template_rendered"),
+    # App Engine view guards (not in Flask): 403 unless App Engine marked the request as cron / task.
+    "cron_only": ("adapters.appengine", "cron_only"),
+    "task_only": ("adapters.appengine", "task_only"),
 }
 # Submodules reachable as attributes after a plain `import framework` (as `import flask` gives
 # `flask.sessions`, `flask.ctx`, ...), imported on first access.
@@ -129,6 +132,8 @@ __all__ = sorted([*_EXPORTS, "json"])
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from . import json as json
+    from .adapters.appengine import cron_only as cron_only
+    from .adapters.appengine import task_only as task_only
     from .app import App as App
     from .app import Flask as Flask
     from .blueprints import Blueprint as Blueprint

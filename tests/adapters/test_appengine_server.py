@@ -240,7 +240,11 @@ def test_no_access_log_and_no_plain_app_log_lines(appengine: Server) -> None:
 
 
 def test_workers_sized_from_instance_memory(appengine: Server) -> None:
-    # GAE_MEMORY_MB=384 is an F1 instance: Google's starting point is two workers.
+    # GAE_MEMORY_MB=384 is an F1 instance: Google's starting point is two workers. The server answers
+    # once one worker is up, so give the second one time to boot, then make sure no third one does.
+    deadline = time.monotonic() + 30
+    while appengine.log().count("Booting worker with pid") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert appengine.log().count("Booting worker with pid") == 2
     assert "Control socket" not in appengine.log()
 
