@@ -120,6 +120,34 @@ def set_value(out: Any, value: Any) -> None:
         out.CopyFrom(value)
 
 
+def prop_filter(name: str, op: int, value: Any) -> Any:
+    """A property filter `name op value` (value converted like `set_value`)."""
+    f = pb.Filter()
+    f.property_filter.property.name = name
+    f.property_filter.op = op
+    set_value(f.property_filter.value, value)
+    return f
+
+
+def build_query(
+    *filters: Any, kind: str = "R", order: str | None = None, desc: bool = False,
+    then: Any = (), keys_only: bool = False, limit: int | None = None,
+) -> Any:
+    """A query of `kind` with AND-ed `filters`, an order (plus `then` as (name, desc) pairs), keys-only, limit."""
+    query = pb.Query()
+    query.kind.add(name=kind)
+    if filters:
+        query.filter.composite_filter.op = pb.AND
+        query.filter.composite_filter.filters.extend(filters)
+    for name, descending in ([(order, desc)] if order else []) + list(then):
+        query.order.add(direction=pb.DESCENDING if descending else pb.ASCENDING).property.name = name
+    if keys_only:
+        query.projection.add().property.name = "__key__"
+    if limit is not None:
+        query.limit.value = limit
+    return query
+
+
 def commit(raw: Raw, *mutations: tuple[str, Any], txn: bytes | None = None) -> Any:
     """Commit (op, entity-or-key) mutations, non-transactionally unless `txn` is given."""
     req = pb.CommitRequest(mode=pb.TRANSACTIONAL if txn else pb.NON_TRANSACTIONAL)

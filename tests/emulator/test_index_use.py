@@ -12,7 +12,7 @@ from framework.emulator.service import DatastoreService
 from framework.emulator.storage.memory import MemoryStorage
 from framework.emulator.storage.sqlite import SqliteStorage
 
-from .conftest import PROJECT, entity, key
+from .conftest import PROJECT, build_query, entity, key, prop_filter
 
 N = 2000  # entities of kind "R"; another 2000 of kind "Other" share the store
 
@@ -60,31 +60,6 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     storage.close()
 
 
-def _prop(name: str, op: int, value: object) -> pb.Filter:
-    f = pb.Filter()
-    f.property_filter.property.name, f.property_filter.op = name, op
-    if isinstance(value, pb.Key):
-        f.property_filter.value.key_value.CopyFrom(value)
-    elif isinstance(value, bool):
-        f.property_filter.value.boolean_value = value
-    else:
-        f.property_filter.value.integer_value = value
-    return f
-
-
-def _query(*filters: pb.Filter, order: str | None = None, desc: bool = False, limit: int | None = None) -> pb.Query:
-    query = pb.Query()
-    query.kind.add(name="R")
-    if filters:
-        query.filter.composite_filter.op = pb.AND
-        query.filter.composite_filter.filters.extend(filters)
-    if order:
-        query.order.add(direction=pb.DESCENDING if desc else pb.ASCENDING).property.name = order
-    if limit is not None:
-        query.limit.value = limit
-    return query
-
-
 def _run(service: DatastoreService, query: pb.Query, kindless: bool = False) -> tuple[int, int]:
     """(results, rows read) of one RunQuery."""
     if kindless:
@@ -103,16 +78,16 @@ def _rows(results: int) -> int:
 EQ, GT, LT, ANCESTOR = pb.OP.EQUAL, pb.OP.GREATER_THAN, pb.OP.LESS_THAN, pb.OP.HAS_ANCESTOR
 CASES = {
     # name: (query, kindless, expected results, most rows it may read)
-    "equality": (_query(_prop("group", EQ, 7)), False, 20, _rows(20)),
+    "equality": (build_query(prop_filter("group", EQ, 7)), False, 20, _rows(20)),
     # low and high each match half the kind (1,000 rows); only one parent's 20 entities have both.
-    "two equalities, zig-zag": (_query(_prop("low", EQ, True), _prop("high", EQ, True)), False, 20, 3 * 20 + 6),
-    "ancestor": (_query(_prop("__key__", ANCESTOR, key("G", 5))), False, 20, _rows(20)),
-    "kindless ancestor": (_query(_prop("__key__", ANCESTOR, key("G", 5))), True, 40, 40 + 2),
-    "ancestor + equality": (_query(_prop("__key__", ANCESTOR, key("G", 5)), _prop("group", EQ, 4)), False, 20, 50),
-    "key range": (_query(_prop("__key__", LT, key("G", 2))), False, 20, _rows(20)),
-    "inequality": (_query(_prop("n", GT, N - 31)), False, 30, _rows(30)),
-    "sorted, limit": (_query(order="n", desc=True, limit=15), False, 15, _rows(15)),
-    "kind, limit": (_query(limit=25), False, 25, _rows(25)),
+    "two equalities, zig-zag": (build_query(prop_filter("low", EQ, True), prop_filter("high", EQ, True)), False, 20, 3 * 20 + 6),
+    "ancestor": (build_query(prop_filter("__key__", ANCESTOR, key("G", 5))), False, 20, _rows(20)),
+    "kindless ancestor": (build_query(prop_filter("__key__", ANCESTOR, key("G", 5))), True, 40, 40 + 2),
+    "ancestor + equality": (build_query(prop_filter("__key__", ANCESTOR, key("G", 5)), prop_filter("group", EQ, 4)), False, 20, 50),
+    "key range": (build_query(prop_filter("__key__", LT, key("G", 2))), False, 20, _rows(20)),
+    "inequality": (build_query(prop_filter("n", GT, N - 31)), False, 30, _rows(30)),
+    "sorted, limit": (build_query(order="n", desc=True, limit=15), False, 15, _rows(15)),
+    "kind, limit": (build_query(limit=25), False, 25, _rows(25)),
 }
 
 
@@ -125,7 +100,7 @@ def test_queries_read_only_the_index_range_they_need(service: DatastoreService, 
 
 
 def test_a_cursor_resumes_by_seeking_not_by_rereading(service: DatastoreService) -> None:
-    query = _query(_prop("n", GT, 100), order="n", limit=10)
+    query = build_query(prop_filter("n", GT, 100), order="n", limit=10)
     first = service.run_query(pb.RunQueryRequest(project_id=PROJECT, query=query)).batch
     query.start_cursor = first.end_cursor
     for _ in range(50):  # page deep into the range: each page costs the same
@@ -138,7 +113,7 @@ def test_a_cursor_resumes_by_seeking_not_by_rereading(service: DatastoreService)
 
 def test_the_counter_sees_a_full_scan(service: DatastoreService) -> None:
     """The counting is real: a range that covers the whole kind reads a full batch of rows."""
-    found, rows = _run(service, _query(_prop("n", GT, -1)))
+    found, rows = _run(service, build_query(prop_filter("n", GT, -1)))
     assert found == 1000 and rows >= 1000  # one batch is at most 1,000 results
 
 

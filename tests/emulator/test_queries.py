@@ -6,7 +6,7 @@ import pytest
 
 from framework.emulator import pb
 
-from .conftest import code, commit, entity, key
+from .conftest import code, commit, entity, key, prop_filter
 
 pytestmark = pytest.mark.slow
 
@@ -20,31 +20,15 @@ def run(raw, namespace="", **fields):
 
 
 def eq(name, v):
-    f = pb.Filter()
-    f.property_filter.property.name = name
-    f.property_filter.op = pb.OP.EQUAL
-    _set(f.property_filter.value, v)
-    return f
+    return prop_filter(name, pb.OP.EQUAL, v)
 
 
 def op(name, operator, v):
-    f = eq(name, v)
-    f.property_filter.op = operator
-    return f
-
-
-def _set(out, v):
-    from .conftest import set_value
-
-    set_value(out, v)
+    return prop_filter(name, operator, v)
 
 
 def ancestor(k):
-    f = pb.Filter()
-    f.property_filter.property.name = "__key__"
-    f.property_filter.op = pb.OP.HAS_ANCESTOR
-    f.property_filter.value.key_value.CopyFrom(k)
-    return f
+    return prop_filter("__key__", pb.OP.HAS_ANCESTOR, k)
 
 
 def conj(*filters):

@@ -10,7 +10,7 @@ from framework.emulator import pb
 from framework.emulator.service import DatastoreService
 from framework.emulator.storage import open_storage
 
-from .conftest import PROJECT, entity, key
+from .conftest import PROJECT, build_query, entity, key, prop_filter
 
 
 def _service(kind: str, tmp_path):
@@ -33,45 +33,24 @@ def _fill(service):
 
 
 def _queries():
-    def prop(name, op, value):
-        f = pb.Filter()
-        f.property_filter.property.name = name
-        f.property_filter.op = op
-        if isinstance(value, int):
-            f.property_filter.value.integer_value = value
-        elif isinstance(value, str):
-            f.property_filter.value.string_value = value
-        else:
-            f.property_filter.value.key_value.CopyFrom(value)
-        return f
-
-    def q(filters=(), order=None, desc=False, keys_only=False, limit=None, then=()):
-        query = pb.Query()
-        query.kind.add(name="R")
-        if filters:
-            query.filter.composite_filter.op = pb.AND
-            query.filter.composite_filter.filters.extend(filters)
-        if order:
-            o = query.order.add(direction=pb.DESCENDING if desc else pb.ASCENDING)
-            o.property.name = order
-        for name, d in then:
-            o = query.order.add(direction=pb.DESCENDING if d else pb.ASCENDING)
-            o.property.name = name
-        if keys_only:
-            query.projection.add().property.name = "__key__"
-        if limit is not None:
-            query.limit.value = limit
-        return query
-
-    anc = prop("__key__", pb.OP.HAS_ANCESTOR, key("G", 2))
+    anc = prop_filter("__key__", pb.OP.HAS_ANCESTOR, key("G", 2))
     return [
-        q(), q(keys_only=True), q([prop("s", pb.OP.EQUAL, "a")]), q([prop("s", pb.OP.EQUAL, "b"), prop("tags", pb.OP.EQUAL, 0)]),
-        q([anc, prop("s", pb.OP.EQUAL, "c")]), q(order="n"), q(order="n", desc=True), q(order="tags", desc=True),
-        q([prop("n", pb.OP.GREATER_THAN, 10)]), q([prop("n", pb.OP.LESS_THAN_OR_EQUAL, 3), anc], keys_only=True),
-        q([prop("s", pb.OP.EQUAL, "a")], desc=True, order="__key__"), q(limit=7, order="n", desc=True),
-        q([prop("__key__", pb.OP.GREATER_THAN, key("G", 2, "R", 50))], limit=30),
-        q(order="s", then=[("n", True)]), q(order="n", desc=True, then=[("s", False)]),
-        q([prop("n", pb.OP.GREATER_THAN_OR_EQUAL, 5)], order="n", then=[("s", True)], keys_only=True),
+        build_query(),
+        build_query(keys_only=True),
+        build_query(prop_filter("s", pb.OP.EQUAL, "a")),
+        build_query(prop_filter("s", pb.OP.EQUAL, "b"), prop_filter("tags", pb.OP.EQUAL, 0)),
+        build_query(anc, prop_filter("s", pb.OP.EQUAL, "c")),
+        build_query(order="n"),
+        build_query(order="n", desc=True),
+        build_query(order="tags", desc=True),
+        build_query(prop_filter("n", pb.OP.GREATER_THAN, 10)),
+        build_query(prop_filter("n", pb.OP.LESS_THAN_OR_EQUAL, 3), anc, keys_only=True),
+        build_query(prop_filter("s", pb.OP.EQUAL, "a"), desc=True, order="__key__"),
+        build_query(limit=7, order="n", desc=True),
+        build_query(prop_filter("__key__", pb.OP.GREATER_THAN, key("G", 2, "R", 50)), limit=30),
+        build_query(order="s", then=[("n", True)]),
+        build_query(order="n", desc=True, then=[("s", False)]),
+        build_query(prop_filter("n", pb.OP.GREATER_THAN_OR_EQUAL, 5), order="n", then=[("s", True)], keys_only=True),
     ]
 
 
