@@ -76,7 +76,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         "accesslog": None if on_google else "-",
         "errorlog": "-",
         "loglevel": env.get("GUNICORN_LOG_LEVEL", "info"),
-        # Scheme and client address come from framework.adapters.wsgi, on App Engine only, trusting
+        # Scheme and client address come from framework.adapters.front_end, on App Engine only, trusting
         # exactly Google's hops; gunicorn must not believe X-Forwarded-* headers from loopback clients.
         "secure_scheme_headers": {},
         # gunicorn >= 24 opens a control socket under $HOME by default: one shared path for every
@@ -121,7 +121,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     """gunicorn hook, in each worker process as it exits (SIGTERM included): the app's `@app.on_stop` handlers."""
     if getattr(worker, "pid", None) != os.getpid():
         return  # gunicorn also calls this in the arbiter for a worker that vanished: nothing to run there
-    from framework.hosting import run_at_exit
+    from framework.lifecycle import run_at_exit
 
     run_at_exit(getattr(worker, "wsgi", None))
 

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-# Importing ndb turns on the per-request ndb context (framework.datastore, NDB_CONTEXT unset = "auto");
+# Importing ndb turns on the per-request ndb context (framework.ndb, NDB_CONTEXT unset = "auto");
 # `make run` points it at the embedded Datastore emulator.
 from google.cloud import ndb
 
 from framework import App, Response, jsonify, request
 from framework.adapters.cloud_functions import cloud_event, http
-from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
 
 app = App(__name__)
 # FRAMEWORK_* variables (app.yaml's env_variables, or your shell) become config: FRAMEWORK_SECRET_KEY -> SECRET_KEY.

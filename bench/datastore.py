@@ -25,8 +25,8 @@ TARGET_RATIO = 1.5
 
 @contextlib.contextmanager
 def emulator(data_dir: str | None = None) -> Iterator[str]:
-    """Run the emulator (`framework.emulator.start`, one port as `make run` serves it); yield its host:port."""
-    from framework.emulator import start
+    """Run the emulator (`framework.emulators.datastore.start`, one port as `make run` serves it); yield its host:port."""
+    from framework.emulators.datastore import start
 
     with start(data_dir=data_dir, project="bench", timeout=60) as running:
         yield running.address
@@ -35,7 +35,7 @@ def emulator(data_dir: str | None = None) -> Iterator[str]:
 @contextlib.contextmanager
 def ndb_context(host: str) -> Iterator[None]:
     """An ndb context on the emulator at `host`, with the in-context cache off (every call is a round trip)."""
-    from framework import datastore
+    from framework import ndb as datastore
 
     os.environ["DATASTORE_EMULATOR_HOST"] = host
     try:

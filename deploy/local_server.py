@@ -136,7 +136,7 @@ def embed_datastore(env: dict[str, str]) -> None:
     project = env.get("DATASTORE_PROJECT_ID") or env["GOOGLE_CLOUD_PROJECT"]
     data_dir = Path(env.get("FRAMEWORK_DATASTORE_DIR") or ROOT / ".datastore").resolve()
     port = port_setting(env, "FRAMEWORK_DATASTORE_PORT") or _free_port()
-    cmd = [sys.executable, "-m", "framework.emulator", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "framework.emulators.datastore", "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir), "--project", project]
     _wait_for_emulator(port, _spawn_watchdog(cmd, env))
     env.update(DATASTORE_EMULATOR_HOST=f"127.0.0.1:{port}", DATASTORE_PROJECT_ID=project,

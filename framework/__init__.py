@@ -122,8 +122,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 # `flask.sessions`, `flask.ctx`, ...), imported on first access.
 _SUBMODULES = frozenset({
     "app", "blueprints", "cli", "config", "ctx", "debug", "dispatch", "files", "flashing", "globals",
-    "helpers", "hosting", "json", "logging", "platform", "routing", "scaffold", "sessions", "signals",
-    "templating", "testing", "typing", "views", "wrappers", "adapters", "datastore",
+    "helpers", "lifecycle", "events", "json", "logging", "platform", "routing", "scaffold", "sessions", "signals",
+    "templating", "testing", "typing", "views", "wrappers", "adapters", "ndb", "emulators",
 })
 # Captured now: once framework.globals is imported, the name `globals` here refers to that submodule.
 _namespace = globals()

@@ -18,13 +18,13 @@ from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.wrappers import Response as BaseResponse
 
-from .adapters.events import EventsMixin
+from .events import EventsMixin
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
 from .dispatch import FAST_PATH_METHODS, RequestCycle
 from .globals import _cv_app, _cv_request
 from .helpers import get_debug_flag
-from .hosting import HostingMixin
+from .lifecycle import HostingMixin
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .routing import Map, RouteCache, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
@@ -181,10 +181,10 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
 
-        from . import datastore, hosting
+        from . import lifecycle, ndb
 
-        hosting.init_app(self)
-        datastore.init_app(self)
+        lifecycle.init_app(self)
+        ndb.init_app(self)
 
     # --- setup state -------------------------------------------------------------------------------
     def _check_setup_finished(self, f_name: str) -> None:

@@ -13,7 +13,7 @@ for _name in ("NO_PROXY", "no_proxy"):
     os.environ[_name] = ",".join(filter(None, [os.environ.get(_name), "127.0.0.1", "localhost", "::1"]))
 
 # The emulator's fixtures (`datastore_emulator`, `clean_datastore`), as a user's conftest would load them.
-pytest_plugins = ["framework.emulator.pytest_plugin"]
+pytest_plugins = ["framework.emulators.datastore.pytest_plugin"]
 
 # Variables that make the framework believe it runs on Google's hosts or point it at a datastore.
 _PLATFORM_VARS = (

@@ -1,7 +1,7 @@
 """`request.appengine`: what App Engine's front end says about a request, parsed into a typed object.
 
 The X-Appengine-* headers are believed only when the WSGI environ carries `TRUSTED_ENVIRON_KEY`, which
-the App Engine middleware (framework.adapters.wsgi) sets on App Engine standard and under the local
+the App Engine middleware (framework.adapters.front_end) sets on App Engine standard and under the local
 runner. An HTTP client cannot set a WSGI environ key, so it cannot forge the mark. Malformed header
 values read as None: they never raise.
 """

@@ -18,7 +18,7 @@ On Google's hosts the scheme comes from the last X-Forwarded-Proto value (TLS en
 container); locally it is http whatever the client claims.
 
 CloudEvents: the event goes to `app.dispatch_event`; on a 2xx outcome FF answers 200 "OK", otherwise
-the status of the outcome (see framework.adapters.events) with its phrase as the body. Binary-mode
+the status of the outcome (see framework.events) with its phrase as the body. Binary-mode
 attribute headers are percent-decoded (the SDK does not), so both modes give handlers the same values.
 An event whose required attributes are not strings, or whose `time` is not RFC 3339, is answered 400.
 FF parses the request before calling the function and lets some malformed bodies escape as exceptions
@@ -39,7 +39,7 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from framework.adapters.events import Event, EventResult, MalformedEventError
+from framework.events import Event, EventResult, MalformedEventError
 from framework.adapters.pubsub_push import status_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from framework.adapters.events import MalformedEventError
+from framework.events import MalformedEventError
 
 __all__ = ["MalformedEventError", "PubSubMessage", "StorageObject", "decode_base64", "parse_timestamp"]
 

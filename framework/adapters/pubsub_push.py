@@ -22,7 +22,7 @@ from typing import Any
 from werkzeug.exceptions import BadRequest, Forbidden
 from werkzeug.http import HTTP_STATUS_CODES
 
-from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, Event, EventResult
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, Event, EventResult
 from framework.adapters.payloads import MalformedEventError, PubSubMessage
 
 PUBSUB_SOURCE_PREFIX = "//pubsub.googleapis.com/"

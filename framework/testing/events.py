@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from framework.adapters.events import (
+from framework.events import (
     PUBSUB_MESSAGE_PUBLISHED,
     STORAGE_FINALIZED,
     Event,

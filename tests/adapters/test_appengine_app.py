@@ -9,7 +9,7 @@ import pytest
 from framework import App, request
 from framework.adapters import cloud_logging
 from framework.adapters.appengine import TRUSTED_ENVIRON_KEY, cron_only, task_only
-from framework.adapters.wsgi import AppEngineMiddleware, LocalFrontEnd
+from framework.adapters.front_end import AppEngineMiddleware, LocalFrontEnd
 
 TRUSTED = {TRUSTED_ENVIRON_KEY: True}
 
@@ -189,7 +189,7 @@ def test_log_format_config_switch_applies_at_first_request(monkeypatch: pytest.M
 
 def test_run_at_exit_runs_stop_handlers_once_in_an_app_context(caplog: pytest.LogCaptureFixture) -> None:
     from framework import current_app
-    from framework.hosting import run_at_exit
+    from framework.lifecycle import run_at_exit
 
     app = App(__name__)
     seen: list[str] = []

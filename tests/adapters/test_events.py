@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from framework import App, current_app
-from framework.adapters.events import STORAGE_DELETED, STORAGE_FINALIZED, Event
+from framework.events import STORAGE_DELETED, STORAGE_FINALIZED, Event
 from framework.testing import events as ev
 
 TOPIC = "projects/p/topics/orders"

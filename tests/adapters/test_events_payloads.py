@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_DELETED, Event
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_DELETED, Event
 from framework.adapters.payloads import MalformedEventError, PubSubMessage, StorageObject, parse_timestamp
 from framework.testing import events as ev
 

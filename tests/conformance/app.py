@@ -31,7 +31,7 @@ from framework import (
     url_for,
 )
 from framework.adapters.cloud_functions import cloud_event, http
-from framework.adapters.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_FINALIZED, Event
 
 MAX_CONTENT_LENGTH = 3 * 1024 * 1024
 SMALL_LIMIT = 1024

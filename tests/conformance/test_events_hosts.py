@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from framework.adapters.events import STORAGE_DELETED, Event
+from framework.events import STORAGE_DELETED, Event
 from framework.testing import events as ev
 from tests.conformance import hosts
 from tests.support.procs import free_port

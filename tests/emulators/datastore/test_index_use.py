@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from framework.emulator import pb
-from framework.emulator.errors import DatastoreError
-from framework.emulator.service import DatastoreService
-from framework.emulator.storage.memory import MemoryStorage
-from framework.emulator.storage.sqlite import SqliteStorage
+from framework.emulators.datastore import pb
+from framework.emulators.datastore.errors import DatastoreError
+from framework.emulators.datastore.service import DatastoreService
+from framework.emulators.datastore.storage.memory import MemoryStorage
+from framework.emulators.datastore.storage.sqlite import SqliteStorage
 
 from .conftest import PROJECT, build_query, entity, key, prop_filter
 

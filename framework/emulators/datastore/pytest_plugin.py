@@ -1,6 +1,6 @@
 """Pytest fixtures: one emulator per test session (per xdist worker), emptied before every test.
 
-Use with `pytest_plugins = ["framework.emulator.pytest_plugin"]` in a conftest (or a pytest11 entry point):
+Use with `pytest_plugins = ["framework.emulators.datastore.pytest_plugin"]` in a conftest (or a pytest11 entry point):
 - `datastore_emulator`: the session's running `Emulator` (in memory).
 - `clean_datastore`: the same handle after `POST /reset`, with DATASTORE_EMULATOR_HOST, DATASTORE_DATASET and
   DATASTORE_PROJECT_ID set for the test, so ndb.Client() and datastore.Client() created in it use it.

@@ -12,8 +12,8 @@ from tests.support.procs import Server, free_port, run_server
 
 
 def emulator_command(port: int, *store: str) -> list[str]:
-    """`python -m framework.emulator` on loopback; `store` is `--in-memory` or `--data-dir DIR`."""
-    return [sys.executable, "-m", "framework.emulator", "--host", "127.0.0.1", "--port", str(port),
+    """`python -m framework.emulators.datastore` on loopback; `store` is `--in-memory` or `--data-dir DIR`."""
+    return [sys.executable, "-m", "framework.emulators.datastore", "--host", "127.0.0.1", "--port", str(port),
             *(store or ("--in-memory",)), "--project", "test-project"]
 
 

@@ -12,7 +12,7 @@ import urllib.request
 import grpc
 import pytest
 
-from framework.emulator import pb, start
+from framework.emulators.datastore import pb, start
 from tests.support.procs import REPO_ROOT, free_port, run_server
 
 from .conftest import Raw, entity, key
@@ -40,7 +40,7 @@ def _get(address, k):
 
 def test_cli_prints_environment_and_stops_on_sigterm(tmp_path):
     port = free_port()
-    cmd = [sys.executable, "-m", "framework.emulator", "--port", str(port), "--in-memory", "--project", "p1"]
+    cmd = [sys.executable, "-m", "framework.emulators.datastore", "--port", str(port), "--in-memory", "--project", "p1"]
     with run_server(cmd, port=port, tmp_path=tmp_path, ready_path=None) as server:
         _put(f"127.0.0.1:{port}", key("K", 1, project="p1"))
         os.kill(server.proc.pid, signal.SIGTERM)
@@ -54,7 +54,7 @@ def test_cli_prints_environment_and_stops_on_sigterm(tmp_path):
 
 
 def test_port_zero_picks_a_free_port_and_ctrl_c_stops():
-    proc = subprocess.Popen([sys.executable, "-m", "framework.emulator", "--port", "0"], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "framework.emulators.datastore", "--port", "0"], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         first = proc.stdout.readline()
@@ -72,7 +72,7 @@ def test_port_zero_picks_a_free_port_and_ctrl_c_stops():
 
 def test_busy_port_is_a_clear_error():
     with start() as emu:
-        result = subprocess.run([sys.executable, "-m", "framework.emulator", "--port", str(emu.port)],
+        result = subprocess.run([sys.executable, "-m", "framework.emulators.datastore", "--port", str(emu.port)],
                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "cannot listen" in result.stderr
 
@@ -208,10 +208,10 @@ def test_emulator_exits_when_its_parent_goes_away():
 def test_unusable_data_dir_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    result = subprocess.run([sys.executable, "-m", "framework.emulator", "--port", "0", "--data-dir", str(blocker)],
+    result = subprocess.run([sys.executable, "-m", "framework.emulators.datastore", "--port", "0", "--data-dir", str(blocker)],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "cannot open the data directory" in result.stderr and str(blocker) in result.stderr
-    result = subprocess.run([sys.executable, "-m", "framework.emulator", "--in-memory", "--data-dir", "x"],
+    result = subprocess.run([sys.executable, "-m", "framework.emulators.datastore", "--in-memory", "--data-dir", "x"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "not allowed with" in result.stderr
 
@@ -264,7 +264,7 @@ def test_rest_transport_protobuf_and_json(monkeypatch):
 
 def test_pytest_plugin_gives_every_test_an_empty_store(tmp_path):
     """A user's suite loading the plugin: the second test does not see what the first one wrote."""
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["framework.emulator.pytest_plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["framework.emulators.datastore.pytest_plugin"]\n')
     (tmp_path / "test_user.py").write_text(
         "from google.cloud import datastore\n\n"
         "def test_writes(clean_datastore):\n"
@@ -286,7 +286,7 @@ def test_pytest_plugin_gives_every_test_an_empty_store(tmp_path):
 
 
 def test_start_without_a_with_block_stops_when_the_caller_exits():
-    script = "from framework.emulator import start\nemu = start()\nprint(emu.pid, flush=True)\n"
+    script = "from framework.emulators.datastore import start\nemu = start()\nprint(emu.pid, flush=True)\n"
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout.split()[0])

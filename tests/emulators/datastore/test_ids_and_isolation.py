@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from framework.emulator import pb
+from framework.emulators.datastore import pb
 
 from .conftest import code, commit, entity, key
 
@@ -105,9 +105,9 @@ def test_datastore_client_namespace_and_database(emulator):
 
 
 def test_allocator_skips_every_used_id(monkeypatch):
-    from framework.emulator import ids as ids_module
-    from framework.emulator.encoding import partition_prefix
-    from framework.emulator.storage import Batch, open_storage
+    from framework.emulators.datastore import ids as ids_module
+    from framework.emulators.datastore.encoding import partition_prefix
+    from framework.emulators.datastore.storage import Batch, open_storage
 
     storage = open_storage(None)
     ns = partition_prefix("p", "", "")
@@ -122,9 +122,9 @@ def test_allocator_skips_every_used_id(monkeypatch):
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_reserved_stored_and_allocated_ids_are_remembered_by_the_service(monkeypatch, tmp_path, store):
     """With only 12 possible ids, ReserveIds, stored entities and earlier allocations leave exactly the rest."""
-    from framework.emulator import ids as ids_module
-    from framework.emulator.service import DatastoreService
-    from framework.emulator.storage import open_storage
+    from framework.emulators.datastore import ids as ids_module
+    from framework.emulators.datastore.service import DatastoreService
+    from framework.emulators.datastore.storage import open_storage
 
     monkeypatch.setattr(ids_module, "MAX_ID", 12)
     service = DatastoreService(open_storage(str(tmp_path) if store == "sqlite" else None))

@@ -8,8 +8,8 @@ from typing import Any
 import grpc
 import pytest
 
-from framework.emulator import pb
-from framework.emulator.launcher import Emulator
+from framework.emulators.datastore import pb
+from framework.emulators.datastore.launcher import Emulator
 
 PROJECT = "local-project"
 _RESPONSES = {

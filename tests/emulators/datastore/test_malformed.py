@@ -7,7 +7,7 @@ import random
 import grpc
 import pytest
 
-from framework.emulator import pb
+from framework.emulators.datastore import pb
 
 from .conftest import _RESPONSES, PROJECT, commit, entity, key
 

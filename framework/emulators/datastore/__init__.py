@@ -1,6 +1,6 @@
 """A local Datastore emulator in pure Python: the real google.datastore.v1 gRPC API, in memory or on SQLite.
 
-`start()` runs it as a subprocess and returns an `Emulator` handle; `python -m framework.emulator` runs it
+`start()` runs it as a subprocess and returns an `Emulator` handle; `python -m framework.emulators.datastore` runs it
 in the foreground. Importing this package stays cheap (no grpc or google.cloud until a server starts).
 """
 

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from .__main__ import DEFAULT_PROJECT, READY_LINE
 
-_ROOT = str(Path(__file__).resolve().parents[2])
+_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 class Emulator:
@@ -81,7 +81,7 @@ def start(
     The admin endpoints share `port` unless `admin_port` is given (0 = a free port): then gRPC is served
     directly on `port`, without the connection multiplexer, which is faster.
     """
-    cmd = [sys.executable, "-m", "framework.emulator", "--host", host, "--port", str(port),
+    cmd = [sys.executable, "-m", "framework.emulators.datastore", "--host", host, "--port", str(port),
            "--project", project, "--exit-with-stdin"]
     cmd += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--in-memory"]
     cmd += ["--admin-port", str(admin_port)] if admin_port is not None else []

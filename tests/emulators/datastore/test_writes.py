@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from framework.emulator import pb
+from framework.emulators.datastore import pb
 
 from .conftest import code, commit, entity, key
 

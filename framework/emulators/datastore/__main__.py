@@ -1,4 +1,4 @@
-"""`python -m framework.emulator`: run the Datastore emulator and print the variables clients need."""
+"""`python -m framework.emulators.datastore`: run the Datastore emulator and print the variables clients need."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ READY_LINE = "# Datastore emulator is running; stop it with Ctrl-C or SIGTERM."
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m framework.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m framework.emulators.datastore", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8081, help="gRPC port; 0 picks a free one (default 8081)")
     parser.add_argument("--admin-port", type=int, default=None,
@@ -46,7 +46,7 @@ def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from .admin import build_admin, serve_admin
-    from .mux import Multiplexer
+    from ..mux import Multiplexer
     from .server import build_server
     from .service import DatastoreService
     from .storage import open_storage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from framework.emulator import encoding, pb
+from framework.emulators.datastore import encoding, pb
 
 from .conftest import key, set_value
 

@@ -27,7 +27,7 @@ _METHODS = {
     "ReserveIds": ("reserve_ids", pb.ReserveIdsRequest, pb.ReserveIdsResponse),
 }
 
-log = logging.getLogger("framework.emulator")
+log = logging.getLogger("framework.emulators.datastore")
 
 
 class _Malformed:

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from framework.emulator import pb
-from framework.emulator.service import DatastoreService
-from framework.emulator.storage import open_storage
+from framework.emulators.datastore import pb
+from framework.emulators.datastore.service import DatastoreService
+from framework.emulators.datastore.storage import open_storage
 
 from .conftest import PROJECT, build_query, entity, key, prop_filter
 
