@@ -18,14 +18,14 @@ from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.wrappers import Response as BaseResponse
 
-from .events import EventsMixin
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
 from .dispatch import FAST_PATH_METHODS, RequestCycle
+from .events import EventsMixin
 from .globals import _cv_app, _cv_request
 from .helpers import get_debug_flag
-from .lifecycle import HostingMixin
 from .json.provider import DefaultJSONProvider, JSONProvider
+from .lifecycle import HostingMixin
 from .routing import Map, RouteCache, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .wrappers import Request, Response

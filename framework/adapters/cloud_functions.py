@@ -39,8 +39,8 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from framework.events import Event, EventResult, MalformedEventError
 from framework.adapters.pubsub_push import status_body
+from framework.events import Event, EventResult, MalformedEventError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

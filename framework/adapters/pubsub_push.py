@@ -22,8 +22,8 @@ from typing import Any
 from werkzeug.exceptions import BadRequest, Forbidden
 from werkzeug.http import HTTP_STATUS_CODES
 
-from framework.events import PUBSUB_MESSAGE_PUBLISHED, Event, EventResult
 from framework.adapters.payloads import MalformedEventError, PubSubMessage
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, Event, EventResult
 
 PUBSUB_SOURCE_PREFIX = "//pubsub.googleapis.com/"
 

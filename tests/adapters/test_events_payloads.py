@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from framework.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_DELETED, Event
 from framework.adapters.payloads import MalformedEventError, PubSubMessage, StorageObject, parse_timestamp
+from framework.events import PUBSUB_MESSAGE_PUBLISHED, STORAGE_DELETED, Event
 from framework.testing import events as ev
 
 

@@ -45,8 +45,8 @@ def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from .admin import build_admin, serve_admin
     from ..mux import Multiplexer
+    from .admin import build_admin, serve_admin
     from .server import build_server
     from .service import DatastoreService
     from .storage import open_storage
