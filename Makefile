@@ -22,6 +22,7 @@ run: $(STAMP)
 ## Lint, then every test.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## Benchmarks against Flask in the same run, reported as ratios.
