@@ -280,8 +280,10 @@ class _Parser:
         if re.fullmatch(r"\d+[a-z]+", token):
             return "put a space between the number and the word, e.g. 'every 5 minutes'"
         close = difflib.get_close_matches(token.lower(), _VOCABULARY, n=1, cutoff=0.75)
-        if close:
+        if close and close[0] != token:
             return f"did you mean {close[0]!r}?"
+        if token in _VOCABULARY:
+            return "see the forms: 'every N minutes', 'every mon,wed 09:00', '1st monday of month 09:00'"
         return None
 
     def end(self) -> None:
@@ -429,7 +431,7 @@ class _Parser:
         if token == "quarter":
             self.take()
             return {1, 4, 7, 10}
-        if token in ("1st", "first", "2nd", "second", "3rd", "third"):  # '2nd month of quarter'
+        if token in _ORDINALS:  # '2nd month of quarter'
             offsets = self.word_list(_ORDINALS, "1st, 2nd or 3rd", "1st month of quarter")
             if max(offsets) > 3:
                 raise self.error("a quarter has three months", "use 1st, 2nd or 3rd month of quarter")
