@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import pb
+from .cursors import Window
 from .errors import invalid
-from .executor import query_bounds, results
-from .query import plan_query
+from .executor import UNBOUNDED, Pager, results
+from .metadata import KINDS as METADATA_KINDS
+from .query import Plan, plan_query
+from .scans import Match
 from .storage import Storage
 
 MAX_AGGREGATIONS = 5
@@ -39,8 +44,29 @@ def _number(entity: Any, name: str) -> float | int | None:
     return None
 
 
-def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, batch: Any) -> None:
-    """Fill `batch` (an AggregationResultBatch) with the one result of the aggregation query."""
+def _float_sum(values: list[float | int]) -> float:
+    """The sum as a double: exactly rounded (fsum) where finite, else as IEEE addition gives it
+    (inf + -inf = NaN, 1e308 + 1e308 = inf), where fsum raises instead."""
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        return float(sum(float(v) for v in values))
+
+
+@dataclass
+class _Aggregations:
+    """A checked aggregation query: its plan and window, and per aggregation its alias, operator, property."""
+
+    plan: Plan
+    window: Window
+    aliases: list[str]
+    ops: list[str]
+    props: list[str]  # the properties of the sum and avg aggregations
+    aggs: Any
+
+
+def _check(aggregation_query: Any, partition: Any) -> _Aggregations:
+    """Validate the aggregations and plan the nested query (a count-only query scans index rows only)."""
     aggs = aggregation_query.aggregations
     if not 1 <= len(aggs) <= MAX_AGGREGATIONS:
         raise invalid(f"An aggregation query needs between 1 and {MAX_AGGREGATIONS} aggregations.")
@@ -55,34 +81,41 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
         raise invalid("A sum or avg aggregation must name a property.")
     if props and plan.keys_only:
         raise invalid("Only projected properties can be aggregated.")
+    if props and plan.kind in METADATA_KINDS:
+        # Metadata entities have no aggregatable properties. Production's answer is UNCONFIRMED; the safe
+        # choice is a client error naming the kind rather than a silent 0/null.
+        raise invalid(f"sum and avg aggregations are not supported on the metadata kind {plan.kind}.")
     if not props and not plan.projection:
         plan.keys_only = True  # counting needs no entity: the index rows the driver scans are enough
     up_tos = [a.count.up_to.value for a, op in zip(aggs, ops, strict=True) if op == "count" and a.count.HasField("up_to")]
     if any(n < 0 for n in up_tos):
         raise invalid("count up_to must not be negative.")
-    offset, limit = query_bounds(query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
+    window = Window.of(plan, query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
     if not props and len(up_tos) == len(aggs):  # only bounded counts: stop scanning at the largest bound
-        limit = max(up_tos) if limit is None else min(limit, max(up_tos))
-    taken = 0
-    count = 0
-    sums: dict[str, list[float | int]] = {p: [] for p in props}
-    for i, (m, _) in enumerate(results(storage, plan, query)):
-        if i < offset:
+        limit = max(up_tos) if window.limit is None else min(window.limit, max(up_tos))
+        window = replace(window, limit=limit)
+    return _Aggregations(plan, window, aliases, ops, props, aggs)
+
+
+def _having(
+    storage: Storage, found: Iterator[tuple[Match, Any]], props: list[str],
+) -> Iterator[tuple[Match, dict[str, float | int | None]]]:
+    """The numbers of the aggregated properties of every result that has them all.
+
+    The aggregated properties act as filters (entities lacking one are left out, as the docs describe), so
+    they apply before the nested query's offset and limit.
+    """
+    for m, _ in found:
+        if not props:
+            yield m, {}
             continue
-        if limit is not None and taken >= limit:
-            break
-        taken += 1
-        if props:
-            entity = m.entity if m.entity is not None else pb.Entity.FromString(storage.get(m.skey).data)
-            numbers = {p: _number(entity, p) for p in props}
-            if any(entity.properties.get(p) is None for p in props):
-                continue
-            for p, number in numbers.items():
-                if number is not None:
-                    sums[p].append(number)
-        count += 1
-    result = batch.aggregation_results.add()
-    for alias, agg, op in zip(aliases, aggs, ops, strict=True):
+        entity = m.entity if m.entity is not None else pb.Entity.FromString(storage.get(m.skey).data)
+        if all(entity.properties.get(p) is not None for p in props):
+            yield m, {p: _number(entity, p) for p in props}
+
+
+def _fill(result: Any, spec: _Aggregations, count: int, sums: dict[str, list[float | int]]) -> None:
+    for alias, agg, op in zip(spec.aliases, spec.aggs, spec.ops, strict=True):
         out = result.aggregate_properties[alias]
         if op == "count":
             up_to = agg.count.up_to.value if agg.count.HasField("up_to") else None
@@ -91,12 +124,25 @@ def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, ba
         values = sums[getattr(agg, op).property.name]
         if op == "avg":
             if values:
-                out.double_value = math.fsum(values) / len(values)
+                out.double_value = _float_sum(values) / len(values)
             else:
                 out.null_value = 0
         elif values and all(isinstance(v, int) for v in values) and -(2**63) <= sum(values) < 2**63:
             out.integer_value = sum(values)
         elif values:
-            out.double_value = math.fsum(values)
+            out.double_value = _float_sum(values)
         else:
             out.integer_value = 0
+
+
+def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, batch: Any) -> None:
+    """Fill `batch` (an AggregationResultBatch) with the one result of the aggregation query."""
+    spec = _check(aggregation_query, partition)
+    sums: dict[str, list[float | int]] = {p: [] for p in spec.props}
+    pager = Pager(spec.window, UNBOUNDED)
+    found = _having(storage, results(storage, spec.plan, spec.window), spec.props)
+    for _, numbers in pager.take(found):
+        for p, number in numbers.items():
+            if number is not None:
+                sums[p].append(number)
+    _fill(batch.aggregation_results.add(), spec, pager.taken, sums)

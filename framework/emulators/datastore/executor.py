@@ -1,35 +1,22 @@
-"""Query execution: per-entity conditions, offsets, limits, batches and cursors over a driver scan.
-
-A cursor is b"\\x01" + driver tag + (b"\\x00" for "before everything" | b"\\x01" + position), where the
-position is the driver's scan key of a result relative to the driver's prefix; resuming is a range scan
-strictly after it.
+"""Query execution: per-entity conditions, then the one offset/limit loop (`Pager`) queries and aggregations share,
+and the batches RunQuery answers with (cut by count with NOT_FINISHED; cursors in cursors.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from . import pb
+from .cursors import Window, encode_cursor
 from .encoding import decode_path, index_values
-from .errors import invalid
 from .projection import projection_rows
-from .query import EQ, IN, NE, NOT_IN, OP, Cond, Plan
+from .query import EQ, IN, NE, NOT_IN, OP, Cond, Driver, Plan
 from .scans import Match, driver_scan
 from .storage import Record, Storage
 
 BATCH_SIZE = 1000
-
-
-def encode_cursor(tag: str, pos: bytes | None) -> bytes:
-    return b"\x01" + tag.encode() + (b"\x00" if pos is None else b"\x01" + pos)
-
-
-def decode_cursor(tag: str, cursor: bytes) -> bytes | None:
-    """The position in a cursor made for a query with this driver; INVALID_ARGUMENT otherwise."""
-    if len(cursor) < 3 or cursor[:1] != b"\x01" or cursor[1:2] != tag.encode() or cursor[2] not in (0, 1):
-        raise invalid("Invalid query cursor.")
-    return None if cursor[2] == 0 else cursor[3:]
 
 
 def _satisfies(values: set[bytes], conds: list[Cond]) -> bool:
@@ -68,7 +55,7 @@ def _conjunction(values: dict[str, set[bytes]], path: bytes, conds: list[Cond], 
 def check_entity(plan: Plan, match: Match, conds: list[Cond], key_conds: list[Cond]) -> bool:
     """Whether the entity satisfies the conditions the driver did not already guarantee."""
     path = match.skey[len(plan.ns):]
-    if plan.driver == "S" and plan.ancestor is not None and not path.startswith(plan.ancestor):
+    if plan.driver == Driver.SORTED and plan.ancestor is not None and not path.startswith(plan.ancestor):
         return False
     values = index_values(match.entity) if conds or plan.branches else {}
     if not _conjunction(values, path, conds, key_conds):
@@ -82,7 +69,7 @@ def matches(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None
     conds = [c for c in plan.conds if c not in served]
     key_conds = [c for c in plan.key_conds if c not in served]
     need_entity = bool(conds) or bool(plan.branches) or plan.result_type == pb.PROJECTION
-    need_check = need_entity or bool(key_conds) or (plan.driver == "S" and plan.ancestor is not None)
+    need_check = need_entity or bool(key_conds) or (plan.driver == Driver.SORTED and plan.ancestor is not None)
     need_record = need_check or plan.result_type != pb.KEY_ONLY
     for m in scan:
         if need_record:
@@ -123,22 +110,12 @@ def set_times(result: Any, record: Record) -> None:
     timestamp(record.update_us, result.update_time)
 
 
-def query_bounds(query: Any) -> tuple[int, int | None]:
-    """Offset and limit (None = no limit) of a query, checked."""
-    limit = query.limit.value if query.HasField("limit") else None
-    if query.offset < 0 or (limit is not None and limit < 0):
-        raise invalid("A query offset and limit must not be negative.")
-    return query.offset, limit
-
-
-def results(storage: Storage, plan: Plan, query: Any) -> Iterator[tuple[Match, Any]]:
+def results(storage: Storage, plan: Plan, window: Window) -> Iterator[tuple[Match, Any]]:
     """(match, projection entity or None) pairs after cursors and distinct_on, before offset/limit."""
-    start = decode_cursor(plan.driver, query.start_cursor) if query.start_cursor else None
-    end = decode_cursor(plan.driver, query.end_cursor) if query.end_cursor else None
     seen: set[tuple[bytes, ...]] = set()
     dedupe: set[tuple[bytes, tuple[bytes, ...]]] = set()
     distinct_idx = [plan.projection.index(p) for p in plan.distinct_on if p in plan.projection]
-    for m in matches(storage, plan, start, end):
+    for m in matches(storage, plan, window.start, window.end):
         if not plan.projection:
             yield m, None
             continue
@@ -154,46 +131,86 @@ def results(storage: Storage, plan: Plan, query: Any) -> Iterator[tuple[Match, A
             yield m, entity
 
 
-def run_batch(storage: Storage, plan: Plan, query: Any, on_read: Any = None, batch_size: int = BATCH_SIZE) -> Any:
-    """One QueryResultBatch: skip `offset`, return up to `limit` (and at most `batch_size`) results."""
-    offset, limit = query_bounds(query)
-    start = decode_cursor(plan.driver, query.start_cursor) if query.start_cursor else None
-    end_given = bool(query.end_cursor)
+@dataclass(frozen=True)
+class Budget:
+    """How much one batch may hold before it is cut with NOT_FINISHED (None = no bound)."""
+
+    results: int | None = BATCH_SIZE
+
+
+UNBOUNDED = Budget(results=None)
+
+
+class Pager:
+    """The one offset/limit loop: skip `offset` results, take up to `limit`, stop early when the budget is spent.
+
+    `take` yields the results to return; afterwards `skipped`, `taken`, `last` (the position after the last
+    result or skipped result), `skipped_pos` and `more` (a QueryResultBatch.MoreResultsType) say how it ended.
+    A result past the limit or budget is looked at before stopping, so MORE_RESULTS_AFTER_LIMIT and
+    NOT_FINISHED are only answered when another result exists.
+    """
+
+    def __init__(self, window: Window, budget: Budget) -> None:
+        self.window, self.budget = window, budget
+        self.skipped = self.taken = 0
+        self.last: bytes | None = window.start
+        self.skipped_pos: bytes | None = None
+        self.more = pb.NO_MORE_RESULTS
+
+    def _full(self) -> bool:
+        results = self.budget.results
+        return results is not None and self.taken >= results
+
+    def take(self, items: Iterable[tuple[Match, Any]]) -> Iterator[tuple[Match, Any]]:
+        window = self.window
+        for item in items:
+            if self.skipped < window.offset:
+                self.skipped += 1
+                self.last = self.skipped_pos = item[0].pos
+                continue
+            if window.limit is not None and self.taken >= window.limit:
+                self.more = pb.MORE_RESULTS_AFTER_LIMIT
+                return
+            if self._full():
+                self.more = pb.NOT_FINISHED
+                return
+            self.taken += 1
+            self.last = item[0].pos
+            yield item
+        # With exactly `limit` results left the real answer is UNCONFIRMED; NO_MORE_RESULTS ends clients' paging.
+        self.more = pb.MORE_RESULTS_AFTER_CURSOR if window.end_given else pb.NO_MORE_RESULTS
+
+
+OnRead = Callable[[bytes, Record | None], None]
+
+
+def _result(plan: Plan, m: Match, projected: Any, out: Any) -> None:
+    """Fill an EntityResult (without its cursor) for a match."""
+    if plan.result_type == pb.KEY_ONLY:
+        out.entity.key.CopyFrom(m.entity.key if m.entity is not None else key_of(plan, m.skey))
+    elif projected is not None:
+        out.entity.CopyFrom(projected)
+    else:
+        out.entity.ParseFromString(m.record.data)
+    if m.record is not None and plan.result_type != pb.KEY_ONLY:
+        set_times(out, m.record)
+
+
+def run_batch(storage: Storage, plan: Plan, window: Window, on_read: OnRead | None = None,
+              budget: Budget = Budget()) -> Any:
+    """One QueryResultBatch: skip `offset`, return up to `limit` results, cut when the budget is spent."""
     batch = pb.QueryResultBatch(entity_result_type=plan.result_type)
-    last, skipped, count, more = start, 0, 0, None
-    tag = plan.driver
-    for m, projected in results(storage, plan, query):
-        if skipped < offset:
-            skipped += 1
-            last = m.pos
-            batch.skipped_cursor = encode_cursor(tag, last)
-            continue
-        if limit is not None and count >= limit:
-            more = pb.MORE_RESULTS_AFTER_LIMIT
-            break
-        if count >= batch_size:
-            more = pb.NOT_FINISHED
-            break
+    pager = Pager(window, budget)
+    for m, projected in pager.take(results(storage, plan, window)):
         er = batch.entity_results.add()
-        if plan.result_type == pb.KEY_ONLY:
-            er.entity.key.CopyFrom(m.entity.key if m.entity is not None else key_of(plan, m.skey))
-        elif projected is not None:
-            er.entity.CopyFrom(projected)
-        else:
-            er.entity.ParseFromString(m.record.data)
-        if m.record is not None and plan.result_type != pb.KEY_ONLY:
-            set_times(er, m.record)
+        _result(plan, m, projected, er)
+        er.cursor = encode_cursor(plan.driver, m.pos)
         if on_read is not None:
             on_read(m.skey, m.record)
-        count += 1
-        last = m.pos
-        er.cursor = encode_cursor(tag, last)
-    if more is None:
-        # MORE_RESULTS_AFTER_LIMIT only when another result exists (looked ahead above); with exactly
-        # `limit` results left the real answer is UNCONFIRMED, NO_MORE_RESULTS ends clients' paging.
-        more = pb.MORE_RESULTS_AFTER_CURSOR if end_given else pb.NO_MORE_RESULTS
-    batch.skipped_results = skipped
-    batch.end_cursor = encode_cursor(tag, last)
-    batch.more_results = more
+    batch.skipped_results = pager.skipped
+    if pager.skipped:
+        batch.skipped_cursor = encode_cursor(plan.driver, pager.skipped_pos)
+    batch.end_cursor = encode_cursor(plan.driver, pager.last)
+    batch.more_results = pager.more
     batch.snapshot_version = storage.last_version()
     return batch

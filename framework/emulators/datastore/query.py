@@ -8,6 +8,7 @@ what the index would give.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,16 @@ INEQUALITY_OPS = RANGE_OPS | {NE, NOT_IN}
 MAX_IN = 30
 MAX_NOT_IN = 10
 MAX_INEQUALITY_PROPERTIES = 10
+
+
+class Driver(enum.StrEnum):
+    """The scan that produces a query's candidates; its value tags the query's cursors."""
+
+    ENTITIES = "E"  # the entity table, in key order (kindless queries)
+    KIND = "K"  # the kind index, in key order
+    ZIGZAG = "Z"  # a merge join of equality index ranges, in key order
+    SORTED = "S"  # one property's index, in that property's order
+    METADATA = "M"  # the synthetic entities of __namespace__, __kind__, __property__
 
 
 @dataclass
@@ -50,7 +61,7 @@ class Plan:
     projection: list[str] = field(default_factory=list)
     keys_only: bool = False
     distinct_on: list[str] = field(default_factory=list)
-    driver: str = "E"  # E entities, K kind index, Z zig-zag of equalities, S sorted property index
+    driver: Driver = Driver.ENTITIES
     branches: list[tuple[list[Cond], list[Cond]]] = field(default_factory=list)  # OR: (conds, key conds)
     eq: list[tuple[str, bytes]] = field(default_factory=list)
 
@@ -226,7 +237,7 @@ def _plan_metadata(plan: Plan, query: Any) -> None:
     if any(o.property.name != KEY or o.direction == pb.DESCENDING for o in query.order):
         raise invalid("Metadata queries can only be sorted by __key__ ascending.")
     _plan_projection(plan, query)
-    plan.driver = "M"
+    plan.driver = Driver.METADATA
 
 
 def _plan_projection(plan: Plan, query: Any) -> None:
@@ -276,11 +287,11 @@ def _plan_order(plan: Plan, query: Any) -> None:
     if orders and orders[0][0] != KEY:
         plan.order_prop, plan.descending = orders[0]
         plan.then_by = orders[1:]
-        plan.driver = "S"
+        plan.driver = Driver.SORTED
     elif plan.branches:
         plan.descending = bool(orders) and orders[0][1]
-        plan.driver = "K" if plan.kind is not None else "E"
+        plan.driver = Driver.KIND if plan.kind is not None else Driver.ENTITIES
     else:
         plan.descending = bool(orders) and orders[0][1]
         plan.eq = sorted({(c.prop, c.values[0]) for c in plan.conds if c.op == EQ})
-        plan.driver = "Z" if plan.eq else ("K" if plan.kind is not None else "E")
+        plan.driver = Driver.ZIGZAG if plan.eq else (Driver.KIND if plan.kind is not None else Driver.ENTITIES)

@@ -13,17 +13,10 @@ from typing import Any
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from . import pb
 from .errors import DatastoreError
+from .rpcs import BY_VERB
 
 PATH = re.compile(r"^/v1/projects/([^/:]+):([A-Za-z]+)$")
-METHODS = {
-    "lookup": ("lookup", pb.LookupRequest), "runQuery": ("run_query", pb.RunQueryRequest),
-    "runAggregationQuery": ("run_aggregation_query", pb.RunAggregationQueryRequest),
-    "beginTransaction": ("begin_transaction", pb.BeginTransactionRequest), "commit": ("commit", pb.CommitRequest),
-    "rollback": ("rollback", pb.RollbackRequest), "allocateIds": ("allocate_ids", pb.AllocateIdsRequest),
-    "reserveIds": ("reserve_ids", pb.ReserveIdsRequest),
-}
 # google.rpc code numbers and HTTP statuses of the codes the service raises.
 _CODES = {
     "INVALID_ARGUMENT": (3, 400), "NOT_FOUND": (5, 404), "ALREADY_EXISTS": (6, 409), "ABORTED": (10, 409),
@@ -39,17 +32,17 @@ def handle(service: Any, path: str, content_type: str, body: bytes) -> tuple[int
     use_json = "json" in content_type
     project, method = match.groups()
     try:
-        if method not in METHODS:
+        rpc = BY_VERB.get(method)
+        if rpc is None:
             raise DatastoreError("NOT_FOUND", f"Unknown method {method}.")
-        attr, request_class = METHODS[method]
         try:
-            request = (json_format.Parse(body or b"{}", request_class()) if use_json
-                       else request_class.FromString(body))
+            request = (json_format.Parse(body or b"{}", rpc.request()) if use_json
+                       else rpc.request.FromString(body))
         except Exception:
             raise DatastoreError("INVALID_ARGUMENT", "The request body is not a valid request message.") from None
         if not request.project_id:
             request.project_id = project
-        response = getattr(service, attr)(request)
+        response = getattr(service, rpc.method)(request)
     except DatastoreError as exc:
         return _error(exc.code, exc.message, use_json)
     except Exception as exc:  # a bug: say so as INTERNAL

@@ -14,7 +14,7 @@ from typing import Any
 from . import pb
 from .encoding import index_values, value_end
 from .errors import invalid
-from .query import EQ, OP, RANGE_OPS, Cond, Plan
+from .query import EQ, OP, RANGE_OPS, Cond, Driver, Plan
 from .storage import Record, Storage
 
 _TOP = b"\xff"
@@ -105,6 +105,68 @@ def _after(a: tuple[tuple[bytes, ...], bytes], b: tuple[tuple[bytes, ...], bytes
     return a[1] > b[1]
 
 
+@dataclass
+class _SortedScan:
+    """A sorted-driver scan with further sort orders: its bounds, and the start/end cursor split into
+    (first sort value, (further sort values, path)) so a cursor can resume inside a group of equal values."""
+
+    plan: Plan
+    storage: Storage
+    lo: bytes
+    hi: bytes
+    first: tuple[bytes, tuple[tuple[bytes, ...], bytes]] | None = None
+    last: tuple[bytes, tuple[tuple[bytes, ...], bytes]] | None = None
+
+    def __post_init__(self) -> None:
+        self.desc = [d for _, d in self.plan.then_by]
+        self.ns_len = len(self.plan.ns)
+
+    def narrow(self, start: bytes | None, end: bytes | None) -> None:
+        """Bound the first sort value by the cursors; the rest of each cursor is checked per group."""
+        parts = 1 + len(self.plan.then_by)
+        descending = self.plan.descending
+        if start is not None:
+            values, path = _split(start, parts)
+            self.first = (values[0], (tuple(values[1:]), path))
+            if descending:
+                self.hi = min(self.hi, values[0] + _TOP)
+            else:
+                self.lo = max(self.lo, values[0])
+        if end is not None:
+            values, path = _split(end, parts)
+            self.last = (values[0], (tuple(values[1:]), path))
+            if descending:
+                self.lo = max(self.lo, values[0])
+            else:
+                self.hi = min(self.hi, values[0] + _TOP)
+
+    def _rank(self, skey: bytes) -> tuple[tuple[bytes, ...], bytes] | None:
+        """(further sort values, path) of an entity; None when it lacks a sorted property."""
+        sort_values: list[bytes] = []
+        if self.plan.then_by:
+            record = self.storage.get(skey)
+            indexed = index_values(pb.Entity.FromString(record.data)) if record is not None else {}
+            for prop, d in self.plan.then_by:
+                found = indexed.get(prop)
+                if not found:
+                    return None
+                sort_values.append(max(found) if d else min(found))
+        return tuple(sort_values), skey[self.ns_len:]
+
+    def group(self, value: bytes, skeys: list[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
+        """The rows of one first-sort value in result order, cut by the cursors."""
+        items = [(rank, skey) for skey in skeys if (rank := self._rank(skey)) is not None]
+        items.sort(key=lambda item: item[0][1])
+        for i in range(len(self.desc) - 1, -1, -1):
+            items.sort(key=lambda item, i=i: item[0][0][i], reverse=self.desc[i])
+        for rank, skey in items:
+            if self.first is not None and value == self.first[0] and not _after(rank, self.first[1], self.desc):
+                continue
+            if self.last is not None and value == self.last[0] and _after(rank, self.last[1], self.desc):
+                return
+            yield value, value + b"".join(rank[0]) + rank[1], skey
+
+
 def _sorted_rows(
     storage: Storage, plan: Plan, base: bytes, bounds: tuple[bytes, bytes], start: bytes | None, end: bytes | None,
 ) -> Iterator[tuple[bytes, bytes, bytes]]:
@@ -115,63 +177,26 @@ def _sorted_rows(
     the further sort values and the path, so cursors resume inside a group.
     """
     ns_len = len(plan.ns)
-    lo, hi = bounds
     if not plan.descending and not plan.then_by:
-        lo, hi = _bounded(lo, hi, start, end, False)
+        lo, hi = _bounded(*bounds, start, end, False)
         for row, skey in storage.scan_index(base + lo, base + hi):
             pos = row[len(base):]
             yield pos[: len(pos) - (len(skey) - ns_len)], pos, skey
         return
-    parts = 1 + len(plan.then_by)
-    desc = [d for _, d in plan.then_by]
-    first = last = None
-    if start is not None:
-        values, path = _split(start, parts)
-        first = (values[0], (tuple(values[1:]), path))
-        lo, hi = (lo, min(hi, values[0] + _TOP)) if plan.descending else (max(lo, values[0]), hi)
-    if end is not None:
-        values, path = _split(end, parts)
-        last = (values[0], (tuple(values[1:]), path))
-        lo, hi = (max(lo, values[0]), hi) if plan.descending else (lo, min(hi, values[0] + _TOP))
-
-    def group_order(value: bytes, skeys: list[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
-        items = []
-        for skey in skeys:
-            sort_values: list[bytes] = []
-            if plan.then_by:
-                record = storage.get(skey)
-                indexed = index_values(pb.Entity.FromString(record.data)) if record is not None else {}
-                for prop, d in plan.then_by:
-                    found = indexed.get(prop)
-                    if not found:
-                        break
-                    sort_values.append(max(found) if d else min(found))
-                else:
-                    items.append(((tuple(sort_values), skey[ns_len:]), skey))
-            else:
-                items.append(((tuple(sort_values), skey[ns_len:]), skey))
-        items.sort(key=lambda item: item[0][1])
-        for i in range(len(desc) - 1, -1, -1):
-            items.sort(key=lambda item, i=i: item[0][0][i], reverse=desc[i])
-        for rank, skey in items:
-            if first is not None and value == first[0] and not _after(rank, first[1], desc):
-                continue
-            if last is not None and value == last[0] and _after(rank, last[1], desc):
-                return
-            yield value, value + b"".join(rank[0]) + rank[1], skey
-
+    scan = _SortedScan(plan, storage, *bounds)
+    scan.narrow(start, end)
     group: list[bytes] = []
-    current = None
-    for row, skey in storage.scan_index(base + lo, base + hi, plan.descending):
+    current = b""
+    for row, skey in storage.scan_index(base + scan.lo, base + scan.hi, plan.descending):
         pos = row[len(base):]
         value = pos[: len(pos) - (len(skey) - ns_len)]
         if group and value != current:
-            yield from group_order(current, group)
+            yield from scan.group(current, group)
             group = []
         current = value
         group.append(skey)
     if group:
-        yield from group_order(current, group)
+        yield from scan.group(current, group)
 
 
 def _zigzag(storage: Storage, prefixes: list[bytes], lo: bytes, hi: bytes, reverse: bool) -> Iterator[bytes]:
@@ -208,7 +233,7 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
     served: list[Cond] = []
     rev = plan.descending
     ns = plan.ns
-    if plan.driver == "S":
+    if plan.driver == Driver.SORTED:
         base = plan.property_prefix(plan.order_prop or "")
         rows = _sorted_rows(storage, plan, base, _value_range(plan, served), start, end)
 
@@ -224,14 +249,14 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
 
         return gen_s(), served
     lo, hi = _bounded(*_key_range(plan, served), start, end, rev)
-    if plan.driver == "M":
+    if plan.driver == Driver.METADATA:
         from .metadata import metadata_rows
 
         rows = metadata_rows(storage, plan.kind or "", plan.partition, ns)
         return (Match(pos, skey, record) for pos, skey, record in rows if lo <= pos < hi), served
-    if plan.driver == "E":
+    if plan.driver == Driver.ENTITIES:
         return (Match(k[len(ns):], k, r) for k, r in storage.scan_entities(ns + lo, ns + hi, rev)), served
-    if plan.driver == "K":
+    if plan.driver == Driver.KIND:
         base = b"K" + plan.kind_prefix()
         return (Match(row[len(base):], skey, None) for row, skey in storage.scan_index(base + lo, base + hi, rev)), served
     eq_conds = [c for c in plan.conds if c.op == EQ]

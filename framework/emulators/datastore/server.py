@@ -8,24 +8,13 @@ from typing import Any
 
 import grpc
 
-from . import pb
 from .errors import DatastoreError
+from .rpcs import RPCS
 from .service import DatastoreService
 
 SERVICE_NAME = "google.datastore.v1.Datastore"
 MAX_MESSAGE = 64 * 1024 * 1024
 WORKERS = 128  # read-write Lookups may wait for an entity lock; keep threads for the lock holders
-
-_METHODS = {
-    "Lookup": ("lookup", pb.LookupRequest, pb.LookupResponse),
-    "RunQuery": ("run_query", pb.RunQueryRequest, pb.RunQueryResponse),
-    "RunAggregationQuery": ("run_aggregation_query", pb.RunAggregationQueryRequest, pb.RunAggregationQueryResponse),
-    "BeginTransaction": ("begin_transaction", pb.BeginTransactionRequest, pb.BeginTransactionResponse),
-    "Commit": ("commit", pb.CommitRequest, pb.CommitResponse),
-    "Rollback": ("rollback", pb.RollbackRequest, pb.RollbackResponse),
-    "AllocateIds": ("allocate_ids", pb.AllocateIdsRequest, pb.AllocateIdsResponse),
-    "ReserveIds": ("reserve_ids", pb.ReserveIdsRequest, pb.ReserveIdsResponse),
-}
 
 log = logging.getLogger("framework.emulators.datastore")
 
@@ -62,12 +51,12 @@ def _handler(method: Any) -> Any:
 def build_server(service: DatastoreService, host: str, port: int) -> tuple[grpc.Server, int]:
     """A started gRPC server for `service` on host:port (0 = any free port); returns it and its port."""
     handlers = {
-        name: grpc.unary_unary_rpc_method_handler(
-            _handler(getattr(service, attr)),
-            request_deserializer=_parser(req),
-            response_serializer=resp.SerializeToString,
+        rpc.name: grpc.unary_unary_rpc_method_handler(
+            _handler(getattr(service, rpc.method)),
+            request_deserializer=_parser(rpc.request),
+            response_serializer=rpc.response.SerializeToString,
         )
-        for name, (attr, req, resp) in _METHODS.items()
+        for rpc in RPCS
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="datastore"),

@@ -9,6 +9,7 @@ from typing import Any
 from . import pb
 from .aggregation import run_aggregation
 from .commit import PendingCommit, apply_mutations, build_batch, index_rows, storage_key, storage_key_prefix
+from .cursors import Window
 from .errors import aborted, invalid, unimplemented
 from .executor import run_batch, set_times, timestamp
 from .ids import IdAllocator
@@ -88,6 +89,7 @@ class DatastoreService:
     # -- RPCs ----------------------------------------------------------------------------------------
 
     def lookup(self, request: Any) -> Any:
+        """Lookup: the entities of up to 1,000 keys (found, or missing with the snapshot version)."""
         check_request_partition(request.project_id, request.database_id)
         if len(request.keys) > MAX_LOOKUP_KEYS:
             raise invalid(f"cannot get more than {MAX_LOOKUP_KEYS} keys in a single call")
@@ -131,6 +133,7 @@ class DatastoreService:
             raise unimplemented("Query explain is not supported by this emulator yet.")
 
     def run_query(self, request: Any) -> Any:
+        """RunQuery: one batch of a query's results, with cursors to resume from."""
         self._check_query_request(request, "query")
         plan = plan_query(request.query, self._partition(request))
         mask = set(request.property_mask.paths)
@@ -144,7 +147,7 @@ class DatastoreService:
                 def on_read(skey: bytes, record: Record | None) -> None:
                     record = record if record is not None else self.storage.get(skey)
                     txn.record_read(skey, record.version if record is not None else 0)
-            response.batch.CopyFrom(run_batch(self._reader(txn), plan, request.query, on_read))
+            response.batch.CopyFrom(run_batch(self._reader(txn), plan, Window.of(plan, request.query), on_read))
             if _eventual(request.read_options):
                 response.batch.snapshot_version = 0
         if mask:
@@ -154,6 +157,7 @@ class DatastoreService:
         return response
 
     def run_aggregation_query(self, request: Any) -> Any:
+        """RunAggregationQuery: count, sum and avg over a nested query, in one NO_MORE_RESULTS batch."""
         self._check_query_request(request, "aggregation_query")
         partition = self._partition(request)
         response = pb.RunAggregationQueryResponse()
@@ -165,18 +169,21 @@ class DatastoreService:
         return response
 
     def begin_transaction(self, request: Any) -> Any:
+        """BeginTransaction: a new read-write or read-only transaction id."""
         check_request_partition(request.project_id, request.database_id)
         with self.lock:
             txn = self._begin(request.transaction_options)
         return pb.BeginTransactionResponse(transaction=txn.id)
 
     def rollback(self, request: Any) -> Any:
+        """Rollback: end a transaction without writing (an unknown id is a silent success)."""
         check_request_partition(request.project_id, request.database_id)
         with self.lock:
             self.txns.discard(request.transaction)
         return pb.RollbackResponse()
 
     def commit(self, request: Any) -> Any:
+        """Commit: apply mutations, transactionally (validated, all or nothing) or not."""
         project, database = request.project_id, request.database_id
         check_request_partition(project, database)
         selector = request.WhichOneof("transaction_selector")
@@ -247,6 +254,7 @@ class DatastoreService:
                 raise aborted()
 
     def allocate_ids(self, request: Any) -> Any:
+        """AllocateIds: complete incomplete keys with scattered ids never used in their partition."""
         check_request_partition(request.project_id, request.database_id)
         response = pb.AllocateIdsResponse()
         with self.lock:
@@ -262,6 +270,7 @@ class DatastoreService:
         return response
 
     def reserve_ids(self, request: Any) -> Any:
+        """ReserveIds: numeric ids that must never be allocated."""
         check_request_partition(request.project_id, request.database_id)
         with self.lock:
             ids: set[bytes] = set()
