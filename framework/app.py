@@ -388,6 +388,18 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         return self.blueprints.values()
 
     @setupmethod
+    def cron(self, schedule: str, **options: t.Any) -> t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]:
+        """Declare a cron job: a `cron_only` GET route run on `schedule` (see framework.cron.declare)."""
+        from .cron import declare  # cold start: the schedule grammar loads only for apps with cron jobs
+
+        return declare(self, schedule, **options)
+
+    @property
+    def cron_jobs(self) -> list[t.Any]:
+        """The `@app.cron` declarations (framework.cron.CronJobSpec), in order."""
+        return self.extensions.get("framework.cron", [])
+
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,

@@ -295,6 +295,13 @@ class Blueprint(Scaffold):
         return decorator
 
     @setupmethod
+    def cron(self, schedule: str, **options: t.Any) -> t.Callable[[F], F]:
+        """Declare a cron job under this blueprint's url prefix (see framework.cron.declare)."""
+        from .cron import declare_on_blueprint  # cold start: loaded only for blueprints with cron jobs
+
+        return declare_on_blueprint(self, schedule, **options)
+
+    @setupmethod
     def add_app_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
         """Add a jinja filter to the app's environment."""
         self._on_app(lambda app: app.add_template_filter(f, name=name))

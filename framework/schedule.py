@@ -108,15 +108,15 @@ class Schedule:
 
     text: str
     timezone: str = "UTC"
-    kind: str = field(default=CUSTOM, compare=False)
-    interval: timedelta | None = field(default=None, compare=False)  # interval forms
-    window: tuple[time, time] | None = field(default=None, compare=False)  # start-time intervals
-    synchronized: bool = field(default=False, compare=False)
-    at: time | None = field(default=None, compare=False)  # custom form: the time of day
-    ordinals: frozenset[int] = field(default=frozenset(), compare=False)  # 1..5
-    weekdays: frozenset[int] = field(default=frozenset(), compare=False)  # Monday = 0
-    monthdays: frozenset[int] = field(default=frozenset(), compare=False)  # 1..31
-    months: frozenset[int] = field(default=frozenset(), compare=False)  # 1..12
+    kind: str = field(default=CUSTOM, compare=False, repr=False)
+    interval: timedelta | None = field(default=None, compare=False, repr=False)  # interval forms
+    window: tuple[time, time] | None = field(default=None, compare=False, repr=False)  # start-time intervals
+    synchronized: bool = field(default=False, compare=False, repr=False)
+    at: time | None = field(default=None, compare=False, repr=False)  # custom form: the time of day
+    ordinals: frozenset[int] = field(default=frozenset(), compare=False, repr=False)  # 1..5
+    weekdays: frozenset[int] = field(default=frozenset(), compare=False, repr=False)  # Monday = 0
+    monthdays: frozenset[int] = field(default=frozenset(), compare=False, repr=False)  # 1..31
+    months: frozenset[int] = field(default=frozenset(), compare=False, repr=False)  # 1..12
 
     @classmethod
     def parse(cls, text: str, timezone: str | None = "UTC") -> Schedule:
