@@ -16,7 +16,11 @@ from .query import EQ, IN, NE, NOT_IN, OP, Cond, Driver, Plan
 from .scans import Match, driver_scan
 from .storage import Record, Storage
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 1000  # results per RunQuery batch at most
+# Bytes of results after which a batch is cut: with entities of at most 1 MiB a response stays under 2 MiB, well
+# under the 4 MiB a default gRPC client accepts (production's exact cut points are UNCONFIRMED).
+BATCH_BYTES = 1024 * 1024
+SKIP_BUDGET = 1000  # results one batch skips for `offset` at most; production skips ~1,000 per batch
 
 
 def _satisfies(values: set[bytes], conds: list[Cond]) -> bool:
@@ -136,9 +140,11 @@ class Budget:
     """How much one batch may hold before it is cut with NOT_FINISHED (None = no bound)."""
 
     results: int | None = BATCH_SIZE
+    bytes: int | None = BATCH_BYTES
+    skips: int | None = SKIP_BUDGET
 
 
-UNBOUNDED = Budget(results=None)
+UNBOUNDED = Budget(results=None, bytes=None, skips=None)
 
 
 class Pager:
@@ -152,19 +158,27 @@ class Pager:
 
     def __init__(self, window: Window, budget: Budget) -> None:
         self.window, self.budget = window, budget
-        self.skipped = self.taken = 0
+        self.skipped = self.taken = self.bytes = 0
         self.last: bytes | None = window.start
         self.skipped_pos: bytes | None = None
         self.more = pb.NO_MORE_RESULTS
 
     def _full(self) -> bool:
-        results = self.budget.results
-        return results is not None and self.taken >= results
+        budget = self.budget
+        return ((budget.results is not None and self.taken >= budget.results)
+                or (budget.bytes is not None and self.bytes >= budget.bytes))
+
+    def spent(self, size: int) -> None:
+        """Count `size` bytes of the result just taken against the byte budget."""
+        self.bytes += size
 
     def take(self, items: Iterable[tuple[Match, Any]]) -> Iterator[tuple[Match, Any]]:
         window = self.window
         for item in items:
             if self.skipped < window.offset:
+                if self.budget.skips is not None and self.skipped >= self.budget.skips:
+                    self.more = pb.NOT_FINISHED  # clients re-ask with offset - skipped_results
+                    return
                 self.skipped += 1
                 self.last = self.skipped_pos = item[0].pos
                 continue
@@ -205,6 +219,7 @@ def run_batch(storage: Storage, plan: Plan, window: Window, on_read: OnRead | No
         er = batch.entity_results.add()
         _result(plan, m, projected, er)
         er.cursor = encode_cursor(plan.driver, m.pos)
+        pager.spent(er.ByteSize())
         if on_read is not None:
             on_read(m.skey, m.record)
     batch.skipped_results = pager.skipped

@@ -20,6 +20,9 @@ from .transactions import Transaction, TransactionManager
 from .validation import check_key, check_request_partition, is_complete, normalize_partition
 
 MAX_LOOKUP_KEYS = 1000
+# Found entities past this many bytes are answered as `deferred` (clients ask again), so a Lookup response
+# stays well under a default client's 4 MiB; production defers after a few hundred entities.
+LOOKUP_BYTES = 1024 * 1024
 
 
 def _apply_mask(entity: Any, paths: set[str]) -> None:
@@ -97,7 +100,6 @@ class DatastoreService:
         for key in request.keys:
             check_key(key, request.project_id, request.database_id, reserved_ok=True)
             skeys.append(storage_key(key)[1])
-        mask = set(request.property_mask.paths)
         response = pb.LookupResponse()
         with self.lock:
             txn = self._read_transaction(request.read_options, response)
@@ -105,23 +107,35 @@ class DatastoreService:
                 self.txns.lock(txn, sorted(set(skeys)))
             reader = self._reader(txn)
             snapshot = 0 if _eventual(request.read_options) else reader.last_version()  # not set for eventual reads
-            for key, skey in zip(request.keys, skeys, strict=True):
-                record = reader.get(skey)
-                if txn is not None and not txn.read_only:
-                    txn.record_read(skey, record.version if record is not None else 0)
-                if record is None:
-                    result = response.missing.add()
-                    result.entity.key.CopyFrom(key)
-                    result.version = snapshot
-                    continue
-                result = response.found.add()
-                result.entity.ParseFromString(record.data)
-                result.entity.key.CopyFrom(key)
-                if mask:
-                    _apply_mask(result.entity, mask)
-                set_times(result, record)
+            self._lookup_locked(request, skeys, reader, txn, snapshot, response)
         timestamp(time.time_ns() // 1000, response.read_time)
         return response
+
+    @staticmethod
+    def _lookup_locked(request: Any, skeys: list[bytes], reader: Storage, txn: Transaction | None, snapshot: int,
+                       response: Any) -> None:
+        """Fill found and missing (and deferred past LOOKUP_BYTES) in request order."""
+        mask = set(request.property_mask.paths)
+        size = 0
+        for key, skey in zip(request.keys, skeys, strict=True):
+            if size >= LOOKUP_BYTES:
+                response.deferred.add().CopyFrom(key)
+                continue
+            record = reader.get(skey)
+            if txn is not None and not txn.read_only:
+                txn.record_read(skey, record.version if record is not None else 0)
+            if record is None:
+                result = response.missing.add()
+                result.entity.key.CopyFrom(key)
+                result.version = snapshot
+                continue
+            result = response.found.add()
+            result.entity.ParseFromString(record.data)
+            result.entity.key.CopyFrom(key)
+            if mask:
+                _apply_mask(result.entity, mask)
+            set_times(result, record)
+            size += len(record.data)
 
     @staticmethod
     def _check_query_request(request: Any, query_type: str) -> None:
