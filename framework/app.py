@@ -18,16 +18,17 @@ from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import fast_path
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
-from .dispatch import FAST_PATH_METHODS, RequestCycle
+from .dispatch import RequestCycle
 from .events import EventsMixin
 from .globals import _cv_app, _cv_request
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifecycle import HostingMixin
 from .routing import Map, RouteCache, Rule
-from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
+from .scaffold import _endpoint_from_view_func, find_package, setupmethod
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +36,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from . import typing as ft
     from .testing import FrameworkClient
+    from .testing.cli import FrameworkCliRunner
 
 T_shell = t.TypeVar("T_shell", bound="ft.ShellContextProcessorCallable")
 T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
@@ -73,7 +75,7 @@ class _DefaultJinjaEnvironment:
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
 
-class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
+class App(RequestCycle, HostingMixin, EventsMixin):
     """The application: register routes and hooks on it, then serve it as a WSGI callable."""
 
     request_class: type[Request] = Request
@@ -84,13 +86,13 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
     config_class = Config
     testing = ConfigAttribute[bool]("TESTING")
     secret_key = ConfigAttribute["str | bytes | None"]("SECRET_KEY")
-    permanent_session_lifetime = ConfigAttribute[timedelta]("PERMANENT_SESSION_LIFETIME", _make_timedelta)
+    permanent_session_lifetime = ConfigAttribute["timedelta | None"]("PERMANENT_SESSION_LIFETIME", _make_timedelta)
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     jinja_options: dict[str, t.Any] = {}
     url_rule_class = Rule
     url_map_class = Map
     test_client_class: type[FrameworkClient] | None = None
-    test_cli_runner_class: type[t.Any] | None = None
+    test_cli_runner_class: type[FrameworkCliRunner] | None = None
     session_interface: t.Any = _DefaultSessionInterface()
 
     default_config = ImmutableDict(
@@ -163,10 +165,7 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
         self._routes = RouteCache(self)
-        cls = type(self)
-        self._fast_path = all(
-            getattr(cls, m) is getattr(App, m) and m not in self.__dict__ for m in FAST_PATH_METHODS
-        )
+        self._fast_path = fast_path.methods_untouched(self)
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
@@ -196,7 +195,7 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
             )
 
     @cached_property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]  # Scaffold's plain attribute, computed here once
         """The app's name: `import_name`, or the script's stem when run as `__main__`."""
         if self.import_name == "__main__":
             fn = getattr(sys.modules["__main__"], "__file__", None)
@@ -358,14 +357,18 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
         """A test client (werkzeug Client subclass) for this app."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import FrameworkClient as cls  # type: ignore[assignment]
-        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)  # type: ignore[misc]
+            from .testing import FrameworkClient  # cold start: werkzeug.test loads only for tests
+
+            cls = FrameworkClient
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
         """A click CliRunner for this app's commands."""
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import FrameworkCliRunner as cls
+            from .testing.cli import FrameworkCliRunner  # cold start: click loads only for CLI tests
+
+            cls = FrameworkCliRunner
         return cls(self, **kwargs)
 
     def make_shell_context(self) -> dict[str, t.Any]:
@@ -587,7 +590,7 @@ class App(RequestCycle, Scaffold, HostingMixin, EventsMixin):
 
     def __setattr__(self, name: str, value: t.Any) -> None:
         # Replacing a dispatch method on the instance (as some extensions do) turns the fast path off.
-        if name in FAST_PATH_METHODS:
+        if name in fast_path.REPLACED_METHODS:
             object.__setattr__(self, "_fast_path", False)
         super().__setattr__(name, value)
 

@@ -87,8 +87,9 @@ class BlueprintSetupState:
         **options: t.Any,
     ) -> None:
         """Register a route on the app with the blueprint's prefix, subdomain, defaults and dotted endpoint."""
-        if self.url_prefix is not None:
-            rule = _join_prefix(self.url_prefix, rule) if rule else self.url_prefix
+        prefix = self.url_prefix
+        if prefix is not None:
+            rule = f"{prefix.rstrip('/')}/{rule.lstrip('/')}" if rule else prefix
         options.setdefault("subdomain", self.subdomain)
         if endpoint is None:
             assert view_func is not None, "add_url_rule needs an endpoint or a view function"

@@ -66,14 +66,14 @@ class AppGroup(click.Group):
         def decorator(f: t.Callable[..., t.Any]) -> click.Command:
             if wrap:
                 f = with_appcontext(f)
-            return click.Group.command(self, *args, **kwargs)(f)  # type: ignore[no-any-return]
+            return click.Group.command(self, *args, **kwargs)(f)
 
         return decorator
 
     def group(self, *args: t.Any, **kwargs: t.Any) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:  # type: ignore[override]
         """Like click's, making an `AppGroup` by default."""
         kwargs.setdefault("cls", AppGroup)
-        return click.Group.group(self, *args, **kwargs)  # type: ignore[no-any-return]
+        return click.Group.group(self, *args, **kwargs)
 
 
 def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
@@ -125,7 +125,7 @@ def _app_callback(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _debug_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(param.name)
     if source is not None and source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
         os.environ["FRAMEWORK_DEBUG"] = "1" if value else "0"
     return value
@@ -217,7 +217,7 @@ class FrameworkGroup(AppGroup):
         except NoAppException as exc:
             click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
             return None
-        return app.cli.get_command(ctx, name)  # type: ignore[no-any-return]
+        return app.cli.get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Built-in and plugin commands plus the app's, reporting (not raising) app loading errors."""

@@ -37,7 +37,7 @@ class ConfigAttribute(t.Generic[T]):
         value = obj.config[self.__name__]
         if self.get_converter is not None:
             value = self.get_converter(value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __set__(self, obj: App, value: t.Any) -> None:
         obj.config[self.__name__] = value
@@ -70,7 +70,7 @@ def _line_in_file(exc: BaseException, filename: str) -> int | None:
     return line
 
 
-class Config(dict):  # type: ignore[type-arg]
+class Config(dict):
     """A dict of settings; file names are resolved against `root_path`."""
 
     def __init__(self, root_path: str | os.PathLike[str], defaults: dict[str, t.Any] | None = None) -> None:

@@ -74,7 +74,13 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
-def _send(signal: NamedSignal, sender: App, **kwargs: t.Any) -> None:
+class _Sender(t.Protocol):
+    """What sending a signal needs of its sender (the app)."""
+
+    def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]: ...
+
+
+def _send(signal: NamedSignal, sender: _Sender, **kwargs: t.Any) -> None:
     """Send a signal only when it has receivers (coroutine receivers run through `ensure_sync`)."""
     if signal.receivers:
         signal.send(sender, _async_wrapper=sender.ensure_sync, **kwargs)
@@ -231,6 +237,14 @@ class RequestContext:
                 sess = interface.make_null_session(app)
             self._session = sess
         return sess
+
+    def session_cookie_sent(self) -> bool:
+        """Whether the request carries the session cookie (then the session is saved even if unused,
+        so a permanent one is refreshed)."""
+        environ = self.request.environ
+        if "HTTP_COOKIE" not in environ:
+            return False
+        return self.app.session_interface.get_cookie_name(self.app) in self.request.cookies
 
     @property
     def session(self) -> SessionMixin:

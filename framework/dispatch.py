@@ -1,7 +1,8 @@
 """The request cycle of App: URL preprocessing, dispatch, responses, error routing, teardown, WSGI.
 
-`RequestCycle` is a mixin of App (framework.app); it holds the per-request half of the application
-object, in Flask's documented order (see flask-api-surface §17-§18).
+`RequestCycle` is the base class of App (framework.app) after Scaffold; it holds the per-request half
+of the application object, in Flask's documented order (see flask-api-surface §17-§18). What it needs
+from App is declared on the class below, so mypy checks both halves against each other.
 """
 
 from __future__ import annotations
@@ -16,29 +17,51 @@ from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, I
 from werkzeug.routing import RequestRedirect, RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import signals
+from . import fast_path, signals
 from .ctx import _send
 from .globals import _cv_app, _cv_request
-from .json.provider import DefaultJSONProvider
-from .routing import path_info_of
+from .input_checks import path_info_of
+from .scaffold import Scaffold
 from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    import logging
+    from types import TracebackType
+
     from . import typing as ft
+    from .config import Config
     from .ctx import RequestContext
+    from .json.provider import JSONProvider
+    from .sessions import SessionInterface
     from .wrappers import Request
 
-_sentinel = object()
-_HTML = "text/html; charset=utf-8"
-# Methods whose overriding in a subclass disables the direct-response fast path.
-FAST_PATH_METHODS = (
-    "full_dispatch_request", "preprocess_request", "dispatch_request", "make_response",
-    "process_response", "finalize_request", "ensure_sync",
-)
+_sentinel: t.Any = object()
+ExcInfo = tuple[type[BaseException], BaseException, "TracebackType"] | tuple[None, None, None]
 
 
-class RequestCycle:
-    """What happens to one request, from matched URL to WSGI iterable (mixed into App)."""
+class RequestCycle(Scaffold):
+    """What happens to one request, from matched URL to WSGI iterable (App's per-request half)."""
+
+    # Provided by App (framework.app); declared here so both halves are checked against each other.
+    config: Config
+    json: JSONProvider
+    response_class: type[Response]
+    session_interface: SessionInterface
+    teardown_appcontext_funcs: list[ft.TeardownCallable]
+    _got_first_request: bool
+    _fast_path: bool  # framework.fast_path.methods_untouched(app), kept current by App.__setattr__
+
+    if t.TYPE_CHECKING:  # pragma: no cover - App defines these; stubs here would shadow Scaffold's
+
+        @property
+        def debug(self) -> bool: ...
+        @property
+        def testing(self) -> bool: ...
+        @property
+        def logger(self) -> logging.Logger: ...
+        def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]: ...
+        def request_context(self, environ: dict[str, t.Any]) -> RequestContext: ...
+        def log_exception(self, exc_info: ExcInfo) -> None: ...
 
     def preprocess_request(self) -> ft.ResponseReturnValue | None:
         """url_value_preprocessors, then before_request functions (app first, then blueprints)."""
@@ -57,7 +80,7 @@ class RequestCycle:
                 for before_func in befores[name]:
                     rv = self.ensure_sync(before_func)()
                     if rv is not None:
-                        return rv  # type: ignore[no-any-return]
+                        return rv
         return None
 
     def raise_routing_exception(self, request: Request) -> t.NoReturn:
@@ -82,10 +105,11 @@ class RequestCycle:
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
         rule = req.url_rule
+        assert rule is not None and req.view_args is not None  # matched, since no routing exception
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        view = self.view_functions[rule.endpoint]  # type: ignore[union-attr]
-        return self.ensure_sync(view)(**req.view_args)  # type: ignore[no-any-return]
+        view = self.view_functions[rule.endpoint]
+        return self.ensure_sync(view)(**req.view_args)
 
     def full_dispatch_request(self) -> Response:
         """Signals, preprocessing, the view, user-exception handling, then finalize."""
@@ -145,14 +169,10 @@ class RequestCycle:
         """Save the session if it was opened, or if the request carries the session cookie."""
         sess = ctx._session
         if sess is None:
-            if "HTTP_COOKIE" not in ctx.request.environ:
-                return
-            interface = self.session_interface
-            if interface.get_cookie_name(self) not in ctx.request.cookies:
+            if not ctx.session_cookie_sent():
                 return
             sess = ctx._open_session()
-        else:
-            interface = self.session_interface
+        interface = self.session_interface
         if not interface.is_null_session(sess):
             interface.save_session(self, sess, response)
 
@@ -161,14 +181,15 @@ class RequestCycle:
         status: t.Any = None
         headers: t.Any = None
         if isinstance(rv, tuple):
-            n = len(rv)
+            items: tuple[t.Any, ...] = rv
+            n = len(items)
             if n == 3:
-                rv, status, headers = rv  # type: ignore[misc]
+                rv, status, headers = items
             elif n == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv  # type: ignore[assignment]
+                if isinstance(items[1], (Headers, dict, tuple, list)):
+                    rv, headers = items
                 else:
-                    rv, status = rv  # type: ignore[assignment]
+                    rv, status = items
             else:
                 raise TypeError(
                     "The view returned a tuple of the wrong size. Return (body, status, headers),"
@@ -183,7 +204,7 @@ class RequestCycle:
             )
         if not isinstance(rv, self.response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
-                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
+                rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
@@ -251,7 +272,7 @@ class RequestCycle:
         handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
         if handler is None:
             return e
-        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+        return self.ensure_sync(handler)(e)
 
     def handle_user_exception(self, e: Exception) -> HTTPException | ft.ResponseReturnValue:
         """Route an exception from dispatch to its handler; re-raise when none applies."""
@@ -262,7 +283,7 @@ class RequestCycle:
         handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
         if handler is None:
             raise
-        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+        return self.ensure_sync(handler)(e)
 
     def handle_exception(self, e: Exception) -> Response:
         """An unhandled exception: propagate (debug/testing) or log it and answer 500."""
@@ -288,7 +309,7 @@ class RequestCycle:
         return False
 
     # --- teardown ------------------------------------------------------------------------------------
-    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
         """teardown_request functions (innermost blueprint → app, each reversed), then the signal."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
@@ -300,7 +321,7 @@ class RequestCycle:
                         self.ensure_sync(func)(exc)
         _send(signals.request_tearing_down, self, exc=exc)
 
-    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         """teardown_appcontext functions in reverse, then the signal."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
@@ -309,50 +330,6 @@ class RequestCycle:
         _send(signals.appcontext_tearing_down, self, exc=exc)
 
     # --- WSGI ----------------------------------------------------------------------------------------
-    def _direct_response(self, ctx: RequestContext, rv: t.Any, environ: dict[str, t.Any],
-                         start_response: t.Any) -> list[bytes] | None:
-        """Answer str/bytes/dict/list returns without building a Response, when nothing could observe it.
-
-        Returns None (use the normal path) if there are after-request functions, a session in play
-        (opened, or its cookie sent), request_finished receivers, or a non-default response class /
-        JSON provider.
-        """
-        cls = rv.__class__
-        if cls is not str and cls is not bytes and cls is not dict and cls is not list:
-            return None
-        if (
-            ctx._after_request_functions
-            or ctx._session is not None
-            or self.response_class is not Response
-            or signals.request_finished.receivers
-            or any(self.after_request_funcs.values())
-        ):
-            return None
-        # A session cookie may need refreshing (permanent sessions): take the normal path.
-        if "HTTP_COOKIE" in environ and self.session_interface.get_cookie_name(self) in ctx.request.cookies:
-            return None
-        if cls is str:
-            body = rv.encode()
-            ctype = _HTML
-        elif cls is bytes:
-            body = rv
-            ctype = _HTML
-        else:
-            provider = self.json
-            kind = type(provider)
-            if "response" in provider.__dict__ or (kind is not DefaultJSONProvider and (
-                not isinstance(provider, DefaultJSONProvider)
-                or kind.response is not DefaultJSONProvider.response
-                or kind._body is not DefaultJSONProvider._body
-            )):
-                return None  # `response` or `_body` replaced (on the class or the instance): use it
-            body = provider._body(rv).encode()
-            ctype = provider.mimetype
-        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
-        if ctx.request.method == "HEAD":
-            return []
-        return [body]
-
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:
         """The WSGI application: push contexts, dispatch, respond, pop contexts (teardown)."""
         ctx = self.request_context(environ)
@@ -363,7 +340,7 @@ class RequestCycle:
                 if self._fast_path:
                     rv, ok = self._run_request()
                     if ok:
-                        direct = self._direct_response(ctx, rv, environ, start_response)
+                        direct = fast_path.direct_response(self, ctx, rv, start_response)
                         if direct is not None:
                             return direct
                     response = self.finalize_request(rv)

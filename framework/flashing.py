@@ -34,5 +34,5 @@ def get_flashed_messages(
         wanted = set(category_filter)
         flashes = [item for item in flashes if item[0] in wanted]
     if with_categories:
-        return [tuple(item) for item in flashes]  # type: ignore[misc]
+        return [tuple(item) for item in flashes]
     return [item[1] for item in flashes]

@@ -11,9 +11,12 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from framework import platform as _platform
+
+if TYPE_CHECKING:  # pragma: no cover
+    from framework.app import App
 
 F = TypeVar("F", bound=Callable[[], Any])
 
@@ -47,7 +50,7 @@ class HostingMixin:
         return func
 
 
-def _run_all(app: Any, funcs: list[Callable[[], Any]], what: str) -> bool:
+def _run_all(app: App, funcs: list[Callable[[], Any]], what: str) -> bool:
     """Call each function; log and stop at the first that raises. True when all succeeded."""
     for func in list(funcs):
         try:
@@ -98,7 +101,7 @@ def _from_platform(request: Any) -> bool:
     return address.is_loopback or (address.version == 4 and address in ipaddress.ip_network("0.0.0.0/8"))
 
 
-def _user_view(app: Any, path: str, own_endpoint: str) -> Callable[[], Any] | None:
+def _user_view(app: App, path: str, own_endpoint: str) -> Callable[[], Any] | None:
     """A GET view the app registered itself for an /_ah/ path (a ported Flask app's own warmup route, say).
 
     Ours is registered first, so routing always picks it; it then hands over to this view, which would
@@ -106,24 +109,29 @@ def _user_view(app: Any, path: str, own_endpoint: str) -> Callable[[], Any] | No
     """
     for rule in app.url_map.iter_rules():
         if rule.rule == path and rule.endpoint != own_endpoint and "GET" in (rule.methods or ()):
-            return app.view_functions.get(rule.endpoint)  # type: ignore[no-any-return]
+            return app.view_functions.get(rule.endpoint)
     return None
 
 
-def _done(app: Any, path: str, endpoint: str) -> Any:
+def _done(app: App, path: str, endpoint: str) -> Any:
     """The response once our handlers succeeded: the app's own view for `path` if it has one, else an empty 200."""
     view = _user_view(app, path, endpoint)
     return app.ensure_sync(view)() if view is not None else _plain("", 200)
 
 
-def _add_lifecycle_routes(app: Any) -> None:
+def _add_lifecycle_routes(app: App) -> None:
     app_ref = weakref.ref(app)  # the views live in the app's own tables: no reference cycle
+
+    def live() -> App:
+        current = app_ref()
+        assert current is not None  # the views are reached only through the app
+        return current
     warmup_lock = threading.Lock()
     warmed = False
 
     def appengine_warmup() -> Any:
         nonlocal warmed
-        current = app_ref()
+        current = live()
         with warmup_lock:
             if not warmed:
                 warmed = _run_all(current, current.warmup_funcs, "warmup")
@@ -133,7 +141,7 @@ def _add_lifecycle_routes(app: Any) -> None:
 
     def appengine_start() -> Any:
         # 2xx (or 404) tells App Engine the instance started; anything else gets it killed and retried.
-        current = app_ref()
+        current = live()
         if not _run_all(current, current.start_funcs, "start"):
             return _plain("start failed\n", 500)
         return _done(current, START_PATH, "_ah_start")
@@ -143,7 +151,7 @@ def _add_lifecycle_routes(app: Any) -> None:
 
         if not _from_platform(request):
             return _plain("Forbidden: only App Engine stops instances.\n", 403)
-        current = app_ref()
+        current = live()
         if not _run_all(current, current.stop_funcs, "stop"):
             return _plain("stop failed\n", 500)
         current.__dict__["_stopped_by_request"] = True  # the exit hook need not run them again
@@ -157,7 +165,7 @@ def _add_lifecycle_routes(app: Any) -> None:
 class _FirstRequest:
     """WSGI wrapper that runs `setup()` before the first request, then takes itself out of `app.wsgi_app`."""
 
-    def __init__(self, app: Any, setup: Callable[[], None]) -> None:
+    def __init__(self, app: App, setup: Callable[[], None]) -> None:
         self.app = app
         self.wrapped = app.wsgi_app
         self.wrapped_is_method = "wsgi_app" not in app.__dict__
@@ -179,7 +187,7 @@ class _FirstRequest:
         return self.wrapped(environ, start_response)
 
 
-def _setup_logging(app: Any) -> None:
+def _setup_logging(app: App) -> None:
     if (
         not app.platform.on_google
         and app.config.get("LOG_FORMAT") is None
@@ -198,7 +206,13 @@ def _setup_logging(app: Any) -> None:
         cloud_logging.drop_default_handler(app)
 
 
-def init_app(app: Any) -> None:
+def _wrap(app: App, middleware: Callable[[Any], Any]) -> None:
+    """Put `middleware` around `app.wsgi_app`, the way Flask documents (the instance attribute shadows
+    the method)."""
+    app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def init_app(app: App) -> None:
     """Adapt a new App to the host it runs on: routes under /_ah/, front-end middleware, log format."""
     app.platform = _platform.detect()
     app.warmup_funcs = []
@@ -208,13 +222,13 @@ def init_app(app: Any) -> None:
     if app.platform.is_appengine:
         from framework.adapters.front_end import AppEngineMiddleware
 
-        app.wsgi_app = AppEngineMiddleware(app.wsgi_app)
+        _wrap(app, AppEngineMiddleware)
     elif app.platform.is_local_appengine:
         from framework.adapters.front_end import LocalFrontEnd
 
-        app.wsgi_app = LocalFrontEnd(app.wsgi_app)
+        _wrap(app, LocalFrontEnd)
     elif app.platform.kind == _platform.CLOUD_RUN:
         from framework.adapters.front_end import CloudRunMiddleware
 
-        app.wsgi_app = CloudRunMiddleware(app.wsgi_app)
-    app.wsgi_app = _FirstRequest(app, lambda: _setup_logging(app))
+        _wrap(app, CloudRunMiddleware)
+    _wrap(app, lambda wrapped: _FirstRequest(app, lambda: _setup_logging(app)))

@@ -17,7 +17,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 def _errors_stream() -> t.TextIO:
     ctx = _cv_request.get(None)
     if ctx is not None:
-        return ctx.request.environ["wsgi.errors"]  # type: ignore[no-any-return]
+        return ctx.request.environ["wsgi.errors"]
     return sys.stderr
 
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 import typing as t
 
-from werkzeug.exceptions import BadRequest
 from werkzeug.routing import Map as _WMap
 from werkzeug.routing import MapAdapter, ValidationError
 from werkzeug.routing import Rule as _WRule
+
+from .input_checks import path_info_of, wsgi_text
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
@@ -46,7 +47,7 @@ class _LazyBuilder:
         def build(*args: t.Any, **kwargs: t.Any) -> tuple[str, str]:
             real = _WRule._compile_builder(rule, append_unknown).__get__(rule, None)
             setattr(rule, "_build_unknown" if append_unknown else "_build", real)
-            return real(*args, **kwargs)  # type: ignore[no-any-return]
+            return real(*args, **kwargs)
 
         return build
 
@@ -67,36 +68,6 @@ class Map(_WMap):
     def add(self, rulefactory: t.Any) -> None:
         super().add(rulefactory)
         self.rules_version += 1
-
-
-def _wsgi_str(value: str) -> str:
-    """A WSGI (latin-1) string as the text the client meant (UTF-8, undecodable bytes replaced)."""
-    return value.encode("latin1").decode(errors="replace")
-
-
-#: A `%` that does not start a two-hex-digit escape.
-BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-def path_info_of(environ: dict[str, t.Any]) -> str:
-    """PATH_INFO as text, as werkzeug binds it; a path that is not UTF-8 is a 400, not a 500.
-
-    PATH_INFO arrives already unescaped, so a bad escape (`/a%zz`) is looked for in the raw request
-    URI that gunicorn (RAW_URI) and werkzeug (REQUEST_URI) keep: it is a 400 too, unlike Flask, which
-    passes it on as literal text.
-    """
-    uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if uri and "%" in uri and BAD_ESCAPE.search(uri.partition("?")[0]):
-        raise BadRequest("The URL path has an invalid percent-escape; write a literal '%' as '%25'.")
-    raw = environ.get("PATH_INFO", "")
-    if raw.isascii():
-        return raw  # type: ignore[no-any-return]
-    try:
-        return raw.encode("latin1").decode()  # type: ignore[no-any-return]
-    except UnicodeDecodeError:
-        raise BadRequest("The URL path is not valid UTF-8; percent-encode it as UTF-8.") from None
-    except UnicodeEncodeError:
-        return raw  # type: ignore[no-any-return]  # a server that already decoded the path
 
 
 class _Branch:
@@ -317,5 +288,5 @@ class RouteCache:
                     found = branch.match(segments, method)
                     if found is not None:
                         return found
-        query = _wsgi_str(request.environ.get("QUERY_STRING", ""))
+        query = wsgi_text(request.environ.get("QUERY_STRING", ""))
         return adapter.match(path_info, method, return_rule=True, query_args=query)  # type: ignore[return-value]

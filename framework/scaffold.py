@@ -46,8 +46,9 @@ def setupmethod(f: F) -> F:
 def get_root_path(import_name: str) -> str:
     """Directory of the module or package `import_name` (cwd when it cannot be found)."""
     mod = sys.modules.get(import_name)
-    if mod is not None and getattr(mod, "__file__", None) is not None:
-        return os.path.dirname(os.path.abspath(mod.__file__))  # type: ignore[arg-type, type-var]
+    file: str | None = getattr(mod, "__file__", None) if mod is not None else None
+    if file is not None:
+        return os.path.dirname(os.path.abspath(file))
     import importlib.util
 
     try:
@@ -120,7 +121,7 @@ class Scaffold:
         root_path: str | None = None,
     ) -> None:
         self.import_name = import_name
-        self.static_folder = static_folder  # type: ignore[assignment]
+        self.static_folder = static_folder
         self.static_url_path = static_url_path
         self.template_folder = template_folder
         if root_path is None:
@@ -191,7 +192,7 @@ class Scaffold:
             return None
         if isinstance(value, timedelta):
             return int(value.total_seconds())
-        return value  # type: ignore[no-any-return]
+        return value
 
     def send_static_file(self, filename: str) -> BaseResponse:
         """Serve a file from the static folder (the view of the `static` route)."""
@@ -217,8 +218,8 @@ class Scaffold:
             raise ValueError("Resources can only be opened for reading ('r', 'rt' or 'rb').")
         path = os.path.join(self.root_path, resource)
         if mode == "rb":
-            return open(path, mode)  # type: ignore[return-value]
-        return open(path, mode, encoding=encoding)  # type: ignore[return-value]
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     # --- routes ------------------------------------------------------------------------------------
     def _method_route(self, method: str, rule: str, options: dict[str, t.Any]) -> t.Callable[[T_route], T_route]:

@@ -104,7 +104,7 @@ class NullSession(SecureCookieSession):
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise RuntimeError(f"{self.reason} {_HOW_TO_SET}")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class RefusedKeySession(NullSession):
@@ -243,7 +243,7 @@ class SecureCookieSessionInterface(SessionInterface):
     def save_session(self, app: t.Any, session: SessionMixin, response: Response) -> None:
         """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
         name = self.get_cookie_name(app)
-        attrs = {
+        attrs: dict[str, t.Any] = {
             "domain": self.get_cookie_domain(app),
             "path": self.get_cookie_path(app),
             "secure": self.get_cookie_secure(app),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -14,7 +13,7 @@ from werkzeug.wsgi import LimitedStream
 
 from . import json
 from .globals import _cv_app
-from .routing import BAD_ESCAPE
+from .input_checks import check_query_string
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.exceptions import HTTPException
@@ -35,7 +34,7 @@ def _config_limit(name: str, key: str, doc: str) -> t.Any:
     def get(self: Request) -> int | None:
         value = self.__dict__.get(private)
         if value is not None:
-            return value  # type: ignore[no-any-return]
+            return value
         ctx = _cv_app.get(None)
         return fallback if ctx is None else ctx.app.config[key]
 
@@ -68,16 +67,9 @@ class Request(_WRequest):
     def args(self) -> MultiDict[str, str]:
         """Query arguments; a query that is not UTF-8 (raw, or escaped like `?x=%ff`) or has a bad `%`
         escape is a 400 (werkzeug alone would hand the view the literal text "%FF")."""
-        query = self.environ.get("QUERY_STRING", "")
-        if "%" in query:
-            if BAD_ESCAPE.search(query):
-                raise BadRequest("The query string has an invalid percent-escape; write a literal '%' as '%25'.")
-            try:
-                unquote_to_bytes(query).decode()
-            except UnicodeDecodeError:
-                raise BadRequest("The query string is not valid UTF-8 once its escapes are decoded.") from None
+        check_query_string(self.environ.get("QUERY_STRING", ""))
         try:
-            return _WRequest.args.fget(self)  # type: ignore[attr-defined, no-any-return]
+            return _WRequest.args.fget(self)  # type: ignore[attr-defined]
         except UnicodeDecodeError:
             raise BadRequest(
                 "The query string is not valid UTF-8; percent-encode non-ASCII characters."
@@ -89,8 +81,8 @@ class Request(_WRequest):
         exactly: longer is a 413 however it is read, never silently cut at the limit."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
         if type(stream) is LimitedStream and stream._limit_is_max:
-            return _CappedStream(stream._stream, stream.limit, is_max=True)
-        return stream  # type: ignore[no-any-return]
+            return t.cast(t.IO[bytes], _CappedStream(stream._stream, stream.limit, is_max=True))
+        return stream
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
         """werkzeug's get_json, with JSON nested too deeply to parse treated as malformed (400)."""
@@ -105,7 +97,7 @@ class Request(_WRequest):
     def endpoint(self) -> str | None:
         """Endpoint of the matched rule, or None."""
         if self.url_rule is not None:
-            return self.url_rule.endpoint  # type: ignore[no-any-return]
+            return self.url_rule.endpoint
         return None
 
     @property
@@ -232,5 +224,5 @@ class Response(_WResponse):
         """`MAX_COOKIE_SIZE` inside an app context, werkzeug's default otherwise."""
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+            return ctx.app.config["MAX_COOKIE_SIZE"]
         return super().max_cookie_size

@@ -119,7 +119,7 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class CloudLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class CloudLoggingHandler(logging.StreamHandler):
     """Writes `CloudLoggingFormatter` lines to `stream`, or to whatever sys.stderr is at emit time.
 
     Following sys.stderr keeps working when a host (e.g. functions-framework) swaps it after startup.
@@ -130,7 +130,7 @@ class CloudLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._stream = stream
         self.setFormatter(CloudLoggingFormatter(project))
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return self._stream if self._stream is not None else sys.stderr
 

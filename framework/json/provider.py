@@ -18,8 +18,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
 class JSONProvider:
     """Base provider: subclass and implement `dumps` and `loads`; the app keeps one in `app.json`."""
 
+    mimetype = "application/json"
+
     def __init__(self, app: App) -> None:
-        self._app: App = weakref.proxy(app)
+        self._app: App = t.cast("App", weakref.proxy(app))
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize `obj` to a JSON string."""
@@ -49,7 +51,12 @@ class JSONProvider:
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A response whose body is the JSON of the arguments (one value, a list of several, or kwargs)."""
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self.dumps(obj), mimetype="application/json")
+        return self._app.response_class(self.dumps(obj), mimetype=self.mimetype)
+
+    def direct_body(self, obj: t.Any) -> bytes | None:
+        """The body `response(obj)` would carry, for the app's fast path (framework.fast_path); None
+        when that needs the Response itself (this base class: always)."""
+        return None
 
 
 def _default(o: t.Any) -> t.Any:
@@ -90,7 +97,7 @@ class DefaultJSONProvider(JSONProvider):
         """`json.loads`."""
         return json.loads(s, **kwargs)
 
-    def _body(self, obj: t.Any) -> str:
+    def response_body(self, obj: t.Any) -> str:
         """Response body: indented in debug (or `compact=False`), compact otherwise, newline-terminated."""
         compact = self.compact
         if compact is False or (compact is None and self._app.debug):
@@ -111,4 +118,11 @@ class DefaultJSONProvider(JSONProvider):
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response with this provider's `mimetype`."""
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self._body(obj), mimetype=self.mimetype)
+        return self._app.response_class(self.response_body(obj), mimetype=self.mimetype)
+
+    def direct_body(self, obj: t.Any) -> bytes | None:
+        """`response_body(obj)` encoded, or None when `response` is replaced (on a subclass or the
+        instance), since only the replacement knows what it sends."""
+        if "response" in self.__dict__ or type(self).response is not DefaultJSONProvider.response:
+            return None
+        return self.response_body(obj).encode()

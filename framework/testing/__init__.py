@@ -104,7 +104,7 @@ class FrameworkClient(Client):
             ctx.request.host.partition(":")[0], ctx.request.path, resp.headers.getlist("Set-Cookie")
         )
 
-    def _copy_environ(self, other: dict[str, t.Any]) -> dict[str, t.Any]:
+    def _copy_environ(self, other: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         out = {**self.environ_base, **other}
         if self.preserve_context:
             out["werkzeug.debug.preserve_context"] = self._new_contexts.append
@@ -118,7 +118,7 @@ class FrameworkClient(Client):
         finally:
             builder.close()
 
-    def open(  # type: ignore[override]
+    def open(
         self, *args: t.Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: t.Any
     ) -> TestResponse:
         """Send a request (builder args, an EnvironBuilder, an environ dict or a Request)."""
