@@ -10,6 +10,7 @@ Logging JSON like the app's (FRAMEWORK_LOG_FORMAT overrides). As each worker exi
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -115,6 +116,23 @@ def structured_log_config(env: Mapping[str, str], on_google: bool) -> dict[str, 
         },
         "formatters": {},
     }
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn hook, once the worker loaded the app: on Google's hosts a missing or weak SECRET_KEY stops it
+    here, before any request (the worker fails to boot, so gunicorn exits with the reason and the fix)."""
+    from framework.secrets import SecretKeyError, check_app
+
+    app = getattr(worker, "wsgi", None)
+    if not hasattr(app, "config"):
+        return
+    try:
+        check_app(app)
+    except SecretKeyError as exc:
+        from gunicorn.arbiter import Arbiter
+
+        worker.log.critical("%s", exc)
+        sys.exit(Arbiter.WORKER_BOOT_ERROR)  # the arbiter halts: "Worker failed to boot."
 
 
 def worker_exit(server: Any, worker: Any) -> None:

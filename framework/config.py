@@ -94,7 +94,9 @@ class Config(dict):
     ) -> bool:
         """Load every `PREFIX_NAME` variable as key `NAME`; values go through `loads`, else stay strings.
 
-        `PREFIX_A__B` sets `config["A"]["B"]`, creating intermediate dicts.
+        `PREFIX_A__B` sets `config["A"]["B"]`, creating intermediate dicts. `secret://` values are then
+        resolved by framework.secrets (Secret Manager on Google's hosts, `.env` locally), and there a
+        weak SECRET_KEY stops the app here, as it starts.
         """
         prefix = f"{prefix}_"
         for key in sorted(os.environ):
@@ -116,6 +118,9 @@ class Config(dict):
                     current[part] = {}
                 current = current[part]
             current[tail] = value
+        from . import secrets
+
+        secrets.resolve_config(self, self.root_path)
         return True
 
     def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:

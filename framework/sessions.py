@@ -2,9 +2,10 @@
 
 Imported on first use of `app.session_interface`, never by `import framework`.
 Secure by default on Google's hosts (App Engine standard, Cloud Run / Functions): a missing or
-placeholder SECRET_KEY is refused (sessions stay empty and read-only, signing raises), the session
-cookie is always sent with `Secure` (those hosts serve the app over HTTPS; App Engine's http:// URLs
-simply get no session), and SameSite defaults to "Lax" there unless SESSION_COOKIE_SAMESITE is set.
+weak SECRET_KEY is refused (sessions stay empty and read-only, signing raises; framework.secrets also
+stops the app at startup), the session cookie is always sent with `Secure` (those hosts serve the app
+over HTTPS; App Engine's http:// URLs simply get no session), and SameSite defaults to "Lax" there
+unless SESSION_COOKIE_SAMESITE is set.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
+from . import secrets as _secrets
 from .json.tag import TaggedJSONSerializer
 from .platform import on_google_host
 
@@ -26,32 +28,22 @@ if t.TYPE_CHECKING:
 #: Serializer of the cookie payload: tagged JSON (tuples, bytes, Markup, UUID, datetime survive).
 session_json_serializer = TaggedJSONSerializer()
 
-#: Well-known example values that must never sign sessions on Google's hosts.
-PLACEHOLDER_KEYS = frozenset({
-    "change-me", "changeme", "change_me", "changethis", "dev", "development", "secret", "secret-key",
-    "secret_key", "secretkey", "your-secret-key", "your_secret_key", "replace-me", "test", "testing",
-    "default", "password", "key", "xxx", "todo",
-})
-#: Shortest SECRET_KEY (in bytes) accepted on Google's hosts.
-MIN_SECRET_KEY_BYTES = 16
+#: Well-known example values that must never sign sessions on Google's hosts (see framework.secrets).
+PLACEHOLDER_KEYS = _secrets.PLACEHOLDER_KEYS
+#: Shortest SECRET_KEY accepted on Google's hosts.
+MIN_SECRET_KEY_BYTES = _secrets.MIN_KEY_LENGTH
 
 _HOW_TO_SET = (
     "Set a long random secret key: app.secret_key = ..., or SECRET_KEY in the config, for example from the "
-    "FRAMEWORK_SECRET_KEY environment variable with app.config.from_prefixed_env(). "
-    "Generate one with: python -c \"import secrets; print(secrets.token_hex())\""
+    "FRAMEWORK_SECRET_KEY environment variable with app.config.from_prefixed_env() (on Google's hosts a "
+    "secret://projects/P/secrets/NAME/versions/latest reference to Secret Manager). "
+    f"Generate one with: {_secrets.GENERATE_COMMAND}"
 )
 
 
 def weak_secret_key_reason(key: str | bytes | None) -> str | None:
-    """Why `key` is unfit to sign sessions in production (None if it is acceptable)."""
-    if not key:
-        return "no SECRET_KEY is set"
-    raw = key.encode() if isinstance(key, str) else bytes(key)
-    if raw.strip().lower().decode("utf-8", "replace") in PLACEHOLDER_KEYS:
-        return f"SECRET_KEY {raw.decode('utf-8', 'replace')!r} is a well-known placeholder"
-    if len(raw) < MIN_SECRET_KEY_BYTES:
-        return f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"
-    return None
+    """Why `key` is unfit to sign sessions in production (None if it looks random): framework.secrets' rule."""
+    return _secrets.weak_key_reason(key)
 
 
 def _lifetime_seconds(app: t.Any) -> int:

@@ -26,6 +26,7 @@ from framework import App, request, url_for
 from framework.adapters.appengine import cron_only, task_only
 
 app = App(__name__)
+app.config["SECRET_KEY_REQUIRED"] = False  # no sessions: on Google's hosts a key is otherwise required
 
 
 @app.on_warmup

@@ -20,6 +20,7 @@ import os
 from framework import App
 
 app = App(__name__)
+app.config["SECRET_KEY_REQUIRED"] = False  # no sessions: on Google's hosts a key is otherwise required
 
 
 @app.on_stop

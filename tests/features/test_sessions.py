@@ -349,7 +349,8 @@ def test_weak_keys_are_named(key: object) -> None:
 
 def test_strong_key_is_accepted() -> None:
     assert weak_secret_key_reason(GOOD_KEY) is None
-    assert weak_secret_key_reason(b"\x01" * 32) is None
+    assert weak_secret_key_reason(bytes.fromhex("9f3c51e07a2bd4886e1f05c3a7d2b94e16f0c8a3e5d7b2094c6a1e8f3d5b7c20")) is None
+    assert weak_secret_key_reason(b"\x01" * 32) is not None  # long but not random (issue 15.9)
 
 
 @pytest.mark.parametrize("env", [{"GAE_ENV": "standard"}, {"K_SERVICE": "svc"}])
