@@ -11,7 +11,7 @@ import pytest
 from framework.emulators.datastore import pb
 from framework.emulators.datastore.executor import BATCH_BYTES, BATCH_SIZE, SKIP_BUDGET
 
-from .conftest import commit, entity, key
+from .conftest import entity, key
 
 pytestmark = pytest.mark.slow
 
