@@ -31,7 +31,7 @@ REPLACED_METHODS: frozenset[str] = frozenset({
 #: Hook registries whose functions still run on the fast path (before the view, at teardown, or
 #: outside the request cycle altogether).
 HOOKS_KEPT: frozenset[str] = frozenset({
-    "url_value_preprocessors", "before_request_funcs", "teardown_request_funcs",
+    "view_functions", "url_value_preprocessors", "before_request_funcs", "teardown_request_funcs",
     "teardown_appcontext_funcs", "url_default_functions", "template_context_processors",
     "error_handler_spec", "url_build_error_handlers", "shell_context_processors", "context_hooks",
     "warmup_funcs", "start_funcs", "stop_funcs",
