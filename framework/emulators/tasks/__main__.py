@@ -1,0 +1,105 @@
+"""`python -m framework.emulators.tasks`: run the Cloud Tasks emulator and print the variables clients need."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+READY_LINE = "# Cloud Tasks emulator is running; stop it with Ctrl-C or SIGTERM."
+DEFAULT_PORT = 8123
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m framework.emulators.tasks", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port of the gRPC API and the HTTP admin endpoints; 0 picks a free one (default "
+                             f"{DEFAULT_PORT})")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--data-dir", help="keep queues and tasks durably in SQLite under this directory")
+    store.add_argument("--in-memory", action="store_true", help="keep everything in memory only (the default)")
+    parser.add_argument("--queue-yaml", help="create the push queues of this queue.yaml (and `default`)")
+    parser.add_argument("--app-engine-url",
+                        help="where App Engine tasks are sent: the local runner's front end or an app server "
+                             "(without it they stay queued)")
+    parser.add_argument("--dedup-window", type=float, default=None,
+                        help="seconds a deleted or finished task's name stays taken (default: 1 h, 9 days for "
+                             "queue.yaml queues, as in production)")
+    parser.add_argument("--exit-with-stdin", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def env_lines(host: str, port: int) -> dict[str, str]:
+    """The variables a client exports: framework.tasks.client() reads CLOUD_TASKS_EMULATOR_HOST."""
+    return {
+        "CLOUD_TASKS_EMULATOR_HOST": f"{host}:{port}",
+        "CLOUD_TASKS_EMULATOR_ADMIN": f"http://{host}:{port}",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from ..mux import Multiplexer
+    from .admin import build_admin
+    from .dispatcher import Dispatcher
+    from .journal import Journal
+    from .queue_yaml import DEFAULT_QUEUE, QueueYamlError, load_queue_yaml
+    from .server import build_server
+    from .service import CloudTasksService
+    from .state import State
+
+    try:
+        specs = load_queue_yaml(args.queue_yaml) if args.queue_yaml else [DEFAULT_QUEUE]
+    except QueueYamlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        state = State(Journal(args.data_dir))
+        state.load()
+    except Exception as exc:
+        print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
+        return 2
+    service = CloudTasksService(state, specs, args.dedup_window)
+    dispatcher = Dispatcher(state, service, args.app_engine_url)
+    admin = build_admin(service.reset, stop.set, hosts=(args.host,))
+    try:
+        server, grpc_port = build_server(service, "127.0.0.1", 0)
+        try:
+            mux = Multiplexer(args.host, args.port, grpc_port, admin)
+        except OSError:
+            server.stop(0)
+            raise
+    except (OSError, RuntimeError) as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    dispatcher.start()
+    for name, value in env_lines(args.host, mux.port).items():
+        print(f"export {name}={value}")
+    where = f"data in {os.path.abspath(args.data_dir)}" if args.data_dir else "data in memory"
+    target = args.app_engine_url or "nowhere (no --app-engine-url)"
+    print(f"# API endpoint: {args.host}:{mux.port} ({where}); App Engine tasks go to {target}")
+    print(READY_LINE, flush=True)
+    if args.exit_with_stdin:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    while not stop.wait(0.5):
+        pass
+    mux.close()
+    server.stop(grace=0.5).wait()
+    dispatcher.stop()
+    with state.lock:
+        state.journal.close()
+    print("# Cloud Tasks emulator stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
