@@ -1,0 +1,34 @@
+"""`python -m deploy COMMAND`: the deploy tooling's one entry point.
+
+Each command lives in its own module exposing `add_parser(subparsers)`, which registers the subcommand and
+sets `func(args) -> exit status`; adding a command is one line in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = (
+    "deploy.check",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m deploy",
+                                     description="Check, stage and deploy an App Engine / Cloud Functions app.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        importlib.import_module(module).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
