@@ -1,0 +1,230 @@
+"""The local App Engine, start to stop: front end ports, emulators, one instance per service, cron.
+
+Order: bind every front-end port first (a port in use stops the runner before anything started), then the
+Datastore and Cloud Tasks emulators, then every service (each warmed up before it gets traffic), then
+cron. "Serving on URL" is printed once our own front end answers. SIGINT/SIGTERM (or a failed start)
+stop everything started, in reverse order. While running, `<app-dir>/.local/runner.json` says where
+everything is (contract 3) for `python -m deploy cron run` and the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from deploy.config.project import Project
+from deploy.local import output
+from deploy.local.emulators import EmulatorError, start_datastore, start_tasks
+from deploy.local.frontend import PROBE_HEADER, FrontEnd, Limits
+from deploy.local.headers import TOKEN_HEADER
+from deploy.local.processes import Child
+from deploy.local.services import ServiceInstance, ServiceStartError
+from deploy.local.venvs import KIT_ROOT, VenvError
+
+STATE_FILE = Path(".local") / "runner.json"
+
+
+class StartError(Exception):
+    """The runner cannot start; the message says why and what to do (printed without a traceback)."""
+
+
+def bind(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """A listening socket on host:port; StartError naming the port when it is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart at once; never shares a live port
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartError(f"port {port} on {host} is already in use (another runner or server?)\n"
+                             f"  fix: stop that process, or pick another port: --port N (or PORT=N)") from None
+        raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _service_socket(port: int) -> socket.socket:
+    """The next port up when free (stable URLs from run to run), else any free one."""
+    try:
+        return bind(port)
+    except StartError:
+        return bind(0)
+
+
+@dataclass
+class Runner:
+    project: Project
+    port: int
+    limits: Limits = field(default_factory=Limits)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    _children: list[Child] = field(default_factory=list)
+    _instances: dict[str, ServiceInstance] = field(default_factory=dict)
+    _front_end: FrontEnd | None = None
+    _session: aiohttp.ClientSession | None = None
+    _cron: Any = None
+    _stopping: bool = False
+
+    @property
+    def app_dir(self) -> Path:
+        return self.project.app_dir
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def run(self) -> int:
+        """Serve until SIGINT/SIGTERM; 0 then, 1 when something could not start (the reason printed)."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        starting = asyncio.create_task(self._start())
+        stopped = asyncio.create_task(stop.wait())
+        code = 0
+        try:
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                await stopped
+            else:
+                output.runner("stopping while starting up")
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StartError):
+                    await starting
+        except StartError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            code = 1
+        finally:
+            stopped.cancel()
+            await self._stop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        return code
+
+    async def _start(self) -> None:
+        sockets = [(bind(self.port), None)]
+        sockets += [(_service_socket(self.port + 1 + i), svc.service) for i, svc in enumerate(self.project.services)]
+        service_urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for sock, name in sockets if name}
+        for warning in self.project.warnings:
+            output.emit("config", str(warning))
+        self.env["LOCAL_PLATFORM_TOKEN"] = self.token
+        self._session = aiohttp.ClientSession()
+        self._instances = {
+            svc.service: ServiceInstance(svc, app_dir=self.app_dir, base_env=self.env, shared_env={},
+                                         token=self.token, session=self._session)
+            for svc in self.project.services
+        }
+        default = "default" if "default" in self._instances else self.project.services[0].service
+        self._front_end = FrontEnd(self._instances, self.project.dispatch, self.token, default, self.limits)
+        await self._front_end.start(sockets)
+        emulators = [
+            asyncio.create_task(start_datastore(self.app_dir, self.env, KIT_ROOT)),
+            asyncio.create_task(start_tasks(self.app_dir, self.env, KIT_ROOT, front_end_url=self.url,
+                                            queue_yaml=self.project.queues.path)),
+        ]
+        results = await asyncio.gather(*emulators, return_exceptions=True)
+        self._children += [r for r in results if isinstance(r, Child)]
+        for result in results:
+            if isinstance(result, BaseException):
+                raise StartError(str(result)) if isinstance(result, EmulatorError) else result
+        await self._start_services()
+        for name, instance in self._instances.items():
+            asyncio.create_task(self._watch(instance))
+            output.runner(f"service {name}: {service_urls[name]} (instance {instance.base_url})")
+        await self._probe()
+        self._start_cron()
+        self._write_state(service_urls)
+        output.runner(f"Serving on {self.url}/  (Ctrl-C to stop)")
+
+    async def _start_services(self) -> None:
+        starts = [asyncio.create_task(instance.start()) for instance in self._instances.values()]
+        try:
+            await asyncio.gather(*starts)
+        except (ServiceStartError, VenvError) as exc:
+            for task in starts:
+                task.cancel()
+            raise StartError(str(exc)) from None
+
+    async def _watch(self, instance: ServiceInstance) -> None:
+        """Say so when a service's process ends on its own (production would start another instance)."""
+        if instance.child is None:
+            return
+        code = await instance.child.wait()
+        if not self._stopping:
+            output.emit(instance.name, f"the instance exited with status {code}; its requests now get 503 "
+                                       "(restart the runner to start it again)")
+
+    async def _probe(self) -> None:
+        """Our own front end answers (not just any process on the port)."""
+        assert self._session is not None
+        headers = {TOKEN_HEADER: self.token, PROBE_HEADER: "1"}
+        async with self._session.get(self.url + "/", headers=headers) as resp:
+            if resp.status != 204:
+                raise StartError(f"something else answered on {self.url} (status {resp.status})")
+
+    def _start_cron(self) -> None:
+        jobs = list(self.project.cron.jobs)
+        if not jobs:
+            return
+        try:
+            from deploy.local.cron import CronScheduler
+        except ImportError:
+            output.emit("cron", "the cron scheduler is not available; cron.yaml's jobs will not run")
+            return
+        self._cron = CronScheduler(jobs, self.url, self.token, log=lambda text: output.emit("cron", str(text)),
+                                   dispatch=self.project.dispatch)
+        self._cron.start()
+
+    def _write_state(self, service_urls: dict[str, str]) -> None:
+        state = {
+            "pid": os.getpid(),
+            "front_end_url": self.url,
+            "token": self.token,
+            "services": service_urls,
+            "instances": {name: inst.base_url for name, inst in self._instances.items()},
+            "datastore": self.env.get("DATASTORE_EMULATOR_HOST"),
+            "tasks": self.env.get("CLOUD_TASKS_EMULATOR_HOST"),
+        }
+        path = self.app_dir / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the platform token
+        with os.fdopen(fd, "w") as handle:
+            json.dump(state, handle, indent=2)
+        os.replace(tmp, path)
+
+    def _remove_state(self) -> None:
+        path = self.app_dir / STATE_FILE
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+
+    async def _stop(self) -> None:
+        """Stop everything started, whatever state it is in."""
+        self._stopping = True
+        self._remove_state()
+        if self._cron is not None:
+            await asyncio.to_thread(self._cron.stop)
+        if self._front_end is not None:
+            await self._front_end.close()
+        stops = [instance.stop() for instance in self._instances.values()]
+        await asyncio.gather(*stops, return_exceptions=True)
+        await asyncio.gather(*(child.stop() for child in reversed(self._children)), return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        output.runner("stopped")

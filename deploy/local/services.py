@@ -1,0 +1,192 @@
+"""One instance per service: its process, App Engine's environment, and the requests the platform sends it
+before traffic (§1.5, §4): /_ah/start for manual scaling at start (basic: before its first request) and
+/_ah/warmup with `inbound_services: [warmup]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from deploy.config.app_yaml import AppYaml
+from deploy.local import output
+from deploy.local.headers import upstream_headers
+from deploy.local.processes import Child
+from deploy.local.venvs import KIT_BIN, bin_dir_for
+
+# App Engine's default when app.yaml has no entrypoint (its exact flags are unconfirmed, §1.3).
+DEFAULT_ENTRYPOINT = "gunicorn -b :$PORT main:app"
+STARTUP_TIMEOUT = 120.0
+# GAE_MEMORY_MB by instance class (§1.4).
+_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
+              "B4_1G": 3072, "B8": 3072}
+# `-b :$PORT` / `--bind=0.0.0.0:$PORT` listen on every interface; locally they are made loopback only.
+_WILDCARD_BIND = re.compile(r"(?<=[\s=])(?:0\.0\.0\.0|\[::\])?:(\$\{?PORT\}?)")
+
+
+class ServiceStartError(Exception):
+    """A service could not start; the message names the file and line to fix when there is one."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def loopback_entrypoint(entrypoint: str) -> str:
+    """The entrypoint with wildcard binds of $PORT turned into 127.0.0.1 (local services bind loopback only)."""
+    return _WILDCARD_BIND.sub(r"127.0.0.1:\1", entrypoint)
+
+
+def service_environment(config: AppYaml, base: Mapping[str, str], *, port: int, bin_dir: Path,
+                        shared: Mapping[str, str]) -> dict[str, str]:
+    """App Engine's runtime variables (§2) with local values, the emulators' hosts, and app.yaml's env_variables
+    (the shell's value wins, so one can override a setting for a run)."""
+    env = dict(base)
+    for name, value in config.env_variables.items():
+        env.setdefault(name, str(value))
+    env.update(shared)
+    project = env.setdefault("GOOGLE_CLOUD_PROJECT", "local-project")
+    env.update(
+        GAE_ENV="localdev",  # never "standard": the app must know it is not deployed
+        GAE_SERVICE=config.service,
+        GAE_VERSION="local",
+        GAE_INSTANCE=secrets.token_hex(16),
+        GAE_RUNTIME=config.runtime,
+        GAE_APPLICATION=f"dev~{project}",
+        GAE_MEMORY_MB=str(_MEMORY_MB.get(config.instance_class, 384)),
+        PORT=str(port),
+        HOST="127.0.0.1",
+        PYTHONUNBUFFERED="1",
+    )
+    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+    if bin_dir != KIT_BIN:
+        env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    else:
+        env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+class ServiceInstance:
+    """A service's one local instance; the front end's Backend for it."""
+
+    def __init__(self, config: AppYaml, *, app_dir: Path, base_env: Mapping[str, str],
+                 shared_env: Mapping[str, str], token: str, session: aiohttp.ClientSession) -> None:
+        self.name = config.service
+        self.config = config
+        self.app_dir = app_dir
+        self.base_env = base_env
+        self.shared_env = shared_env
+        self.token = token
+        self.session = session
+        self.port = free_port()
+        self.child: Child | None = None
+        self._up = asyncio.Event()
+        self._usable = False
+        self._started = config.scaling.kind != "basic"  # basic: /_ah/start before the first request
+        self._start_lock = asyncio.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def entrypoint(self) -> str:
+        return loopback_entrypoint(self.config.entrypoint or DEFAULT_ENTRYPOINT)
+
+    async def ready(self) -> str | None:
+        await self._up.wait()
+        if not self._usable or self.child is None or not self.child.running:
+            return None
+        if not self._started:
+            async with self._start_lock:
+                if not self._started:
+                    await self._lifecycle_request("/_ah/start", "start")
+                    self._started = True
+        return self.base_url
+
+    async def start(self) -> None:
+        """Start the process and wait until it listens; then /_ah/start (manual) and /_ah/warmup; then traffic."""
+        try:
+            bin_dir = await bin_dir_for(self.name, self.config.root, self.app_dir,
+                                        has_entrypoint=self.config.entrypoint is not None)
+            env = service_environment(self.config, self.base_env, port=self.port, bin_dir=bin_dir,
+                                      shared=self.shared_env)
+            self.child = Child(self.name, ["/bin/sh", "-c", f"exec {self.entrypoint}"], env=env,
+                               cwd=self.config.root)
+            await self.child.start()
+            await self._wait_listening()
+            if self.config.scaling.kind == "manual":
+                await self._lifecycle_request("/_ah/start", "start")
+            if self.config.warmup and self.config.scaling.kind == "automatic":  # never sent on basic/manual
+                await self._lifecycle_request("/_ah/warmup", "warmup")
+            self._usable = True
+        finally:
+            self._up.set()
+
+    async def _wait_listening(self) -> None:
+        assert self.child is not None and self.child.proc is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_TIMEOUT
+        while loop.time() < deadline:
+            if not self.child.running:
+                code = await self.child.wait()
+                raise ServiceStartError(self._exit_message(code))
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+        raise ServiceStartError(
+            f"{self.config.path}:{self.config.line_of.get('entrypoint', 1)}: service {self.name!r} did not listen on "
+            f"$PORT ({self.port}) within {STARTUP_TIMEOUT:g} s\n  fix: make the entrypoint serve on $PORT")
+
+    def _exit_message(self, code: int) -> str:
+        line = self.config.line_of.get("entrypoint", 1)
+        where = f"{self.config.path}:{line}"
+        if code == 127:
+            program = self.entrypoint.split()[0]
+            return (f"{where}: the entrypoint program {program!r} of service {self.name!r} was not found\n"
+                    "  fix: add it to the service's requirements.txt (and `make install`), or correct `entrypoint`")
+        return (f"{where}: service {self.name!r} exited with status {code} before listening on $PORT "
+                "(its output is above)\n  fix: correct the error the output shows, then start the runner again")
+
+    async def _lifecycle_request(self, path: str, what: str) -> None:
+        """GET `path` to the instance as the platform sends it, and log it as App Engine logs it."""
+        headers = upstream_headers(
+            CIMultiDictProxy(CIMultiDict(Host=f"127.0.0.1:{self.port}")), client_ip="0.1.0.2", scheme="http",
+            front_end_host=f"127.0.0.1:{self.port}", token=self.token, from_platform=True,
+            timeout_ms=int(self.config.scaling.request_timeout * 1000) - 1,
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with self.session.get(self.base_url + path, headers=headers, allow_redirects=False,
+                                        timeout=aiohttp.ClientTimeout(total=self.config.scaling.request_timeout)) as resp:
+                await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            output.emit(self.name, f"{what} request GET {path} failed: {exc!r}")
+            return
+        output.access_line(self.name, "GET", path, status, (loop.time() - started) * 1000, what)
+        if what == "warmup" and not 200 <= status < 300:
+            output.emit(self.name, f"warmup request failed with {status}; App Engine logs it and still sends traffic "
+                                   "to the instance")
+        elif what == "start" and not (200 <= status < 300 or status == 404):
+            output.emit(self.name, f"/_ah/start answered {status}; App Engine would stop this instance and try a new "
+                                   "one (locally it keeps serving)")
+
+    async def stop(self) -> None:
+        if self.child is not None:
+            await self.child.stop()
