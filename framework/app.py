@@ -402,6 +402,12 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         """The `@app.cron` declarations (framework.cron.CronJobSpec), in order."""
         return self.extensions.get("framework.cron", [])
 
+    def task(self, func: t.Callable[..., t.Any] | None = None, **options: t.Any) -> t.Any:
+        """Declare a task function (`@app.task`, `@app.task(queue=...)`); see framework.tasks.declare."""
+        from .tasks import declare  # cold start: Cloud Tasks support loads only for apps with tasks
+
+        return declare(self, func, **options)
+
     @setupmethod
     def add_url_rule(
         self,
