@@ -3,12 +3,15 @@
 `AppEngineMiddleware` is installed only on App Engine standard: it trusts exactly the hops Google adds
 and marks the environ so `request.appengine` believes the X-Appengine-* headers. `CloudRunMiddleware`
 takes only the scheme from Cloud Run's front end. `LocalFrontEnd` is
-installed only under the local runner (GAE_ENV=localdev): like the real front end it drops any
-X-Appengine-* / X-Google-* header a client sent, then adds the ones App Engine would.
+installed only under the local runner (GAE_ENV=localdev): it believes App Engine's headers when the
+runner's front end proves it sent them (the platform token), and otherwise drops any X-Appengine-* /
+X-Google-* header a client sent, then adds the ones App Engine would.
 """
 
 from __future__ import annotations
 
+import hmac
+import os
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -72,16 +75,39 @@ class CloudRunMiddleware:
         return self._proxy_fix(environ, start_response)
 
 
-_STRIPPED_PREFIXES = ("HTTP_X_APPENGINE_", "HTTP_X_GOOGLE_")
+_STRIPPED_PREFIXES = ("HTTP_X_APPENGINE_", "HTTP_X_GOOGLE_", "HTTP_X_CLOUDTASKS_", "HTTP_X_CLOUDSCHEDULER_")
+TOKEN_ENVIRON_KEY = "HTTP_X_LOCAL_PLATFORM_TOKEN"
 
 
 class LocalFrontEnd:
-    """The local runner's stand-in for App Engine's front end: strips client-sent platform headers, adds its own."""
+    """Under the local runner (GAE_ENV=localdev): believe App Engine's headers only when the runner sent them.
 
-    def __init__(self, app: WSGIApp) -> None:
+    The runner's front end forwards every request with `X-Local-Platform-Token` equal to this process's
+    LOCAL_PLATFORM_TOKEN, after stripping what clients sent and adding App Engine's headers (contract 3):
+    those requests are taken as App Engine's, with the client address and scheme it set. Anything else
+    (gunicorn run by hand, a client calling the instance's port directly) gets the old stand-in: client-sent
+    platform headers dropped, local ones added. The token header never reaches the app.
+    """
+
+    def __init__(self, app: WSGIApp, token: str | None = None) -> None:
         self.app = app
+        self.token = (os.environ.get("LOCAL_PLATFORM_TOKEN", "") if token is None else token).encode()
+
+    def _from_runner(self, environ: dict[str, Any]) -> bool:
+        sent = environ.pop(TOKEN_ENVIRON_KEY, None)
+        if not self.token or not isinstance(sent, str):
+            return False
+        return hmac.compare_digest(sent.encode("latin-1", "replace"), self.token)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._from_runner(environ):
+            user_ip = parse_ip(environ.get("HTTP_X_APPENGINE_USER_IP"))
+            if user_ip is not None:
+                environ["REMOTE_ADDR"] = user_ip
+            if environ.get("HTTP_X_FORWARDED_PROTO") in ("http", "https"):
+                environ["wsgi.url_scheme"] = environ["HTTP_X_FORWARDED_PROTO"]
+            environ[TRUSTED_ENVIRON_KEY] = True
+            return self.app(environ, start_response)
         for key in [k for k in environ if k.startswith(_STRIPPED_PREFIXES)]:
             del environ[key]
         environ["HTTP_X_APPENGINE_USER_IP"] = environ.get("REMOTE_ADDR") or "127.0.0.1"
