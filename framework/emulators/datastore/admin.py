@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..http_guard import HttpGuard
+
 MAX_BODY = 64 * 1024 * 1024
+IDLE_TIMEOUT = 10.0  # seconds a connection may sit idle or half-sent before it is closed
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -24,12 +27,16 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def build_admin(service: Any, shutdown: Callable[[], None]) -> ThreadingHTTPServer:
-    """An unbound admin server (also serving the REST API); connections come via `process_request`."""
+def build_admin(service: Any, shutdown: Callable[[], None], hosts: Iterable[str] = ("127.0.0.1",)) -> ThreadingHTTPServer:
+    """An unbound admin server (also serving the REST API); connections come via `process_request`.
+
+    Requests from web pages (a foreign Host or Origin, see http_guard) are refused with a 403."""
+    guard = HttpGuard(hosts)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "DatastoreEmulator"
         protocol_version = "HTTP/1.1"  # keep-alive for REST clients; every reply has a Content-Length
+        timeout = IDLE_TIMEOUT
 
         def _reply(self, status: int, body: str | bytes, content_type: str = "text/plain; charset=utf-8") -> None:
             data = body.encode() if isinstance(body, str) else body
@@ -39,13 +46,25 @@ def build_admin(service: Any, shutdown: Callable[[], None]) -> ThreadingHTTPServ
             self.end_headers()
             self.wfile.write(data)
 
+        def _refused(self) -> bool:
+            why = guard.refusal(self.headers)
+            if why is None:
+                return False
+            self.close_connection = True
+            self._reply(403, f"Forbidden: {why}\n")
+            return True
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             if self.path == "/":
                 self._reply(200, "Ok\n")
             else:
                 self._reply(404, "Not found\n")
 
         def do_POST(self) -> None:
+            if self._refused():
+                return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
