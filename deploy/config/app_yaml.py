@@ -278,7 +278,7 @@ def _include_path(text: str, base: Path, app_dir: Path) -> Path | None:
 
 
 def _includes(node: Node | None, base: Path, app_dir: Path, findings: Findings, seen: set[Path],
-              head: list[Node], tail: list[Node], env: dict[str, str]) -> None:
+              head: list[tuple[Node, Findings]], tail: list[tuple[Node, Findings]], env: dict[str, str]) -> None:
     """Merge included files client-side as gcloud does: their handlers first (or last with position: tail)."""
     for item in expect_list(node, "includes", findings, "a list of paths, e.g. `includes: [common.yaml]`"):
         text = get_str(item, "an includes entry", findings, "write the included file's path")
@@ -304,7 +304,7 @@ def _includes(node: Node | None, base: Path, app_dir: Path, findings: Findings, 
             sub.error(position.key_line, f"position is {position.describe()}", "use head or tail")
         _includes(root.get("includes"), path.parent, app_dir, sub, seen, head, tail, env)
         handlers = expect_list(root.get("handlers"), "handlers", sub, "a list of `- url: ...` entries")
-        (tail if at_tail else head).extend(handlers)
+        (tail if at_tail else head).extend((h, sub) for h in handlers)
         env.update(_variables(root.get("env_variables"), "env_variables", sub, True))
 
 
@@ -349,13 +349,13 @@ def read_app_yaml_node(root: Node, path: Path, findings: Findings, today: date) 
                            'write e.g. "4d 5h 30m 15s" (units d, h, m, s; a bare number is seconds)')
         else:
             expiration = seconds
-    head: list[Node] = []
-    tail: list[Node] = []
+    head: list[tuple[Node, Findings]] = []
+    tail: list[tuple[Node, Findings]] = []
     included_env: dict[str, str] = {}
     _includes(root.get("includes"), path.parent, path.parent, findings, {path.resolve()}, head, tail,
               included_env)
     own = expect_list(root.get("handlers"), "handlers", findings, "a list of `- url: ...` entries")
-    handlers = read_handlers(head + own + tail, path.parent, findings)
+    handlers = read_handlers(head + [(h, findings) for h in own] + tail, path.parent, findings)
     if handlers and not any(h.kind == "script" for h in handlers):
         if entrypoint is None and not (path.parent / "main.py").is_file():
             findings.error(root.entries["handlers"].key_line if "handlers" in root.entries else 1,

@@ -242,10 +242,11 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
                    **common)  # type: ignore[arg-type]
 
 
-def read_handlers(entries: list[Node], root: Path, findings: Findings) -> tuple[Handler, ...]:
-    """Every handler of the `handlers:` list (includes merged), at most 100 of them."""
+def read_handlers(entries: list[tuple[Node, Findings]], root: Path, findings: Findings) -> tuple[Handler, ...]:
+    """Every handler of the `handlers:` list (includes merged; each entry with its own file), at most 100."""
     if len(entries) > MAX_HANDLERS:
-        findings.error(entries[MAX_HANDLERS].line, f"{len(entries)} handlers; App Engine allows at most "
-                       f"{MAX_HANDLERS}", "merge handlers with one regex, or route inside the app")
-    handlers = [read_handler(entry, root, findings) for entry in entries]
+        entry, where = entries[MAX_HANDLERS]
+        where.error(entry.line, f"{len(entries)} handlers; App Engine allows at most {MAX_HANDLERS}",
+                    "merge handlers with one regex, or route inside the app")
+    handlers = [read_handler(entry, root, where) for entry, where in entries]
     return tuple(h for h in handlers if h is not None)
