@@ -316,7 +316,7 @@ def read_app_yaml_node(root: Node, path: Path, findings: Findings, today: date) 
             findings.error(child.key_line, problem, fix)
         elif key in IGNORED_KEYS:
             findings.warn(child.key_line, f"`{key}:` is not used by App Engine standard python3", "remove it")
-    check_keys(root, KNOWN_KEYS + tuple(REFUSED_KEYS) + IGNORED_KEYS, "app.yaml", findings)
+    check_keys(root, KNOWN_KEYS, "app.yaml", findings, handled=(*REFUSED_KEYS, *IGNORED_KEYS))
     runtime = _runtime(root, findings, today)
     service = _service(root, findings)
     env_node = root.get("env")

@@ -162,7 +162,7 @@ def _job(item: Node, findings: Findings) -> CronJob | None:
 
 
 def read_cron_node(root: Node, path: Path, findings: Findings) -> Cron:
-    check_keys(root, ("cron", "application"), "cron.yaml", findings)
+    check_keys(root, ("cron",), "cron.yaml", findings, handled=("application",))
     if "application" in root.entries:
         findings.error(root.entries["application"].key_line, "`application:` is not allowed in cron.yaml",
                        "remove it; pass --project to gcloud")

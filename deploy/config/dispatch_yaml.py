@@ -110,7 +110,7 @@ def _rule(item: Node, findings: Findings) -> DispatchRule | None:
 
 
 def read_dispatch_node(root: Node, path: Path, findings: Findings) -> Dispatch:
-    check_keys(root, ("dispatch", "application"), "dispatch.yaml", findings)
+    check_keys(root, ("dispatch",), "dispatch.yaml", findings, handled=("application",))
     if "application" in root.entries:
         findings.error(root.entries["application"].key_line, "`application:` is not allowed in dispatch.yaml",
                        "remove it; pass --project to gcloud")

@@ -161,7 +161,7 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         if key in ALL_KEYS and key not in KEYS_FOR[kind]:
             findings.error(child.key_line, f"{key} is not allowed in a {kind} handler",
                            f"remove it; a {kind} handler accepts {', '.join(KEYS_FOR[kind])}")
-    check_keys(block, ALL_KEYS + ("application_readable",), "a handler", findings)
+    check_keys(block, ALL_KEYS, "a handler", findings, handled=("application_readable",))
     if url_node is None:
         findings.error(block.line, "this handler has no url", "add `url: /path-regex` as its first key")
         return None

@@ -104,7 +104,7 @@ def _index(item: Node, findings: Findings) -> IndexDef | None:
 
 
 def read_index_node(root: Node, path: Path, findings: Findings) -> Indexes:
-    check_keys(root, ("indexes", "application"), "index.yaml", findings)
+    check_keys(root, ("indexes",), "index.yaml", findings, handled=("application",))
     if "application" in root.entries:
         findings.error(root.entries["application"].key_line, "`application:` is not allowed in index.yaml",
                        "remove it; pass --project to gcloud")

@@ -180,7 +180,7 @@ def _queue(item: Node, findings: Findings) -> QueueDef | None:
 
 
 def read_queue_node(root: Node, path: Path, findings: Findings) -> Queues:
-    check_keys(root, ("queue", "total_storage_limit", "application"), "queue.yaml", findings)
+    check_keys(root, ("queue", "total_storage_limit"), "queue.yaml", findings, handled=("application",))
     if "application" in root.entries:
         findings.error(root.entries["application"].key_line, "`application:` is not allowed in queue.yaml",
                        "remove it; pass --project to gcloud")

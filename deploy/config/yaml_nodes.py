@@ -187,11 +187,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
-def check_keys(node: Node, known: Iterable[str], where: str, findings: Findings) -> None:
-    """An error for each key of mapping `node` that is not in `known`, with a did-you-mean when one is close."""
+def check_keys(node: Node, known: Iterable[str], where: str, findings: Findings,
+               handled: Iterable[str] = ()) -> None:
+    """An error for each key of mapping `node` not in `known`, with a did-you-mean when one is close.
+
+    Keys in `handled` are reported elsewhere (refused keys with their own message) and skipped here.
+    """
     allowed = list(known)
+    skip = set(handled)
     for key, child in node.entries.items():
-        if key in allowed:
+        if key in allowed or key in skip:
             continue
         guess = did_you_mean(key, allowed)
         fix = f"did you mean `{guess}`?" if guess else f"remove it; {where} accepts: {', '.join(sorted(allowed))}"
