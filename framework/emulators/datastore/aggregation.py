@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,9 +135,16 @@ def _fill(result: Any, spec: _Aggregations, count: int, sums: dict[str, list[flo
             out.integer_value = 0
 
 
-def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, batch: Any) -> None:
-    """Fill `batch` (an AggregationResultBatch) with the one result of the aggregation query."""
+IndexCheck = Callable[[Plan, tuple[str, ...]], None]
+
+
+def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, batch: Any,
+                    check_indexes: IndexCheck | None = None) -> None:
+    """Fill `batch` (an AggregationResultBatch) with the one result of the aggregation query; `check_indexes`
+    sees the nested query's plan and the aggregated properties before anything is read."""
     spec = _check(aggregation_query, partition)
+    if check_indexes is not None:
+        check_indexes(spec.plan, tuple(spec.props))
     sums: dict[str, list[float | int]] = {p: [] for p in spec.props}
     pager = Pager(spec.window, UNBOUNDED)
     found = _having(storage, results(storage, spec.plan, spec.window), spec.props)

@@ -75,16 +75,20 @@ class Emulator:
 def start(
     host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None,
     project: str = DEFAULT_PROJECT, admin_port: int | None = None, timeout: float = 30.0,
+    index_file: str | os.PathLike[str] | None = None, index_mode: str | None = None,
 ) -> Emulator:
     """Start an emulator subprocess and wait until it serves; it exits with this interpreter.
 
     The admin endpoints share `port` unless `admin_port` is given (0 = a free port): then gRPC is served
-    directly on `port`, without the connection multiplexer, which is faster.
+    directly on `port`, without the connection multiplexer, which is faster. `index_file` and `index_mode`
+    (record, require, off) are the composite-index flags.
     """
     cmd = [sys.executable, "-m", "framework.emulators.datastore", "--host", host, "--port", str(port),
            "--project", project, "--exit-with-stdin"]
     cmd += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--in-memory"]
     cmd += ["--admin-port", str(admin_port)] if admin_port is not None else []
+    cmd += ["--index-file", os.fspath(index_file)] if index_file is not None else []
+    cmd += ["--index-mode", index_mode] if index_mode is not None else []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
     env.pop("DATASTORE_EMULATOR_HOST", None)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,

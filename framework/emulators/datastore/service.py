@@ -13,7 +13,9 @@ from .cursors import Window
 from .errors import aborted, invalid, unimplemented
 from .executor import run_batch, set_times, timestamp
 from .ids import IdAllocator
-from .query import plan_query
+from .index_file import IndexFile
+from .indexes import needs
+from .query import Plan, plan_query
 from .snapshot import History, SnapshotView
 from .storage import Batch, Record, Storage
 from .transactions import Transaction, TransactionManager
@@ -46,8 +48,9 @@ def _eventual(options: Any) -> bool:
 class DatastoreService:
     """Every method takes a request message and returns a response message or raises DatastoreError."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, index_file: IndexFile | None = None) -> None:
         self.storage = storage
+        self.index_file = index_file or IndexFile(None, "off")
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
@@ -82,6 +85,10 @@ class DatastoreService:
         if txn is not None and txn.read_only:
             return SnapshotView(self.storage, txn.begin_version, self._history, index_rows)
         return self.storage
+
+    def _check_indexes(self, plan: Plan, aggregated: tuple[str, ...] = ()) -> None:
+        """Composite indexes: refused (require mode) or recorded in index.yaml (record mode) when missing."""
+        self.index_file.check(needs(plan, aggregated))
 
     def _partition(self, request: Any) -> Any:
         partition = pb.PartitionId()
@@ -150,6 +157,7 @@ class DatastoreService:
         """RunQuery: one batch of a query's results, with cursors to resume from."""
         self._check_query_request(request, "query")
         plan = plan_query(request.query, self._partition(request))
+        self._check_indexes(plan)
         mask = set(request.property_mask.paths)
         if mask and plan.projection:
             raise invalid("A property mask cannot be combined with a projection.")
@@ -177,7 +185,8 @@ class DatastoreService:
         response = pb.RunAggregationQueryResponse()
         with self.lock:
             txn = self._read_transaction(request.read_options, response)
-            run_aggregation(self._reader(txn), request.aggregation_query, partition, response.batch)
+            run_aggregation(self._reader(txn), request.aggregation_query, partition, response.batch,
+                            self._check_indexes)
         response.batch.more_results = pb.NO_MORE_RESULTS
         timestamp(time.time_ns() // 1000, response.batch.read_time)
         return response
