@@ -19,12 +19,13 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def spawn(module: str, args: Sequence[str], ready_line: str, *, timeout: float = 30.0,
-          drop_env: Sequence[str] = ()) -> tuple[subprocess.Popen[str], dict[str, str]]:
+          drop_env: Sequence[str] = (), extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start `python -m module args --exit-with-stdin`; return the process and the variables it exported."""
     cmd = [sys.executable, "-m", module, *args, "--exit-with-stdin"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
     for name in drop_env:
         env.pop(name, None)
+    env.update(extra_env or {})
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     found: dict[str, str] = {}

@@ -52,11 +52,11 @@ class Emulator:
 
 def start(host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None, *,
           queue_yaml: str | os.PathLike[str] | None = None, app_engine_url: str | None = None,
-          dedup_window: float | None = None, timeout: float = 30.0) -> Emulator:
+          dedup_window: float | None = None, token: str | None = None, timeout: float = 30.0) -> Emulator:
     """Start an emulator subprocess and wait until it serves; it exits with this interpreter.
 
-    The subprocess inherits the environment, so LOCAL_PLATFORM_TOKEN (the token App Engine deliveries
-    carry) is whatever this process has.
+    The subprocess inherits the environment; `token` sets its LOCAL_PLATFORM_TOKEN, the token App Engine
+    deliveries carry (the local runner's and its apps' token).
     """
     args = ["--host", host, "--port", str(port)]
     args += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--in-memory"]
@@ -64,7 +64,8 @@ def start(host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[st
     args += ["--app-engine-url", app_engine_url] if app_engine_url else []
     args += ["--dedup-window", str(dedup_window)] if dedup_window is not None else []
     proc, found = spawn("framework.emulators.tasks", args, READY_LINE, timeout=timeout,
-                        drop_env=("CLOUD_TASKS_EMULATOR_HOST",))
+                        drop_env=("CLOUD_TASKS_EMULATOR_HOST",),
+                        extra_env={"LOCAL_PLATFORM_TOKEN": token} if token is not None else None)
     emulator = Emulator(proc, found, os.fspath(data_dir) if data_dir is not None else None)
     atexit.register(emulator.stop)
     return emulator

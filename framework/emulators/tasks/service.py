@@ -30,7 +30,7 @@ from .names import (
     parse_task,
 )
 from .queue_yaml import QueueSpec
-from .state import QueueState, State, TaskState, now_us, set_ts, ts_us
+from .state import QueueState, State, TaskState, has_retry_config, now_us, set_ts, ts_us
 
 MAX_TASK_BYTES = 1024 * 1024  # quotas page: "Maximum task size 1 MB" (an older CreateTask doc said 100 KB)
 MAX_SCHEDULE_AHEAD = 30 * 86400  # quotas page: tasks can be scheduled at most 30 days ahead
@@ -365,7 +365,7 @@ def _check_task(msg: Any) -> None:
         deadline = seconds(msg.dispatch_deadline)
         if not low <= deadline <= high:
             raise invalid(f"dispatch_deadline must be between {low:g}s and {high:g}s (got {deadline:g}s).")
-    if msg.HasField("retry_config"):
+    if has_retry_config(msg):
         normalize_retry(msg.retry_config, "task.retry_config")
     if msg.ByteSize() > MAX_TASK_BYTES:
         raise invalid(f"Task size {msg.ByteSize()} bytes is above the limit of {MAX_TASK_BYTES} bytes (1 MB).")

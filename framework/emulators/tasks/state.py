@@ -74,7 +74,7 @@ class QueueState:
 
     def retry_config(self, task: TaskState) -> Any:
         """The task's own RetryConfig when it has one, else the queue's."""
-        return task.msg.retry_config if task.msg.HasField("retry_config") else self.msg.retry_config
+        return task.msg.retry_config if has_retry_config(task.msg) else self.msg.retry_config
 
 
 @dataclass
@@ -147,6 +147,11 @@ class State:
 
     def next_due_us(self, queue: QueueState) -> int | None:
         return queue.heap[0][0] if queue.heap else None
+
+
+def has_retry_config(task: Any) -> bool:
+    """Whether a task sets its own RetryConfig (a field newer google-cloud-tasks releases have)."""
+    return "retry_config" in task.DESCRIPTOR.fields_by_name and task.HasField("retry_config")
 
 
 def task_age(task: TaskState, now: int) -> float:
