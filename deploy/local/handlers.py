@@ -46,6 +46,9 @@ def _static_file(handler: Handler, match: re.Match[str], root: Path) -> Path | N
     relative = handler.file_for(match)
     if relative is None:
         return None
+    parts = relative.replace("\\", "/").split("/")
+    if any(part in ("..", ".") for part in parts) or "\0" in relative:
+        return None  # no dot segments: `public/../main.py` stays inside the app folder but is not a static file
     if handler.upload is not None and not handler.upload.fullmatch(relative):
         return None  # not selected by `upload`: App Engine would not have this file
     joined = safe_join(str(root), relative)
