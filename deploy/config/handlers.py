@@ -156,7 +156,7 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         findings.error(block.entries[kinds[1]].key_line, f"a handler takes only one of {', '.join(kinds)}",
                        "split it into two handlers")
         return None
-    kind: HandlerKind = kinds[0]  # type: ignore[assignment]
+    kind: HandlerKind = kinds[0]
     for key, child in block.entries.items():
         if key in ALL_KEYS and key not in KEYS_FOR[kind]:
             findings.error(child.key_line, f"{key} is not allowed in a {kind} handler",

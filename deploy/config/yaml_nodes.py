@@ -162,8 +162,9 @@ def parse_yaml(text: str, findings: Findings) -> Node | None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "end of stream" in problem and getattr(exc, "context_mark", None) is not None:
-            mark = exc.context_mark  # an unclosed quote or bracket: where it was opened
+        opened = getattr(exc, "context_mark", None)
+        if "end of stream" in problem and opened is not None:
+            mark = opened  # an unclosed quote or bracket: where it was opened
         context = getattr(exc, "context", None)
         detail = f"{context}, {problem}" if context else problem
         findings.error(mark.line + 1 if mark else 1, f"not valid YAML: {detail}",
