@@ -26,6 +26,9 @@ REFERENCE_PREFIX = "secret://"
 ALWAYS_SECRET = ("SECRET_KEY",)
 #: The environment variable listing the other config keys that hold secrets.
 MARKER_VARIABLE = "FRAMEWORK_SECRETS"
+#: Set by `python -m deploy preflight` (a production-like boot on loopback): references get random stand-ins
+#: instead of a Secret Manager call, so the boot makes no request to Google.
+PREFLIGHT_VARIABLE = "FRAMEWORK_PREFLIGHT"
 GENERATE_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 #: Shortest key accepted on Google's hosts (characters of text, or bytes of a bytes key).
 MIN_KEY_LENGTH = 32
@@ -135,6 +138,12 @@ def fetch(reference: SecretReference, *, client: t.Any = None) -> str:
         return text
 
 
+def _random_stand_in() -> str:
+    import secrets as random_source
+
+    return random_source.token_urlsafe(48)
+
+
 # --- local values -----------------------------------------------------------------------------------------
 def _dotenv_values(root: Path) -> dict[str, str]:
     path = root / ".env"
@@ -218,7 +227,10 @@ def resolve_config(config: t.MutableMapping[str, t.Any], root: str | os.PathLike
     for key, value in list(config.items()):
         if not is_reference(value):
             continue
-        if on_google:
+        if on_google and env.get(PREFLIGHT_VARIABLE) == "1":
+            parse_reference(value, detect(env).project)  # a malformed reference still fails the preflight
+            config[key] = _random_stand_in()
+        elif on_google:
             config[key] = fetch(parse_reference(value, detect(env).project), client=client)
         else:
             config[key] = _local_value(key, value, base)

@@ -1,0 +1,375 @@
+"""`python -m deploy preflight [DIR]`: boot the staged upload as App Engine would, on loopback, before uploading.
+
+1. Stages DIR (deploy.stage) and builds a fresh virtualenv from its requirements.txt as the buildpack does
+   (gunicorn 22.0.0 added when there is no entrypoint and no gunicorn, §1.2), cached in
+   `DIR/.local/venvs/preflight-<hash>` by the requirements' hash and the Python version (pip's cache helps
+   the first build; only PyPI is needed).
+2. Runs app.yaml's entrypoint in the staged copy with App Engine's variables (GAE_ENV=standard, GAE_*,
+   GOOGLE_CLOUD_PROJECT, PORT, GAE_MEMORY_MB of the instance class) but kept local: it binds 127.0.0.1,
+   Datastore goes to a throw-away in-memory emulator, FRAMEWORK_PREFLIGHT=1 makes secret:// references
+   random stand-ins, the metadata server and every outbound proxy point at a closed loopback port and no
+   user credentials are visible, so nothing reaches Google.
+3. Probes /_ah/warmup and /, and reports the cold start (process start to the first answer), the peak
+   memory of the server's processes against the instance class (§1.4), and import errors with the
+   requirement to add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy import stage as staging
+
+INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
+                      "B4_1G": 3072, "B8": 3072}
+BUILDPACK_GUNICORN = "gunicorn==22.0.0"  # what the buildpack adds without an entrypoint (§1.2)
+DEFAULT_ENTRYPOINT = "gunicorn -b 127.0.0.1:$PORT main:app"  # the platform's own flags are unconfirmed (§1.3)
+PROJECT = "preflight-local"
+# Modules whose distribution has another name (the ModuleNotFoundError names the module).
+_DISTRIBUTIONS = {"yaml": "PyYAML", "google.cloud.ndb": "google-cloud-ndb",
+                  "google.cloud.datastore": "google-cloud-datastore", "google.cloud.secretmanager":
+                  "google-cloud-secret-manager", "google.cloud.tasks": "google-cloud-tasks", "PIL": "Pillow",
+                  "dotenv": "python-dotenv", "jwt": "PyJWT", "dateutil": "python-dateutil", "bs4": "beautifulsoup4",
+                  "sklearn": "scikit-learn", "cv2": "opencv-python", "functions_framework": "functions-framework"}
+
+
+class PreflightError(Exception):
+    """The staged app could not be built or booted; the message says what and how to fix it."""
+
+
+@dataclass
+class Report:
+    """What a preflight measured."""
+
+    staged: Path
+    venv: Path
+    venv_reused: bool
+    cold_start_s: float | None = None
+    peak_rss_mb: float | None = None
+    limit_mb: int = 384
+    instance_class: str = "F1"
+    probes: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        lines = [f"staged copy: {self.staged}",
+                 f"virtualenv: {self.venv} ({'cached' if self.venv_reused else 'built now'})"]
+        for path, status in self.probes.items():
+            lines.append(f"GET {path}: {status}")
+        if self.cold_start_s is not None:
+            lines.append(f"cold start: {self.cold_start_s:.2f} s to the first answer")
+        if self.peak_rss_mb is not None:
+            share = 100 * self.peak_rss_mb / self.limit_mb
+            lines.append(f"peak memory: {self.peak_rss_mb:.0f} MB of {self.limit_mb} MB ({self.instance_class}), "
+                         f"{share:.0f}%")
+        lines += [f"problem: {p}" for p in self.problems]
+        lines.append("preflight: OK" if self.ok else "preflight: FAILED")
+        return "\n".join(lines)
+
+
+# --- the virtualenv -----------------------------------------------------------------------------------------
+def _requirement_names(requirements: Path) -> list[str]:
+    names = []
+    for raw in requirements.read_text(errors="replace").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.append(re.split(r"[\s<>=!~;\[]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def buildpack_additions(requirements: Path, entrypoint: str | None) -> list[str]:
+    """What the buildpack installs besides requirements.txt: gunicorn when there is no entrypoint."""
+    names = _requirement_names(requirements) if requirements.is_file() else []
+    return [] if entrypoint or "gunicorn" in names else [BUILDPACK_GUNICORN]
+
+
+def venv_key(requirements: Path, additions: Sequence[str]) -> str:
+    """The cache key: the requirements file's bytes, the additions and the Python version."""
+    digest = hashlib.sha256(b"preflight\0" + sys.version.encode() + b"\0" + "\n".join(additions).encode() + b"\0")
+    digest.update(requirements.read_bytes() if requirements.is_file() else b"")
+    return digest.hexdigest()[:16]
+
+
+def ensure_venv(cache_root: Path, requirements: Path, additions: Sequence[str], log: Path) -> tuple[Path, bool]:
+    """(venv folder, reused?) for `requirements`; builds it with `python -m venv` and pip when not cached."""
+    venv = cache_root / f"preflight-{venv_key(requirements, additions)}"
+    done = venv / ".complete"
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with open(cache_root / ".preflight.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two preflights of one app build the venv once
+        if done.exists():
+            return venv, True
+        if venv.exists():
+            shutil.rmtree(venv)  # a build that was interrupted
+        steps = [[sys.executable, "-m", "venv", str(venv)]]
+        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                   "--no-input", "--progress-bar", "off"]
+        if requirements.is_file():
+            steps.append([*install, "-r", str(requirements), *additions])
+        elif additions:
+            steps.append([*install, *additions])
+        with open(log, "ab") as out:
+            for step in steps:
+                if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+                    tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+                    raise PreflightError("installing requirements.txt failed (the build on Google would too):\n"
+                                         + "\n".join("  " + line for line in tail))
+        done.write_text(requirements.read_text() if requirements.is_file() else "")
+        return venv, False
+
+
+# --- the boot ------------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def loopback_entrypoint(entrypoint: str) -> str:
+    """The entrypoint with any all-interfaces bind (`-b :$PORT`, `0.0.0.0:$PORT`) turned into 127.0.0.1."""
+    text = re.sub(r"(^|[\s=])(?:0\.0\.0\.0|\[::\])?:(\$\{?PORT\}?|\d+)", r"\g<1>127.0.0.1:\g<2>", entrypoint)
+    return text
+
+
+def production_env(app_yaml: object, port: int, datastore: str | None, home: Path) -> dict[str, str]:
+    """App Engine standard's variables for the boot, with everything that could reach Google kept local."""
+    service = getattr(app_yaml, "service", "default")
+    instance_class = getattr(app_yaml, "instance_class", "F1")
+    closed = f"127.0.0.1:{_free_port()}"  # nothing listens there: any outbound call fails at once
+    env = {
+        "PATH": os.pathsep.join([str(home / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "LANG": "C.UTF-8", "HOME": str(home), "TMPDIR": str(home),
+        **dict(getattr(app_yaml, "env_variables", {}) or {}),
+        "GAE_ENV": "standard", "GAE_SERVICE": service, "GAE_VERSION": "preflight",
+        "GAE_INSTANCE": "preflight-" + os.urandom(8).hex(), "GAE_RUNTIME": getattr(app_yaml, "runtime", ""),
+        "GAE_MEMORY_MB": str(INSTANCE_MEMORY_MB.get(instance_class, 384)), "GAE_APPLICATION": f"s~{PROJECT}",
+        "GAE_DEPLOYMENT_ID": "0", "GOOGLE_CLOUD_PROJECT": PROJECT, "PORT": str(port), "HOST": "127.0.0.1",
+        "FRAMEWORK_PREFLIGHT": "1",
+        # No credentials, no metadata server, no way out: only loopback is reachable.
+        "CLOUDSDK_CONFIG": str(home / "gcloud"), "NO_GCE_CHECK": "True",
+        "GCE_METADATA_HOST": closed, "GCE_METADATA_IP": closed,
+        "http_proxy": f"http://{closed}", "https_proxy": f"http://{closed}", "HTTP_PROXY": f"http://{closed}",
+        "HTTPS_PROXY": f"http://{closed}", "grpc_proxy": f"http://{closed}",
+        "no_proxy": "127.0.0.1,localhost,::1", "NO_PROXY": "127.0.0.1,localhost,::1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+    }
+    if datastore:
+        env["DATASTORE_EMULATOR_HOST"] = datastore
+        env["DATASTORE_PROJECT_ID"] = PROJECT
+    return env
+
+
+def _tree_peak_rss_kb(session: int) -> int:
+    """Sum of the peak resident memory (VmHWM) of every live process in `session` (Linux /proc)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry)) != session:
+                continue
+            status = Path(f"/proc/{entry}/status").read_text()
+        except (OSError, ProcessLookupError):
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def _wait_for_answer(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            _get(url)
+            return True
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.05)
+    return False
+
+
+def import_hints(log: str) -> list[str]:
+    """A requirement to add for each `No module named X` in the boot's log."""
+    hints = []
+    for module in dict.fromkeys(re.findall(r"No module named '([\w.]+)'", log)):
+        dist = next((d for m, d in _DISTRIBUTIONS.items() if module == m or module.startswith(m + ".")), None)
+        if dist is None:
+            try:
+                from importlib.metadata import packages_distributions
+
+                dist = (packages_distributions().get(module.split(".")[0]) or [None])[0]
+            except Exception:
+                dist = None
+        dist = dist or module.split(".")[0]
+        hints.append(f"the app imports {module!r}, which is not installed: add {dist} (with a version range) "
+                     "to requirements.txt")
+    return hints
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(10)
+
+
+def _start_datastore(home: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    """A throw-away in-memory Datastore emulator from the kit (not part of the upload), or (None, None)."""
+    proc = subprocess.Popen([sys.executable, "-m", "framework.emulators.datastore", "--port", "0", "--in-memory",
+                             "--project", PROJECT], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True, cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace")
+        if line.startswith("export DATASTORE_EMULATOR_HOST="):
+            host = line.split("=", 1)[1].strip()
+            if _wait_for_answer(f"http://{host}/", proc, 30):
+                return proc, host
+            break
+    _stop(proc)
+    return None, None
+
+
+def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> Report:
+    """Run the entrypoint of `staged` in `venv` as App Engine would; probe it; measure it."""
+    instance_class = getattr(app_yaml, "instance_class", "F1")
+    report = Report(staged, venv, True, instance_class=instance_class,
+                    limit_mb=INSTANCE_MEMORY_MB.get(instance_class, 384))
+    entrypoint = loopback_entrypoint(getattr(app_yaml, "entrypoint", None) or DEFAULT_ENTRYPOINT)
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="preflight-home-") as tmp:
+        home = Path(tmp)
+        (home / "bin").symlink_to(venv / "bin")
+        datastore_proc, datastore = _start_datastore(home)
+        log_path = home / "server.log"
+        env = production_env(app_yaml, port, datastore, home)
+        started = time.monotonic()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(["/bin/sh", "-c", "exec " + entrypoint], cwd=staged, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            answered = _wait_for_answer(f"http://127.0.0.1:{port}/_ah/warmup", proc, timeout)
+            if answered:
+                report.cold_start_s = time.monotonic() - started
+                for path in ("/_ah/warmup", "/"):
+                    report.probes[path] = _get(f"http://127.0.0.1:{port}{path}")
+                report.peak_rss_mb = _tree_peak_rss_kb(proc.pid) / 1024
+        finally:
+            _stop(proc)
+            if datastore_proc is not None:
+                _stop(datastore_proc)
+        log_text = log_path.read_text(errors="replace")
+    if not answered:
+        hints = import_hints(log_text)
+        tail = "\n".join("  " + line for line in log_text.strip().splitlines()[-20:])
+        what = "exited" if proc.returncode is not None else f"did not answer within {timeout:.0f} s"
+        report.problems.append(f"the app {what} ({shlex.quote(entrypoint)}):\n{tail}")
+        report.problems += hints
+        return report
+    for path, status in report.probes.items():
+        if status >= 500 or (path == "/_ah/warmup" and status != 200):
+            report.problems.append(f"GET {path} answered {status}: see the app's log above")
+    if report.peak_rss_mb is not None and report.peak_rss_mb > report.limit_mb:
+        report.problems.append(f"the app needs {report.peak_rss_mb:.0f} MB at start, over the {report.limit_mb} MB "
+                               f"of {instance_class}: App Engine would shut the instance down; use a larger "
+                               "instance_class or import less at start")
+    return report
+
+
+def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float = 60.0) -> Report:
+    """Stage `app_dir` (unless `staged` is given), build or reuse its virtualenv, boot it and probe it."""
+    from deploy.config.app_yaml import load_app_yaml
+
+    root = Path(app_dir).resolve()
+    app_yaml = load_app_yaml(root / "app.yaml")
+    own_copy = staged is None
+    if staged is None:
+        _, staged = staging.stage(root)
+    try:
+        requirements = staged / "requirements.txt"
+        additions = buildpack_additions(requirements, app_yaml.entrypoint)
+        log = root / ".local" / "preflight-pip.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        venv, reused = ensure_venv(root / ".local" / "venvs", requirements, additions, log)
+        report = boot(staged, venv, app_yaml, timeout)
+        report.venv_reused = reused
+        return report
+    finally:
+        if own_copy:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run `preflight` with parsed arguments: 0 when the app booted and answered, else 1."""
+    from deploy.config.problems import ConfigError
+
+    try:
+        report = preflight(args.app_dir, staged=Path(args.staged) if args.staged else None, timeout=args.timeout)
+    except (staging.StageError, PreflightError, ConfigError) as exc:
+        print(f"preflight: FAILED\n{exc}", file=sys.stderr)
+        return 1
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `preflight` command's arguments."""
+    parser.add_argument("app_dir", nargs="?", default=".", help="the app folder (default: .)")
+    parser.add_argument("--staged", help="an existing staging folder (from `stage --out`) instead of staging now")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the first answer")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `preflight` on `python -m deploy`."""
+    parser = subparsers.add_parser("preflight", help="boot the staged app as App Engine would, on loopback",
+                                   description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(func=command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m deploy.preflight`: the same as `python -m deploy preflight`."""
+    parser = argparse.ArgumentParser(prog="python -m deploy preflight")
+    add_arguments(parser)
+    return command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
