@@ -33,6 +33,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _MIME = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;.*)?")
 _GROUP_REF = re.compile(r"\\(\d)")
 _REDIRECT_CODES = (301, 302, 303, 307)
+CODE_FILES = ("main.py", "requirements.txt", "app.yaml")
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ def _static_path(text: str, node: Node, what: str, root: Path, findings: Finding
     if text.startswith("/") or ".." in Path(text).parts:
         findings.error(node.key_line, f"{what} {text!r} points outside the service folder",
                        "give a path relative to the folder holding app.yaml")
+    elif what == "static_dir" and Path(text).parts in ((), (".",)):
+        findings.warn(node.key_line, f"static_dir {text!r} is the whole service folder: its code would be "
+                      "uploaded as static files, not as code", "keep static files in their own folder")
     elif what == "static_dir" and not (root / text).is_dir():
         findings.warn(node.key_line, f"static_dir {text!r} does not exist in {root}",
                       "create the folder or correct the path (its files are what gets uploaded)")
@@ -238,6 +242,10 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
     upload = _compile(upload_text, upload_node, "upload", findings) if upload_text is not None else None
     if upload is None:
         return None
+    if any(upload.fullmatch(name) for name in CODE_FILES):
+        findings.warn(upload_node.key_line, f"upload {upload_text!r} also selects the app's code "
+                      "(main.py, requirements.txt): static files are not deployed as code",
+                      "narrow the pattern to the static folder, e.g. `upload: static/.*`")
     return Handler(url, re.compile(f"(?:{url})"), "static_files", line, static_files=value, upload=upload,
                    **common)  # type: ignore[arg-type]
 

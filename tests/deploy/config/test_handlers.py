@@ -146,3 +146,13 @@ def test_only_static_handlers_without_an_app_is_refused(tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text("app = None\n")
     assert errors(load_app_yaml, path) == []
     assert [line for line, _ in warnings(load_app_yaml, path)] == [2]  # no catch-all: unconfirmed routing
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("- url: /(.*)\n  static_files: \\1\n  upload: .*\n", 6),
+    ("- url: /files\n  static_dir: .\n", 5),
+])
+def test_static_handlers_that_would_take_the_code_are_warnings(tmp_path: Path, text: str, line: int) -> None:
+    path = app(tmp_path, text + "- url: /.*\n  script: auto\n")
+    assert errors(load_app_yaml, path) == []
+    assert [found for found, _ in warnings(load_app_yaml, path)] == [line]
