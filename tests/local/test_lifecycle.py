@@ -1,0 +1,135 @@
+"""Starting and stopping: bad config stops the runner first, a port in use is one error, every process
+the runner started is stopped on Ctrl-C / SIGTERM (and even when the runner is killed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.local.conftest import NO_EMULATORS, RUNNER, copy_app, start_runner
+from tests.support.procs import REPO_ROOT, free_port
+
+
+def run_once(app_dir: Path, *files: str, env: dict[str, str] | None = None,
+             port: int | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*RUNNER, "--app-dir", str(app_dir), "--port", str(port or free_port()), *files],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, **NO_EMULATORS, **(env or {})},
+    )
+
+
+def listening(address: str) -> bool:
+    host, _, port = address.replace("http://", "").rpartition(":")
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def wait_closed(addresses: list[str], timeout: float = 20.0) -> list[str]:
+    """The addresses still accepting connections after `timeout` (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        still = [a for a in addresses if listening(a)]
+        if not still or time.monotonic() > deadline:
+            return still
+        time.sleep(0.1)
+
+
+def test_bad_app_yaml_stops_the_runner_before_anything_starts(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\nhandlers:\n- url: /x\n  static_dir: s\n  bogus: 1\n")
+    (tmp_path / "main.py").write_text("app = None\n")
+    result = run_once(tmp_path)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'app.yaml'}:5: " in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "[datastore]" not in result.stdout and "Serving" not in result.stdout
+
+
+def test_bad_dispatch_yaml_stops_the_runner(tmp_path: Path) -> None:
+    app_dir = copy_app("two", tmp_path)
+    (app_dir / "dispatch.yaml").write_text('dispatch:\n- url: "*/api/*"\n  service: api\n- url: "a*b/x"\n  service: api\n')
+    result = run_once(app_dir, "default/app.yaml", "api/app.yaml", "dispatch.yaml")
+    assert result.returncode == 1
+    assert f"{app_dir / 'dispatch.yaml'}:4: " in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_app_yaml_is_one_clear_error(tmp_path: Path) -> None:
+    result = run_once(tmp_path)
+    assert result.returncode == 1 and f"{tmp_path / 'app.yaml'}:1: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    app_dir = copy_app("plain", tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run_once(app_dir, port=port)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout and "Serving" not in result.stdout
+    assert "[default]" not in result.stdout  # nothing was started
+
+
+@pytest.mark.slow
+def test_entrypoint_not_found_names_the_line_and_stops_what_started(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\n# comment\nentrypoint: no-such-server-xyz --port $PORT\n")
+    result = run_once(tmp_path, env={"DATASTORE_EMULATOR_HOST": "", "FRAMEWORK_DATASTORE_DIR": str(tmp_path / "ds")})
+    assert result.returncode == 1
+    assert f"{tmp_path / 'app.yaml'}:3: the entrypoint program 'no-such-server-xyz'" in result.stderr
+    assert "# Datastore emulator stopped." in result.stdout  # started, then stopped again
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_every_process_it_started(tmp_path: Path, signum: int) -> None:
+    app_dir = copy_app("plain", tmp_path)
+    env = {"DATASTORE_EMULATOR_HOST": "", "CLOUD_TASKS_EMULATOR_HOST": "", "FRAMEWORK_DATASTORE_DIR": str(tmp_path / "ds")}
+    with start_runner(app_dir, tmp_path, env=env) as running:
+        state = running.state
+        addresses = [str(state["datastore"]), *state["instances"].values(), *state["services"].values()]  # type: ignore[union-attr]
+        if state.get("tasks"):
+            addresses.append(str(state["tasks"]))
+        assert all(listening(a) for a in addresses)
+        running.server.proc.send_signal(signum)  # the runner alone, as Ctrl-C in its terminal does
+        assert running.server.proc.wait(timeout=60) == 0
+        assert wait_closed(addresses) == []
+        assert not (app_dir / ".local" / "runner.json").exists()
+        assert "[runner] stopped" in running.log()
+
+
+@pytest.mark.slow
+def test_a_killed_runner_leaves_no_server_behind(tmp_path: Path) -> None:
+    app_dir = copy_app("plain", tmp_path)
+    with start_runner(app_dir, tmp_path, env=NO_EMULATORS) as running:
+        instance = str(running.state["instances"]["default"])  # type: ignore[index]
+        running.server.proc.send_signal(signal.SIGKILL)
+        running.server.proc.wait(timeout=30)
+        # The parent-death signal reaches the service's process group (Linux).
+        if sys.platform.startswith("linux"):
+            assert wait_closed([instance]) == []
+
+
+@pytest.mark.slow
+def test_failing_warmup_is_logged_and_traffic_still_flows(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\ninbound_services: [warmup]\n")
+    (tmp_path / "main.py").write_text(
+        "def app(environ, start_response):\n"
+        "    failing = environ['PATH_INFO'] == '/_ah/warmup'\n"
+        "    start_response('500 Internal Server Error' if failing else '200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'warmup broke' if failing else b'ok']\n"
+    )
+    with start_runner(tmp_path, tmp_path, env=NO_EMULATORS) as running:
+        assert running.request("GET", "/")[2] == b"ok"
+        log = running.log()
+        assert "GET /_ah/warmup 500" in log and "warmup request failed with 500" in log
