@@ -176,7 +176,7 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         findings.error(line, f"url {url!r} starts with ^; App Engine anchors handler urls itself",
                        "remove the leading ^")
         return None
-    if not url.startswith(("/", "(")):
+    if not url.startswith(("/", "(", ".")):  # the SDK's url pattern also takes a leading group or dot
         findings.error(line, f"url {url!r} does not start with /", "start the url with / (e.g. /static)")
         return None
     compiled = _compile(url, url_node, "url", findings)

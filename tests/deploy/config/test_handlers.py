@@ -24,6 +24,8 @@ def test_url_is_matched_against_the_whole_path(tmp_path: Path) -> None:
     assert not handler.match("/v1/api/users")  # anchored at the start
     short = load_app_yaml(app(tmp_path, "- url: /api\n  script: auto\n")).handlers[0]
     assert short.match("/api") and not short.match("/api/x")  # and at the end
+    dotted = load_app_yaml(app(tmp_path, "- url: .*/favicon\\.ico\n  script: auto\n")).handlers[0]
+    assert dotted.match("/a/favicon.ico") and not dotted.match("/a/favicon.icon")
     alternation = load_app_yaml(app(tmp_path, "- url: /a|/b\n  script: auto\n")).handlers[0]
     assert alternation.match("/b") and not alternation.match("/a/b")
 
