@@ -13,6 +13,11 @@ from collections.abc import Sequence
 
 COMMANDS = (
     "deploy.check",
+    "deploy.stage",
+    "deploy.preflight",
+    "deploy.app_cmd",
+    "deploy.functions_cmd",
+    "deploy.cron_cmd",
 )
 
 

@@ -293,9 +293,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `stage` on `python -m deploy`."""
+    parser = subparsers.add_parser("stage", help="compute the upload set (.gcloudignore) and copy it to a folder",
+                                   description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m deploy.stage`: the same as `python -m deploy stage`."""
-    parser = argparse.ArgumentParser(prog="python -m deploy stage", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m deploy stage", description=(__doc__ or "").splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
