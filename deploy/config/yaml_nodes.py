@@ -99,17 +99,15 @@ class Findings:
             raise ConfigError(sorted(self.problems, key=lambda p: (str(p.file) != str(self.path), p.line)))
 
 
-_constructor = yaml.constructor.SafeConstructor()
-
-
-def _convert(node: yaml.Node, key_line: int, findings: Findings, seen: dict[int, Node]) -> Node:
+def _convert(node: yaml.Node, key_line: int, findings: Findings, seen: dict[int, Node],
+             constructor: yaml.constructor.SafeConstructor) -> Node:
     line = node.start_mark.line + 1
     if id(node) in seen:  # an alias: the same value again
         return seen[id(node)]
     if isinstance(node, yaml.MappingNode):
         result = Node("map", line, key_line)
         seen[id(node)] = result
-        _constructor.flatten_mapping(node)  # resolve `<<: *anchor` merges as safe_load does
+        constructor.flatten_mapping(node)  # resolve `<<: *anchor` merges as safe_load does
         for key_node, value_node in node.value:
             kline = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
@@ -120,15 +118,16 @@ def _convert(node: yaml.Node, key_line: int, findings: Findings, seen: dict[int,
             if key in result.entries:
                 findings.error(kline, f"duplicate key {key!r} (also on line {result.entries[key].key_line})",
                                "keep one of them: YAML keeps only the last, gcloud refuses the file")
-            result.entries[key] = _convert(value_node, kline, findings, seen)
+            result.entries[key] = _convert(value_node, kline, findings, seen, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
         result = Node("seq", line, key_line)
         seen[id(node)] = result
-        result.items = [_convert(item, item.start_mark.line + 1, findings, seen) for item in node.value]
+        result.items = [_convert(item, item.start_mark.line + 1, findings, seen, constructor)
+                        for item in node.value]
         return result
     try:
-        value = _constructor.construct_object(node, deep=True)
+        value = constructor.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
         findings.error(line, f"value {node.value!r} cannot be read: {getattr(exc, 'problem', exc)}",
                        "quote the value")
@@ -173,7 +172,8 @@ def parse_yaml(text: str, findings: Findings) -> Node | None:
     if root is None:
         return Node("map", 1, 1)
     try:
-        return _convert(root, root.start_mark.line + 1, findings, {})
+        # A fresh constructor per file: it caches every object it built.
+        return _convert(root, root.start_mark.line + 1, findings, {}, yaml.constructor.SafeConstructor())
     except yaml.YAMLError as exc:  # a bad `<<:` merge
         mark = getattr(exc, "problem_mark", None)
         findings.error(mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}",

@@ -306,3 +306,22 @@ def test_yaml_syntax_and_shape_errors_name_the_line(tmp_path: Path, text: str, l
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     assert_one_error(load_app_yaml, tmp_path / "app.yaml", 1, "does not exist")
+
+
+def test_anchors_and_merge_keys_read_as_safe_load_reads_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "app.yaml", """
+        runtime: python313
+        build_env_variables: &common
+          A: "1"
+        env_variables:
+          <<: *common
+          B: "2"
+        """)
+    assert load_app_yaml(path).env_variables == {"A": "1", "B": "2"}
+    bad = write(tmp_path, "bad.yaml", "runtime: python313\nenv_variables:\n  <<: [1, 2]\n")
+    assert [line for line, _ in errors(load_app_yaml, bad)] == [3]
+
+
+def test_a_value_with_an_unknown_tag_is_an_error_on_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "app.yaml", "runtime: python313\nentrypoint: !cmd gunicorn\n")
+    assert [line for line, _ in errors(load_app_yaml, path)][:1] == [2]
