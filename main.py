@@ -63,6 +63,49 @@ def list_visits() -> dict[str, list[dict[str, object]]]:
     return {"visits": [{"name": v.key.id(), "count": v.count} for v in Visit.query().fetch(100)]}
 
 
+# --- cron --------------------------------------------------------------------------------------
+# `python -m deploy cron write` turns the declarations into cron.yaml (deployed with the app);
+# `make run` schedules them; `python -m deploy cron run /cron/heartbeat` runs one now. Every run keeps
+# an instance busy on App Engine, so pick the longest interval that does the job.
+
+class Heartbeat(ndb.Model):
+    """How often the cron job below ran, and when it last did."""
+
+    runs = ndb.IntegerProperty(default=0)
+    last_run = ndb.DateTimeProperty(auto_now=True)
+
+
+@ndb.transactional()
+def _beat() -> int:
+    beat = Heartbeat.get_by_id("heartbeat") or Heartbeat(id="heartbeat")
+    beat.runs += 1
+    beat.put()
+    return beat.runs
+
+
+@app.cron("every 10 minutes", description="Count the cron runs in the Datastore")
+def heartbeat() -> dict[str, int]:
+    return {"runs": _beat()}
+
+
+# --- background tasks --------------------------------------------------------------------------
+# Cloud Tasks: locally `make run` starts the emulator and exports CLOUD_TASKS_EMULATOR_HOST; on App Engine
+# set CLOUD_TASKS_LOCATION (your app's region) in app.yaml's env_variables and create the `default` queue.
+
+@app.task
+def count_visit_later(name: str) -> None:
+    """Runs in a Cloud Task: the Datastore write of POST /visits/<name>, done off the request."""
+    _count_visit(name)
+
+
+@app.post("/tasks/demo")
+def enqueue_demo() -> tuple[dict[str, str], int]:
+    name = str((request.get_json(silent=True) or {}).get("name") or "task-demo")
+    if len(name.encode()) > 500 or (name.startswith("__") and name.endswith("__")):
+        return {"error": "names are at most 500 bytes and may not look like __reserved__"}, 400
+    return {"task": count_visit_later.defer(name)}, 202
+
+
 # --- Cloud Functions ---------------------------------------------------------------------------
 # functions-framework --target http_function --source main.py                  (the routes above)
 # functions-framework --target event_function --signature-type cloudevent --source main.py

@@ -25,7 +25,7 @@ EXTENSION_KEY = "framework.cron"
 URL_PREFIX = "/cron/"  # where a job's route goes when no url= is given
 _RETRY_KEYS = ("job_retry_limit", "job_age_limit", "min_backoff_seconds", "max_backoff_seconds", "max_doublings")
 _AGE_RE = re.compile(r"^\d+(\.\d+)?[smhd]$")
-_TARGET_RE = re.compile(r"^[a-z\d]([a-z\d.-]{0,98}[a-z\d])?$")  # a service, or version.service
+_TARGET_RE = re.compile(r"^(?!-)[a-z\d-]{0,62}[a-z\d](:(?!-)[a-z\d-]{0,62}[a-z\d])?$")  # service[:version]
 
 
 class CronError(ValueError):

@@ -235,13 +235,13 @@ class CronScheduler:
         return status
 
     def _service_for(self, job: CronJob) -> str | None:
-        """The service a target names (the last dotted part: `v2.worker` is service `worker`), unless
+        """The service a target names (`worker:v2` is service `worker`; one version runs locally), unless
         dispatch.yaml routes the url, which overrides the target (platform-facts §3.3)."""
         if not job.target:
             return None
         if self.dispatch is not None and self.dispatch.service_for(self._front_host(), job.url.split("?")[0]):
             return None
-        return job.target.rsplit(".", 1)[-1]
+        return job.target.split(":", 1)[0]
 
     def _front_host(self) -> str:
         return f"{self._host}:{self._port}"

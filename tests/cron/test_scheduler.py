@@ -86,7 +86,7 @@ def test_delivery_headers_and_log_line(recorder: Recorder) -> None:
 def test_target_goes_in_the_host_unless_dispatch_routes_the_url(recorder: Recorder) -> None:
     host, path = compile_dispatch_url("*/reports/*")  # type: ignore[misc]
     dispatch = Dispatch(None, (DispatchRule("*/reports/*", "reports", 1, host, path),))
-    jobs = [job("/ok", target="worker"), job("/reports/daily", target="worker"), job("/always-fail", target="v2.batch")]
+    jobs = [job("/ok", target="worker"), job("/reports/daily", target="worker"), job("/always-fail", target="batch:v2")]
     scheduler = CronScheduler(jobs, recorder.server.url, TOKEN, log=Lines(), dispatch=dispatch)
     assert scheduler.run_now("/ok") == 200
     assert scheduler.run_now("/reports/daily") == 404
