@@ -240,6 +240,7 @@ class DatastoreService:
             raise invalid("Cannot modify entities in a read-only transaction.")  # code per docs; text UNCONFIRMED
         pending = PendingCommit(self.storage, self._next_version())
         apply_mutations(pending, request.mutations, request.project_id, request.database_id, transactional, self.ids)
+        self.txns.check_writable(list(pending.ops), txn)
         if txn is not None and not txn.read_only:
             self._validate(txn, pending)
         batch, written = build_batch(pending)

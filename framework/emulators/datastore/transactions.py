@@ -3,7 +3,8 @@
 Correctness comes from validation: a read-write commit fails with ABORTED when an entity it read changed
 after it was read, or an entity it blindly writes changed after the transaction began. Read-write Lookups
 also take a per-entity lock (waiting for the holder, with deadlock detection and a timeout after which the
-read proceeds unlocked), so concurrent read-modify-write transactions queue instead of failing and retrying.
+read proceeds unlocked), so concurrent read-modify-write transactions queue instead of failing and retrying;
+a write from outside to a locked entity fails with ABORTED at once (no wait, so no deadlock).
 """
 
 from __future__ import annotations
@@ -101,6 +102,19 @@ class TransactionManager:
             seen.add(owner)
             owner = self._waiting.get(owner)
         return False
+
+    def check_writable(self, keys: list[bytes], writer: Transaction | None) -> None:
+        """ABORTED when a write touches an entity another open read-write transaction has read (and so locked),
+        as production's pessimistic mode answers; the reader's commit then goes through. A lock whose holder has
+        been idle longer than LOCK_WAIT no longer blocks writers (its commit will fail validation instead)."""
+        now = time.monotonic()
+        for key in keys:
+            owner = self._owners.get(key)
+            if owner is None or (writer is not None and owner == writer.id):
+                continue
+            holder = self._open.get(owner)
+            if holder is not None and now - holder.last_used <= LOCK_WAIT:
+                raise aborted()
 
     def lock(self, txn: Transaction, keys: list[bytes]) -> None:
         """Take the entity locks of a read-write read; ABORTED on deadlock, unlocked after LOCK_WAIT."""

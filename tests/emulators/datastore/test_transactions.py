@@ -32,17 +32,39 @@ def value(raw, k):
     return found[0].entity.properties["v"].integer_value if found else None
 
 
+def query_read(raw, kind, txn):
+    """Read through RunQuery in the transaction: recorded for validation, but no lock is taken."""
+    req = pb.RunQueryRequest(read_options=pb.ReadOptions(transaction=txn))
+    req.query.kind.add(name=kind)
+    return raw("RunQuery", req).batch
+
+
 def test_conflict_with_a_commit_since_the_read_is_aborted(raw):
     commit(raw, ("upsert", entity(key("C", 1), v=1)))
     txn = begin(raw)
-    read(raw, key("C", 1), txn)
-    commit(raw, ("upsert", entity(key("C", 1), v=2)))  # a concurrent writer wins
+    assert len(query_read(raw, "C", txn).entity_results) == 1
+    commit(raw, ("upsert", entity(key("C", 1), v=2)))  # a concurrent writer wins: query reads take no lock
     err = raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=10)), ("upsert", entity(key("C", 2)))))
     assert code(err) == "ABORTED" and "contention" in err.details()
     assert value(raw, key("C", 1)) == 2 and value(raw, key("C", 2)) is None
     # The aborted transaction is finished; a rollback of it is still a silent success.
     assert code(raw.error("Commit", _txn_commit(txn))) == "INVALID_ARGUMENT"
     raw("Rollback", pb.RollbackRequest(transaction=txn))
+
+
+def test_an_outside_write_to_an_entity_a_transaction_looked_up_is_aborted_and_the_transaction_commits(raw):
+    commit(raw, ("upsert", entity(key("C", 1), v=1)))
+    txn = begin(raw)
+    read(raw, key("C", 1), txn)
+    err = raw.error("Commit", pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, mutations=[
+        pb.Mutation(upsert=entity(key("C", 1), v=2))]))
+    assert code(err) == "ABORTED" and err.details().startswith("Aborted due to cross-transaction contention.")
+    other = begin(raw)  # another transaction's blind write is refused the same way, and ends that transaction
+    assert code(raw.error("Commit", _txn_commit(other, ("delete", key("C", 1))))) == "ABORTED"
+    raw("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=10))))
+    assert value(raw, key("C", 1)) == 10
+    commit(raw, ("upsert", entity(key("C", 1), v=11)))  # the lock went with the transaction
+    assert value(raw, key("C", 1)) == 11
 
 
 def _txn_commit(txn, *mutations):
@@ -52,11 +74,13 @@ def _txn_commit(txn, *mutations):
     return req
 
 
-def test_read_of_missing_entity_then_created_is_a_conflict(raw):
+def test_an_entity_looked_up_missing_is_locked_until_the_transaction_creates_it(raw):
     txn = begin(raw)
     assert len(read(raw, key("C", "m"), txn).missing) == 1
-    commit(raw, ("insert", entity(key("C", "m"), v=1)))
-    assert code(raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", "m"), v=5))))) == "ABORTED"
+    assert code(raw.error("Commit", pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, mutations=[
+        pb.Mutation(insert=entity(key("C", "m"), v=1))]))) == "ABORTED"
+    raw("Commit", _txn_commit(txn, ("insert", entity(key("C", "m"), v=5))))
+    assert value(raw, key("C", "m")) == 5
 
 
 def test_blind_write_conflicts_with_a_commit_since_begin(raw):
@@ -112,7 +136,7 @@ def test_ndb_transaction_retries_after_aborted(ndb_client, raw):
         k = Counter(id="c", v=0).put()
 
         def work():
-            c = k.get()
+            c = Counter.query().get()  # a query read takes no lock, so the outside write below goes through
             if not calls:
                 commit(raw, ("upsert", entity(k._key.to_protobuf()._pb, v=100)))  # interfere once
             calls.append(1)
@@ -242,11 +266,19 @@ def test_datastore_client_transactions(ds_client):
     acct = ds_client.get(k, transaction=txn)
     other = datastore.Entity(k)
     other["balance"] = 0
-    ds_client.put(other)  # a concurrent write
+    with pytest.raises(exceptions.Aborted):
+        ds_client.put(other)  # a concurrent write to the entity the transaction read
     acct["balance"] += 1
     txn.put(acct)
-    with pytest.raises(exceptions.Aborted):
-        txn.commit()
+    txn.commit()
+    assert ds_client.get(k)["balance"] == 16
+
+    outside = datastore.Client(project=ds_client.project)
+    with pytest.raises(exceptions.Aborted), ds_client.transaction() as txn:
+        [acct] = list(ds_client.query(kind="Acct").fetch())  # a query in the transaction takes no lock,
+        outside.put(other)  # so a concurrent write goes through and the transaction loses at commit
+        acct["balance"] += 1
+        txn.put(acct)
     assert ds_client.get(k)["balance"] == 0
 
     with ds_client.transaction(read_only=True) as ro:
@@ -350,3 +382,23 @@ def test_read_only_transaction_queries_and_counts_see_its_snapshot(raw):
     # Outside the transaction the same queries see the latest data.
     assert ids(raw("RunQuery", pb.RunQueryRequest(query=pb.Query(kind=[pb.Query().kind.add(name="Q")]))).batch) == [1, 3, 4]
     raw("Commit", _txn_commit(txn))
+
+
+def test_ndb_put_retries_its_aborted_write_until_the_locking_transaction_ends(ndb_client, raw):
+    from google.cloud import ndb
+
+    class Cell(ndb.Model):
+        v = ndb.IntegerProperty()
+
+    commit(raw, ("upsert", entity(key("Cell", "x"), v=1)))
+    txn = begin(raw)
+    read(raw, key("Cell", "x"), txn)
+    done = threading.Timer(0.3, lambda: raw("Commit", _txn_commit(txn, ("upsert", entity(key("Cell", "x"), v=2)))))
+    done.start()
+    try:
+        with ndb_client.context(cache_policy=False):
+            Cell(id="x", v=3).put()  # ABORTED while locked; ndb retries it as transient
+            assert ndb.Key("Cell", "x").get().v == 3
+    finally:
+        done.join()
+    assert value(raw, key("Cell", "x")) == 3
