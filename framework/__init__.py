@@ -8,8 +8,15 @@ Environment: `FRAMEWORK_DEBUG` seeds `app.debug`; `Config.from_prefixed_env()` r
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import threading
 import typing as t
+import warnings
+from importlib.machinery import PathFinder
+from importlib.util import module_from_spec
+
+from .flags import env_flag
 
 
 def _defer_werkzeug_package_init() -> None:
@@ -26,12 +33,8 @@ def _defer_werkzeug_package_init() -> None:
     import would have made it available. `import werkzeug.routing` works as usual.
     Set FRAMEWORK_EAGER_WERKZEUG=1 to turn this off.
     """
-    if "werkzeug" in sys.modules or _env_true("FRAMEWORK_EAGER_WERKZEUG"):
+    if "werkzeug" in sys.modules or env_flag("FRAMEWORK_EAGER_WERKZEUG"):
         return
-    import threading
-    from importlib.machinery import PathFinder
-    from importlib.util import module_from_spec
-
     spec = PathFinder.find_spec("werkzeug")
     if spec is None or spec.loader is None or not spec.submodule_search_locations:
         return
@@ -63,12 +66,6 @@ def _defer_werkzeug_package_init() -> None:
 
     module.__getattr__ = run_real_init  # type: ignore[method-assign]
     sys.modules["werkzeug"] = module
-
-
-def _env_true(name: str) -> bool:
-    import os
-
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
 _defer_werkzeug_package_init()
@@ -185,8 +182,7 @@ def __getattr__(name: str) -> t.Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name == "__version__":
-        import warnings
-        from importlib import metadata
+        from importlib import metadata  # cold start: importlib.metadata is slow to import
 
         warnings.warn(
             "'framework.__version__' is deprecated; use importlib.metadata.version('gae-framework').",
@@ -202,8 +198,7 @@ def _version(metadata: t.Any) -> str:
     try:
         return str(metadata.version("gae-framework"))
     except metadata.PackageNotFoundError:
-        import os
-        import tomllib
+        import tomllib  # cold start: only in a source checkout
 
         path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pyproject.toml")
         with open(path, "rb") as f:

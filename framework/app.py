@@ -12,21 +12,24 @@ from datetime import timedelta
 from functools import cached_property
 from inspect import CO_COROUTINE, iscoroutinefunction
 from types import FunctionType
+from urllib.parse import quote
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, MapAdapter
+from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import fast_path
+from . import fast_path, lifecycle, ndb
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
 from .dispatch import RequestCycle
 from .events import EventsMixin
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app, _cv_request, g
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifecycle import HostingMixin
+from .logging import create_logger
 from .routing import Map, RouteCache, Rule
 from .scaffold import _endpoint_from_view_func, find_package, setupmethod
 from .wrappers import Request, Response
@@ -57,7 +60,7 @@ class _DefaultSessionInterface:
 
     def __get__(self, obj: t.Any, owner: t.Any = None) -> t.Any:
         if self._instance is None:
-            from .sessions import SecureCookieSessionInterface
+            from .sessions import SecureCookieSessionInterface  # cold start: itsdangerous
 
             _DefaultSessionInterface._instance = SecureCookieSessionInterface()
         return self._instance
@@ -67,7 +70,7 @@ class _DefaultJinjaEnvironment:
     """Class attribute resolving to framework.templating.Environment (jinja2 imported on first use)."""
 
     def __get__(self, obj: t.Any, owner: t.Any = None) -> t.Any:
-        from .templating import Environment
+        from .templating import Environment  # cold start: jinja2
 
         return Environment
 
@@ -180,8 +183,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
 
-        from . import lifecycle, ndb
-
         lifecycle.init_app(self)
         ndb.init_app(self)
 
@@ -218,8 +219,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
     @cached_property
     def logger(self) -> logging.Logger:
         """The `logging` logger named after the app (see framework.logging)."""
-        from .logging import create_logger
-
         return create_logger(self)
 
     @property
@@ -266,13 +265,13 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def create_jinja_environment(self) -> t.Any:
         """Build the jinja2 Environment (framework.templating)."""
-        from .templating import create_environment
+        from .templating import create_environment  # cold start: jinja2
 
         return create_environment(self)
 
     def create_global_jinja_loader(self) -> t.Any:
         """The loader searching the app's then each blueprint's templates."""
-        from .templating import DispatchingLoader
+        from .templating import DispatchingLoader  # cold start: jinja2
 
         return DispatchingLoader(self)
 
@@ -284,7 +283,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:
         """Add context processor values (explicit render values win)."""
-        from .templating import update_template_context
+        from .templating import update_template_context  # cold start: jinja2
 
         update_template_context(self, context)
 
@@ -336,7 +335,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
     @cached_property
     def cli(self) -> t.Any:
         """The click command group of this app (framework.cli.AppGroup)."""
-        from .cli import AppGroup
+        from .cli import AppGroup  # cold start: click
 
         return AppGroup(self.name)
 
@@ -349,7 +348,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         **options: t.Any,
     ) -> None:
         """Serve with the development server (framework.cli.run_app)."""
-        from .cli import run_app
+        from .cli import run_app  # cold start: click
 
         run_app(self, host, port, debug, load_dotenv, **options)
 
@@ -373,8 +372,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def make_shell_context(self) -> dict[str, t.Any]:
         """Names for the interactive shell: app, g, plus shell context processors."""
-        from .globals import g
-
         rv: dict[str, t.Any] = {"app": self, "g": g}
         for processor in self.shell_context_processors:
             rv.update(processor())
@@ -472,7 +469,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
         """A request context for an environ built from EnvironBuilder arguments (no hooks run)."""
-        from .testing import EnvironBuilder
+        from .testing import EnvironBuilder  # cold start: werkzeug.test
 
         builder = EnvironBuilder(self, *args, **kwargs)
         try:
@@ -509,7 +506,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
         """Run a coroutine function to completion from sync code (no asgiref needed)."""
-        from ._async import run_sync
+        from ._async import run_sync  # cold start: asyncio loads with the first async view
 
         return run_sync(func)
 
@@ -554,8 +551,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
             values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
         if _anchor is not None:
-            from urllib.parse import quote
-
             rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
         return rv
 
@@ -590,8 +585,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
         """A redirect response of `response_class`."""
-        from werkzeug.utils import redirect as _wz_redirect
-
         return _wz_redirect(location, code=code, Response=self.response_class)
 
     def __setattr__(self, name: str, value: t.Any) -> None:

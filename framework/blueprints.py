@@ -138,7 +138,7 @@ class Blueprint(Scaffold):
     @functools.cached_property
     def cli(self) -> AppGroup:
         """Click group for this blueprint's commands (click is imported on first use)."""
-        from .cli import AppGroup
+        from .cli import AppGroup  # cold start: click
 
         return AppGroup(self.name)
 

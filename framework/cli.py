@@ -5,16 +5,19 @@ Imported only when a CLI feature is used (`app.cli`, `app.run`, the console scri
 
 from __future__ import annotations
 
+import code
 import os
 import platform
 import sys
 import traceback
 import typing as t
 from functools import update_wrapper
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from operator import itemgetter
 
 import click
 from click.core import ParameterSource
+from werkzeug.utils import import_string
 
 from .debug import DebuggerRefused, check_debug_allowed
 
@@ -26,7 +29,8 @@ from .discovery import find_app_by_string as find_app_by_string
 from .discovery import find_best_app as find_best_app
 from .discovery import locate_app as locate_app
 from .discovery import prepare_import as prepare_import
-from .globals import _cv_app
+from .flags import env_flag
+from .globals import _cv_app, current_app
 from .helpers import get_debug_flag, get_load_dotenv
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
@@ -82,7 +86,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
     Needs python-dotenv; without it a tip is printed when such a file exists. True if anything was read.
     """
     try:
-        import dotenv
+        import dotenv  # optional: python-dotenv may not be installed
     except ImportError:
         if path or any(os.path.isfile(name) for name in DOTENV_FILES):
             click.secho(
@@ -108,7 +112,7 @@ _load_default_dotenv = load_dotenv
 
 def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     try:
-        import dotenv  # noqa: F401
+        import dotenv  # noqa: F401 - optional: python-dotenv may not be installed
     except ImportError:
         if value is not None:
             raise click.BadParameter("python-dotenv must be installed to load an env file.") from None
@@ -134,8 +138,6 @@ def _debug_callback(ctx: click.Context, param: click.Parameter, value: bool) -> 
 def _version_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from importlib.metadata import PackageNotFoundError, version
-
     def of(dist: str) -> str:
         try:
             return version(dist)
@@ -194,8 +196,6 @@ class FrameworkGroup(AppGroup):
         """Add the commands that installed packages declare in the `framework.commands` entry-point group."""
         if self._loaded_plugin_commands:
             return
-        from importlib.metadata import entry_points
-
         for entry_point in entry_points(group=PLUGIN_GROUP):
             self.add_command(entry_point.load(), entry_point.name)
         self._loaded_plugin_commands = True
@@ -260,9 +260,9 @@ def run_app(
     load_dotenv: bool = True, **options: t.Any,
 ) -> None:
     """Serve `app` with werkzeug's development server (what `App.run` does); not for production."""
-    from werkzeug.serving import is_running_from_reloader, run_simple
+    from werkzeug.serving import is_running_from_reloader, run_simple  # cold start: dev server
 
-    if os.environ.get("FRAMEWORK_RUN_FROM_CLI") == "true":
+    if env_flag("FRAMEWORK_RUN_FROM_CLI"):
         if not is_running_from_reloader():
             click.secho(
                 " * Ignoring a call to 'app.run()' that would block the current 'framework' CLI command.\n"
@@ -295,7 +295,7 @@ def run_app(
 
 def show_server_banner(debug: bool, app_import_path: str | None) -> None:
     """Print which app is served and whether debug mode is on (not again in the reloader's child)."""
-    from werkzeug.serving import is_running_from_reloader
+    from werkzeug.serving import is_running_from_reloader  # cold start: dev server
 
     if is_running_from_reloader():
         return
@@ -317,7 +317,7 @@ class CertParamType(click.ParamType):
     name = "path"
 
     def convert(self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None) -> t.Any:
-        import ssl
+        import ssl  # cold start: only for --cert
 
         try:
             return click.Path(exists=True, dir_okay=False, resolve_path=True).convert(value, param, ctx)
@@ -325,14 +325,12 @@ class CertParamType(click.ParamType):
             text = str(value)
             if text.lower() == "adhoc":
                 try:
-                    import cryptography  # noqa: F401
+                    import cryptography  # noqa: F401 - optional: needed only for ad-hoc certificates
                 except ImportError:
                     raise click.BadParameter(
                         "An ad-hoc certificate needs the 'cryptography' package.", ctx, param
                     ) from None
                 return "adhoc"
-            from werkzeug.utils import import_string
-
             obj = import_string(text, silent=True)
             if isinstance(obj, ssl.SSLContext):
                 return obj
@@ -340,7 +338,7 @@ class CertParamType(click.ParamType):
 
 
 def _validate_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    import ssl
+    import ssl  # cold start: only for --cert
 
     cert = ctx.params.get("cert")
     special = cert == "adhoc" or isinstance(cert, ssl.SSLContext)
@@ -385,7 +383,7 @@ def run_command(
     cert: t.Any, extra_files: list[str] | None, exclude_patterns: list[str] | None, reloader_type: str,
 ) -> None:
     """Run werkzeug's development server (reloader and debugger with --debug). Not for production."""
-    from werkzeug.serving import is_running_from_reloader, run_simple
+    from werkzeug.serving import is_running_from_reloader, run_simple  # cold start: dev server
 
     debug = get_debug_flag()
     reload = debug if reload is None else reload
@@ -414,10 +412,6 @@ def run_command(
 @with_appcontext
 def shell_command() -> None:
     """An interactive Python shell with `app`, `g` and the shell context processors' names preloaded."""
-    import code
-
-    from .globals import current_app
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}\nInstance: {app.instance_path}"
     namespace: dict[str, t.Any] = {}
@@ -429,8 +423,8 @@ def shell_command() -> None:
     hook = getattr(sys, "__interactivehook__", None)
     if hook is not None:
         try:
-            import readline
-            from rlcompleter import Completer
+            import readline  # optional: not on every platform
+            from rlcompleter import Completer  # optional: with readline
         except ImportError:
             pass
         else:
@@ -446,8 +440,6 @@ def shell_command() -> None:
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """List every route: endpoint, methods and rule."""
-    from .globals import current_app
-
     url_map = current_app.url_map
     rules = list(url_map.iter_rules())
     if not rules:

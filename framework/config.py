@@ -12,6 +12,8 @@ import os
 import types
 import typing as t
 
+from werkzeug.utils import import_string
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
 
@@ -151,8 +153,6 @@ class Config(dict):
     def from_object(self, obj: object | str) -> None:
         """Copy the UPPERCASE attributes of an object, class or module (a string is imported first)."""
         if isinstance(obj, str):
-            from werkzeug.utils import import_string
-
             obj = import_string(obj)
         for key in dir(obj):
             if key.isupper():

@@ -15,6 +15,7 @@ from types import ModuleType
 
 import click
 
+from .app import App
 from .helpers import get_debug_flag, get_load_dotenv
 
 #: Files tried, in order, when neither --app nor FRAMEWORK_APP names the app: App Engine's main.py,
@@ -26,8 +27,6 @@ class NoAppException(click.UsageError):
 
 
 def _is_app(value: object) -> bool:
-    from .app import App
-
     return isinstance(value, App)
 
 

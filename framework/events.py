@@ -84,7 +84,7 @@ class Event:
     @property
     def time(self) -> datetime | None:
         """The `time` attribute as an aware datetime (None when absent)."""
-        from framework.adapters.payloads import parse_timestamp
+        from framework.adapters.payloads import parse_timestamp  # cold start: payload types load on first use
 
         return parse_timestamp(self.attributes.get("time"), "time")
 
@@ -100,14 +100,14 @@ class Event:
     @property
     def pubsub(self) -> PubSubMessage:
         """The Pub/Sub message this event carries (messagePublished events and push deliveries)."""
-        from framework.adapters.payloads import PubSubMessage
+        from framework.adapters.payloads import PubSubMessage  # cold start: payload types load on first use
 
         return PubSubMessage.from_envelope(self.json())
 
     @property
     def storage(self) -> StorageObject:
         """The Cloud Storage object this event describes (object.v1.* events)."""
-        from framework.adapters.payloads import StorageObject
+        from framework.adapters.payloads import StorageObject  # cold start: payload types load on first use
 
         return StorageObject.from_dict(self.json())
 
@@ -248,7 +248,7 @@ class EventsMixin:
         `topic` (`projects/P/topics/T`) becomes the event source, as Eventarc would set it; `verify`
         is called with the request first (False → 403) — see `framework.adapters.pubsub_push`.
         """
-        from framework.adapters.pubsub_push import make_push_view
+        from framework.adapters.pubsub_push import make_push_view  # cold start: only for push routes
 
         view = make_push_view(self, topic=topic, verify=verify)
         self.add_url_rule(rule, endpoint, view, methods=["POST"])  # type: ignore[attr-defined]

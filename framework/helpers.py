@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import typing as t
 from functools import update_wrapper
 
+from werkzeug.exceptions import abort as _wz_abort
+from werkzeug.utils import redirect as _wz_redirect
+
+from .flags import env_flag
 from .globals import _cv_app, _cv_request, current_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -14,25 +17,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Response
 
 
-def _env_flag(*names: str) -> bool | None:
-    for name in names:
-        val = os.environ.get(name)
-        if val is not None:
-            return bool(val) and val.lower() not in ("0", "false", "no")
-    return None
-
-
 def get_debug_flag() -> bool:
-    """Debug mode from `FRAMEWORK_DEBUG` (or Flask's `FLASK_DEBUG` when ours is unset)."""
-    return bool(_env_flag("FRAMEWORK_DEBUG", "FLASK_DEBUG"))
+    """Debug mode from `FRAMEWORK_DEBUG` (or Flask's `FLASK_DEBUG` when ours is unset); framework.flags' rule."""
+    return env_flag("FRAMEWORK_DEBUG", "FLASK_DEBUG")
 
 
 def get_load_dotenv(default: bool = True) -> bool:
-    """False when `FRAMEWORK_SKIP_DOTENV` (or `FLASK_SKIP_DOTENV`) is set to a true value."""
-    skip = _env_flag("FRAMEWORK_SKIP_DOTENV", "FLASK_SKIP_DOTENV")
-    if skip is None:
-        return default
-    return not skip
+    """False when `FRAMEWORK_SKIP_DOTENV` (or `FLASK_SKIP_DOTENV`) is on; `default` when neither is set."""
+    return not env_flag("FRAMEWORK_SKIP_DOTENV", "FLASK_SKIP_DOTENV", default=not default)
 
 
 def url_for(
@@ -55,8 +47,6 @@ def redirect(location: str, code: int = 302, Response: type[BaseResponse] | None
     ctx = _cv_app.get(None)
     if ctx is not None:
         return ctx.app.redirect(location, code=code)
-    from werkzeug.utils import redirect as _wz_redirect
-
     return _wz_redirect(location, code=code, Response=Response)
 
 
@@ -65,8 +55,6 @@ def abort(code: int | BaseResponse, *args: t.Any, **kwargs: t.Any) -> t.NoReturn
     ctx = _cv_app.get(None)
     if ctx is not None:
         ctx.app.aborter(code, *args, **kwargs)
-    from werkzeug.exceptions import abort as _wz_abort
-
     _wz_abort(code, *args, **kwargs)
 
 

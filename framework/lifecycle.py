@@ -6,6 +6,7 @@ imported here: middleware and logging modules load only on the hosts that need t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from framework import platform as _platform
+from framework.globals import request
 
 if TYPE_CHECKING:  # pragma: no cover
     from framework.app import App
@@ -95,8 +97,6 @@ def _from_platform(request: Any) -> bool:
         return False
     if info.user_ip is None:
         return "X-Appengine-User-IP" not in request.headers  # present but malformed: not believed
-    import ipaddress
-
     address = ipaddress.ip_address(info.user_ip)  # parse_ip already checked it
     return address.is_loopback or (address.version == 4 and address in ipaddress.ip_network("0.0.0.0/8"))
 
@@ -147,8 +147,6 @@ def _add_lifecycle_routes(app: App) -> None:
         return _done(current, START_PATH, "_ah_start")
 
     def appengine_stop() -> Any:
-        from framework.globals import request
-
         if not _from_platform(request):
             return _plain("Forbidden: only App Engine stops instances.\n", 403)
         current = live()
@@ -195,7 +193,7 @@ def _setup_logging(app: App) -> None:
         and "framework.adapters.cloud_logging" not in sys.modules
     ):
         return  # local default: keep the core's readable handler; nothing to import before the first response
-    from framework.adapters import cloud_logging
+    from framework.adapters import cloud_logging  # cold start: only where JSON logs are wanted
 
     fmt = cloud_logging.choose_format(app.config.get(cloud_logging.CONFIG_KEY), app.platform.on_google)
     project: cloud_logging.ProjectSource = app.platform.project
@@ -220,15 +218,15 @@ def init_app(app: App) -> None:
     app.stop_funcs = []
     _add_lifecycle_routes(app)
     if app.platform.is_appengine:
-        from framework.adapters.front_end import AppEngineMiddleware
+        from framework.adapters.front_end import AppEngineMiddleware  # cold start: only on its host
 
         _wrap(app, AppEngineMiddleware)
     elif app.platform.is_local_appengine:
-        from framework.adapters.front_end import LocalFrontEnd
+        from framework.adapters.front_end import LocalFrontEnd  # cold start: only on its host
 
         _wrap(app, LocalFrontEnd)
     elif app.platform.kind == _platform.CLOUD_RUN:
-        from framework.adapters.front_end import CloudRunMiddleware
+        from framework.adapters.front_end import CloudRunMiddleware  # cold start: only on its host
 
         _wrap(app, CloudRunMiddleware)
     _wrap(app, lambda wrapped: _FirstRequest(app, lambda: _setup_logging(app)))

@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .flags import config_flag
+
 if TYPE_CHECKING:
-    from google.cloud import ndb
+    from google.cloud import ndb  # cold start: google.cloud
 
 logger = logging.getLogger(__name__)
 
 _NO_CONTEXT: AbstractContextManager[None] = contextlib.nullcontext()
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 _lock = threading.Lock()
 _clients: dict[ClientSettings, ndb.Client] = {}
 _failures: dict[ClientSettings, BaseException] = {}
@@ -85,24 +85,16 @@ def _client_for(settings: ClientSettings, config: Mapping[str, Any]) -> ndb.Clie
 
 
 def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
-    from google.cloud import ndb
+    from google.cloud import ndb  # cold start: google.cloud
 
     if credentials is None and settings.emulator_host:
-        from google.auth.credentials import AnonymousCredentials
+        from google.auth.credentials import AnonymousCredentials  # cold start: google.auth
 
         credentials = AnonymousCredentials()
     return ndb.Client(
         project=settings.project, namespace=settings.namespace,
         credentials=credentials, database=settings.database,
     )
-
-
-def as_flag(value: Any) -> bool | None:
-    """A config switch as True / False / None (unset); strings like "false" or "1" from env files work."""
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        return True if lowered in _TRUE else False if lowered in _FALSE else None
-    return None if value is None else bool(value)
 
 
 def init_app(app: Any) -> None:
@@ -117,10 +109,10 @@ def context_hook(app: Any) -> AbstractContextManager[Any]:
     thread already runs inside an ndb context (nested app contexts share the outer one).
     """
     config = app.config
-    mode = as_flag(config.get("NDB_CONTEXT"))
+    mode = config_flag(config, "NDB_CONTEXT")
     if mode is False or (mode is None and "google.cloud.ndb" not in sys.modules):
         return _NO_CONTEXT
-    from google.cloud.ndb import context as context_module
+    from google.cloud.ndb import context as context_module  # cold start: google.cloud
 
     if context_module.get_context(False) is not None:
         return _NO_CONTEXT
@@ -140,7 +132,7 @@ def context_hook(app: Any) -> AbstractContextManager[Any]:
 
 def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
     """An ndb context with `app`'s settings (e.g. for a thread you start); a no-op inside one already."""
-    from google.cloud.ndb import context as context_module
+    from google.cloud.ndb import context as context_module  # cold start: google.cloud
 
     if context_module.get_context(False) is not None:
         return _NO_CONTEXT
@@ -169,9 +161,9 @@ def context_options(config: Mapping[str, Any]) -> dict[str, Any]:
     `NDB_GLOBAL_CACHE_POLICY` and `NDB_GLOBAL_CACHE_TIMEOUT` (seconds) to tune it. `NDB_LEGACY_DATA`
     is passed through (default True, like ndb).
     """
-    options: dict[str, Any] = {"legacy_data": as_flag(config.get("NDB_LEGACY_DATA")) is not False}
+    options: dict[str, Any] = {"legacy_data": config_flag(config, "NDB_LEGACY_DATA") is not False}
     policy = config.get("NDB_CACHE_POLICY")
-    if policy is None and as_flag(config.get("NDB_USE_CACHE")) is False:
+    if policy is None and config_flag(config, "NDB_USE_CACHE") is False:
         policy = False
     if policy is not None:
         options["cache_policy"] = policy
@@ -197,8 +189,8 @@ def redis_cache(url: str) -> ndb.RedisCache:
         with _lock:
             cache = _global_caches.get(url)
             if cache is None:
-                import redis
-                from google.cloud import ndb
+                import redis  # cold start: only with a Redis global cache
+                from google.cloud import ndb  # cold start: google.cloud
 
                 cache = _global_caches[url] = ndb.RedisCache(redis.from_url(url))
     return cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import sys
@@ -11,6 +12,9 @@ from datetime import timedelta
 from functools import cached_property, update_wrapper
 
 from werkzeug.exceptions import HTTPException, default_exceptions
+
+from .files import send_from_directory
+from .globals import current_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.wrappers import Response as BaseResponse
@@ -49,8 +53,6 @@ def get_root_path(import_name: str) -> str:
     file: str | None = getattr(mod, "__file__", None) if mod is not None else None
     if file is not None:
         return os.path.dirname(os.path.abspath(file))
-    import importlib.util
-
     try:
         spec = importlib.util.find_spec(import_name)
         if spec is None:
@@ -67,8 +69,6 @@ def get_root_path(import_name: str) -> str:
 
 def _package_location(import_name: str) -> str:
     """Directory containing the top-level package (or module) of `import_name`."""
-    import importlib.util
-
     top = import_name.partition(".")[0]
     try:
         spec = importlib.util.find_spec(top)
@@ -185,8 +185,6 @@ class Scaffold:
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Cache max-age for static files: `SEND_FILE_MAX_AGE_DEFAULT` in seconds, or None."""
-        from .globals import current_app
-
         value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
         if value is None:
             return None
@@ -198,8 +196,6 @@ class Scaffold:
         """Serve a file from the static folder (the view of the `static` route)."""
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static files.")
-        from .files import send_from_directory
-
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
@@ -208,7 +204,7 @@ class Scaffold:
         """A jinja2 FileSystemLoader for `template_folder`, or None (jinja2 imported on first use)."""
         if self.template_folder is None:
             return None
-        from jinja2 import FileSystemLoader
+        from jinja2 import FileSystemLoader  # cold start: jinja2
 
         return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 

@@ -12,7 +12,9 @@ from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as _JinjaEnvironment
 
 from . import signals
+from .flashing import get_flashed_messages
 from .globals import _cv_request, current_app, g, request, session
+from .helpers import stream_with_context
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
@@ -93,8 +95,6 @@ def create_environment(app: t.Any) -> Environment:
         options["auto_reload"] = bool(app.debug) if auto_reload is None else bool(auto_reload)
     environment_class = getattr(app, "jinja_environment", None) or Environment
     env = environment_class(app, **options)
-    from .flashing import get_flashed_messages
-
     env.globals.update(
         url_for=app.url_for, get_flashed_messages=get_flashed_messages, config=app.config,
         request=request, session=session, g=g,
@@ -147,8 +147,6 @@ def _stream(app: t.Any, template: Template, context: dict[str, t.Any]) -> t.Iter
 
     stream = chunks()
     if _cv_request.get(None) is not None:
-        from .helpers import stream_with_context
-
         stream = stream_with_context(stream)
     return stream
 

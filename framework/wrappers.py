@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
@@ -78,10 +79,16 @@ class Request(_WRequest):
     @cached_property
     def stream(self) -> t.IO[bytes]:
         """werkzeug's guarded input stream; a streamed (chunked) body is held to `max_content_length`
-        exactly: longer is a 413 however it is read, never silently cut at the limit."""
+        exactly: longer is a 413 however it is read, never silently cut at the limit. A body the server
+        cannot read (a malformed chunked encoding, a body cut short) is a 400, logged in one line."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
-        if type(stream) is LimitedStream and stream._limit_is_max:
-            return t.cast(t.IO[bytes], _CappedStream(stream._stream, stream.limit, is_max=True))
+        if type(stream) is LimitedStream:
+            server_input = _ServerInput(stream._stream)
+            if stream._limit_is_max:
+                return t.cast(t.IO[bytes], _CappedStream(server_input, stream.limit, is_max=True))
+            return t.cast(t.IO[bytes], _GuardedStream(server_input, stream.limit))
+        if stream is self.environ.get("wsgi.input"):  # a terminated (chunked) body with no size limit
+            return t.cast(t.IO[bytes], _GuardedStream(_ServerInput(stream), sys.maxsize, is_max=True))
         return stream
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
@@ -121,7 +128,7 @@ class Request(_WRequest):
         """App Engine request information (headers the platform set), computed once per request."""
         info = self.__dict__.get("_appengine_info")
         if info is None:
-            from .adapters.appengine import request_info
+            from .adapters.appengine import request_info  # cold start: adapter loads on first use
 
             info = self.__dict__["_appengine_info"] = request_info(self)
         return info
@@ -152,13 +159,57 @@ class Request(_WRequest):
             raise BadRequest() from ebr
 
 
-class _CappedStream(LimitedStream):
+class _UnreadableBody(OSError):
+    """The WSGI server failed to read the request body (its own exception is the cause)."""
+
+
+class _ServerInput:
+    """The server's `wsgi.input`, whose read errors become `_UnreadableBody`: servers raise their own
+    types for a malformed body (gunicorn's InvalidChunkSize is not an OSError), which werkzeug's
+    LimitedStream would let through as a 500."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: t.Any) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._raw.read(size)  # type: ignore[no-any-return]
+        except OSError:
+            raise
+        except Exception as e:
+            raise _UnreadableBody(str(e) or type(e).__name__) from e
+
+
+class _GuardedStream(LimitedStream):
+    """werkzeug's LimitedStream; a body that cannot be read is a 400 naming why, and one log line."""
+
+    ended = False  # a streamed body reached its end (read to the last byte)
+
+    def on_disconnect(self, error: Exception | None = None) -> None:
+        if error is None and self._limit_is_max:
+            self.ended = True  # a streamed body simply ended
+            return
+        reason = f"{error}" if error is not None else "the body ended before its Content-Length"
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.app.logger.warning("Request body could not be read (%s): answered 400.", reason)
+        raise ClientDisconnected(f"The request body could not be read: {reason}.")
+
+
+class _CappedStream(_GuardedStream):
     """A body stream bounded by `max_content_length`. Once `limit` bytes are read it looks for one more:
     a longer body is a 413, one of exactly `limit` bytes ends normally. (werkzeug's returns the first
     `limit` bytes as if complete when read whole, and fails a body of exactly `limit` read in pieces.)"""
 
     def on_exhausted(self) -> None:
-        if self._stream.read(1):
+        try:
+            more = self._stream.read(1)
+        except OSError as e:
+            self.on_disconnect(e)
+            return
+        if more:
             raise RequestEntityTooLarge()
 
     def readall(self) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as _json
 import typing as t
 
-from ..globals import _cv_app
+from ..globals import _cv_app, current_app
 from .provider import _default
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +49,4 @@ def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """A JSON response of the arguments, built by `current_app.json.response` (needs an app context)."""
-    from ..globals import current_app
-
     return current_app.json.response(*args, **kwargs)

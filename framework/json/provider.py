@@ -10,6 +10,8 @@ import uuid
 import weakref
 from datetime import date
 
+from werkzeug.http import http_date
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import App
     from ..wrappers import Response
@@ -62,8 +64,6 @@ class JSONProvider:
 def _default(o: t.Any) -> t.Any:
     """Encode values the stdlib encoder refuses: dates, Decimal, UUID, dataclasses, `__html__` objects."""
     if isinstance(o, date):
-        from werkzeug.http import http_date
-
         return http_date(o)
     if isinstance(o, uuid.UUID):
         return str(o)

@@ -14,6 +14,8 @@ from uuid import UUID
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
+from framework import json as _json
+
 
 class JSONTag:
     """One tag: recognise a Python value, convert it to a JSON-able form and back."""
@@ -222,12 +224,8 @@ class TaggedJSONSerializer:
 
     def dumps(self, value: t.Any) -> str:
         """Compact tagged JSON text (the app's JSON provider when an app context is active)."""
-        from framework import json as _json
-
         return _json.dumps(self.tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> t.Any:
         """The Python value of tagged JSON text."""
-        from framework import json as _json
-
         return self._untag_scan(_json.loads(value))

@@ -159,7 +159,7 @@ FlaskClient = FrameworkClient
 
 def __getattr__(name: str) -> t.Any:
     if name in ("FrameworkCliRunner", "FlaskCliRunner"):
-        from .cli import FrameworkCliRunner
+        from .cli import FrameworkCliRunner  # cold start: click
 
         return FrameworkCliRunner
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,6 +6,8 @@ import typing as t
 
 from click.testing import CliRunner, Result
 
+from ..cli import ScriptInfo
+
 
 class FrameworkCliRunner(CliRunner):
     """Runs CLI commands of `app` in isolation (captured output, temporary environment)."""
@@ -16,8 +18,6 @@ class FrameworkCliRunner(CliRunner):
 
     def invoke(self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any) -> Result:  # type: ignore[override]
         """Invoke `cli` (default: `app.cli`) with `args`; the app is given to the command as its ScriptInfo."""
-        from ..cli import ScriptInfo
-
         if cli is None:
             cli = self.app.cli
         if "obj" not in kwargs:
