@@ -369,6 +369,9 @@ def read_app_yaml_node(root: Node, path: Path, findings: Findings, today: date) 
     apis = get_bool(root.get("app_engine_apis"), "app_engine_apis", findings) or False
     bundled_node = root.get("app_engine_bundled_services")
     _string_list(bundled_node, "app_engine_bundled_services", BUNDLED_SERVICES, findings)
+    if "warmup" in inbound and scaling.kind != "automatic":
+        findings.warn(root.entries["inbound_services"].key_line, f"warmup requests are only sent on automatic "
+                      f"scaling; this service uses {scaling.kind} scaling", "handle /_ah/start instead, or remove warmup")
     for name in inbound:
         if name != "warmup" and not apis:
             findings.warn(root.entries["inbound_services"].key_line, f"inbound service {name!r} needs the "

@@ -121,8 +121,17 @@ def read_dispatch_node(root: Node, path: Path, findings: Findings) -> Dispatch:
     if len(items) > MAX_RULES:
         findings.error(items[MAX_RULES].line, f"{len(items)} dispatch rules; App Engine allows at most "
                        f"{MAX_RULES}", "merge rules with wildcards, or route inside a service")
-    rules = [_rule(item, findings) for item in items]
-    return Dispatch(path, tuple(r for r in rules if r is not None))
+    rules: list[DispatchRule] = []
+    for item in items:
+        rule = _rule(item, findings)
+        if rule is None:
+            continue
+        twin = next((r for r in rules if r.url == rule.url), None)
+        if twin is not None:
+            findings.warn(rule.line, f"the url {rule.url!r} is already dispatched on line {twin.line}; this "
+                          "rule never matches", "remove one of them (the first match wins)")
+        rules.append(rule)
+    return Dispatch(path, tuple(rules))
 
 
 def load_dispatch(path: Path | str) -> Dispatch:

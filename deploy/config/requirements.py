@@ -104,6 +104,12 @@ def check_service_files(service: AppYaml, findings: Findings) -> None:
     req_path = root / "requirements.txt"
     packages = read_requirements(req_path, findings) if req_path.is_file() else []
     names = {p.name for p in packages}
+    if service.app_engine_apis and "appengine-python-standard" not in names:
+        findings.warn(service.line("app_engine_apis"), "app_engine_apis is true but requirements.txt lacks "
+                      "appengine-python-standard", "add appengine-python-standard, or remove app_engine_apis")
+    elif not service.app_engine_apis and "appengine-python-standard" in names:
+        findings.warn(service.line("runtime"), "requirements.txt lists appengine-python-standard but "
+                      "app_engine_apis is not true", "add `app_engine_apis: true` to use the bundled services")
     line = service.line("entrypoint")
     if service.entrypoint:
         program = _entry_program(service.entrypoint)
@@ -129,6 +135,3 @@ def check_service_files(service: AppYaml, findings: Findings) -> None:
     if not _APP_NAME.search(source):
         findings.for_file(main).warn(1, "main.py does not seem to define `app`, which App Engine's default "
                                      "gunicorn start serves", "name the WSGI application `app`, or set an entrypoint")
-    if service.app_engine_apis and "appengine-python-standard" not in names:
-        findings.warn(service.line("app_engine_apis"), "app_engine_apis is true but requirements.txt lacks "
-                      "appengine-python-standard", "add appengine-python-standard, or remove app_engine_apis")

@@ -89,3 +89,16 @@ def test_dash_dot_host_is_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "dispatch.yaml", 'dispatch:\n- url: "api-dot-my-app.appspot.com/*"\n  service: api\n')
     assert errors(load_dispatch, path) == []
     assert [line for line, _ in warnings(load_dispatch, path)] == [2]
+
+
+def test_a_repeated_url_never_matches_and_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "dispatch.yaml", """
+        dispatch:
+        - url: "*/a/*"
+          service: one
+        - url: "*/a/*"
+          service: two
+        """)
+    assert errors(load_dispatch, path) == []
+    assert warnings(load_dispatch, path) == [(4, "the url '*/a/*' is already dispatched on line 2; this rule "
+                                                 "never matches")]

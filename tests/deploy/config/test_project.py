@@ -152,3 +152,12 @@ def test_every_file_is_checked_before_raising(app_dir: Path) -> None:
 def test_the_repository_itself_passes() -> None:
     repo = Path(__file__).resolve().parents[3]
     assert load_project(repo).service("default").path == repo / "app.yaml"  # no ConfigError
+
+
+def test_bundled_services_flag_and_package_go_together(app_dir: Path) -> None:
+    write(app_dir, "app.yaml", APP + "app_engine_apis: true\n")
+    assert found(app_dir) == [("app.yaml", 3, "warning")]
+    write(app_dir, "requirements.txt", REQS + "appengine-python-standard>=1.1,<2\n")
+    assert found(app_dir) == []
+    write(app_dir, "app.yaml", APP)
+    assert found(app_dir) == [("app.yaml", 1, "warning")]

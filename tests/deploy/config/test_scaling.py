@@ -89,3 +89,10 @@ def test_scaling_warnings(tmp_path: Path, text: str, line: int) -> None:
     path = app(tmp_path, text)
     assert errors(load_app_yaml, path) == []
     assert [found for found, _ in warnings(load_app_yaml, path)] == [line]
+
+
+def test_warmup_is_only_sent_on_automatic_scaling(tmp_path: Path) -> None:
+    path = app(tmp_path, "inbound_services: [warmup]\nbasic_scaling:\n  max_instances: 2\n")
+    assert errors(load_app_yaml, path) == [] and [n for n, _ in warnings(load_app_yaml, path)] == [2]
+    auto = write(tmp_path, "auto.yaml", "runtime: python313\ninbound_services: [warmup]\n")
+    assert problems(load_app_yaml, auto) == []
