@@ -102,6 +102,9 @@ def function_name(*parts: str) -> str:
 def _trigger(entry: EntryPoint, event_type: str, filters: dict[str, str], handler: str, topic: str | None,
              bucket: str | None) -> tuple[str, tuple[str, ...]]:
     """(name suffix, trigger flags) of one handler registration."""
+    if any(c in event_type for c in "*?["):
+        raise FunctionsError(f"{entry.name}: handler {handler} matches the event type pattern {event_type!r}; "
+                             "a trigger needs one exact type: register it for an exact type")
     source = filters.get("source", "")
     if event_type == PUBSUB:
         match = _TOPIC_SOURCE.match(source)
@@ -125,9 +128,6 @@ def _trigger(entry: EntryPoint, event_type: str, filters: dict[str, str], handle
         short = event_type.removeprefix(STORAGE_PREFIX)
         return f"bucket-{name}-{short}", (f"--trigger-event-filters=type={event_type}",
                                           f"--trigger-event-filters=bucket={name}")
-    if any(c in event_type for c in "*?["):
-        raise FunctionsError(f"{entry.name}: handler {handler} matches the event type pattern {event_type!r}; "
-                             "a trigger needs one exact type: register it for an exact type")
     return f"{event_type.rsplit('.', 1)[-1]}", (f"--trigger-event-filters=type={event_type}",)
 
 
