@@ -64,11 +64,11 @@ def test_embedded_emulator_keeps_data_across_restarts(tmp_path: Path) -> None:
                 assert call(server, "GET", "/visits") == {"visits": [{"name": "alice", "count": expected}]}
                 assert f"127.0.0.1:{store_port}" in server.log()
                 if round_no == 1:
-                    # Only the app server is told to stop (as `kill PID` would): the emulator follows it.
+                    # Only the runner is told to stop (as `kill PID` would): the emulator stops with it.
                     server.proc.terminate()
                     server.proc.wait(30)
             # Round 2 ends like Ctrl-C: the whole process group gets the signal.
-            assert wait_closed(store_port), "the embedded emulator outlived the app server"
+            assert wait_closed(store_port), "the embedded emulator outlived the runner"
         finally:
             if group is not None:  # whatever is left of the runner's process group
                 with contextlib.suppress(ProcessLookupError):
