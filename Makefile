@@ -15,9 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
-## Serve main.py the way App Engine would (gunicorn + app.yaml entrypoint), with the embedded Datastore emulator.
+## Serve main.py as App Engine would: the local front end (app.yaml handlers, dispatch), every service's
+## entrypoint, the Datastore and Cloud Tasks emulators and cron. ARGS passes more, e.g. ARGS="--port 9000".
 run: $(STAMP)
-	$(BIN)/python -m deploy.local_server
+	$(BIN)/python -m deploy.local_server $(ARGS)
 
 ## Lint, then every test.
 test: $(STAMP)
