@@ -325,3 +325,27 @@ def test_anchors_and_merge_keys_read_as_safe_load_reads_them(tmp_path: Path) -> 
 def test_a_value_with_an_unknown_tag_is_an_error_on_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "app.yaml", "runtime: python313\nentrypoint: !cmd gunicorn\n")
     assert [line for line, _ in errors(load_app_yaml, path)][:1] == [2]
+
+
+def test_shapes_seen_in_googles_python3_samples_pass(tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    path = write(tmp_path, "app.yaml", """
+        runtime: python313
+
+        env_variables:
+          # every variable commented out leaves an empty block
+
+        handlers:
+        - url: /static
+          static_dir: static/
+
+        - url: /.*
+          script: auto
+
+        vpc_access_connector:
+            name: 'projects/<PROJECT_ID>/locations/<REGION>/connectors/<CONNECTOR_NAME>'
+        """)
+    config = load_app_yaml(path)
+    assert config.env_variables == {} and problems(load_app_yaml, path) == []
+    match = config.handlers[0].match("/static/app.js")
+    assert match and config.handlers[0].file_for(match) == "static/app.js"
