@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .yaml_nodes import Findings, Node, check_keys, expect_map, get_bool, get_str, parse_duration
+from .yaml_nodes import (
+    Findings,
+    Node,
+    check_keys,
+    did_you_mean,
+    expect_map,
+    get_bool,
+    get_str,
+    parse_duration,
+)
 
 HandlerKind = Literal["script", "static_dir", "static_files"]
 MAX_HANDLERS = 100
@@ -149,12 +158,15 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         findings.error(block.entries["application_readable"].key_line,
                        "application_readable is not supported on the python3 runtimes",
                        "remove it; static files are not readable by the app (keep a copy in the code)")
+    check_keys(block, ALL_KEYS, "a handler", findings, handled=("application_readable",))
     kinds = [k for k in ("script", "static_dir", "static_files") if k in block.entries]
     url_node = block.get("url")
     line = url_node.key_line if url_node else block.line
     if not kinds:
-        findings.error(line, "this handler has none of script, static_dir, static_files",
-                       "add `script: auto` (served by the app) or a static_dir / static_files")
+        # A misspelt `script`/`static_dir`/`static_files` was already reported with its did-you-mean.
+        if not any(did_you_mean(k, KEYS_FOR) for k in block.entries if k not in ALL_KEYS):
+            findings.error(line, "this handler has none of script, static_dir, static_files",
+                           "add `script: auto` (served by the app) or a static_dir / static_files")
         return None
     if len(kinds) > 1:
         findings.error(block.entries[kinds[1]].key_line, f"a handler takes only one of {', '.join(kinds)}",
@@ -165,7 +177,6 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         if key in ALL_KEYS and key not in KEYS_FOR[kind]:
             findings.error(child.key_line, f"{key} is not allowed in a {kind} handler",
                            f"remove it; a {kind} handler accepts {', '.join(KEYS_FOR[kind])}")
-    check_keys(block, ALL_KEYS, "a handler", findings, handled=("application_readable",))
     if url_node is None:
         findings.error(block.line, "this handler has no url", "add `url: /path-regex` as its first key")
         return None

@@ -158,3 +158,9 @@ def test_static_handlers_that_would_take_the_code_are_warnings(tmp_path: Path, t
     path = app(tmp_path, text + "- url: /.*\n  script: auto\n")
     assert errors(load_app_yaml, path) == []
     assert [found for found, _ in warnings(load_app_yaml, path)] == [line]
+
+
+def test_a_misspelt_handler_kind_gets_one_did_you_mean(tmp_path: Path) -> None:
+    problem = assert_one_error(load_app_yaml, app(tmp_path, "- url: /s\n  static_dirs: static\n"), 5,
+                               "unknown key 'static_dirs'")
+    assert "static_dir" in problem.fix
