@@ -48,6 +48,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("words", nargs="+", metavar="[DIR] ACTION [URL]")
     parser.add_argument("--python", help="the interpreter that imports the app (default: the service's own, "
                         "as the local runner picks it)")
+    parser.add_argument("--file", action="append", dest="files", default=[], metavar="FILE.yaml",
+                        help="a service or cron/dispatch file of the deploy (repeat; default: app.yaml and the "
+                        "config files beside it, as `python -m deploy check`)")
     parser.add_argument("--count", type=int, default=3, help="how many next runs `list` shows (default 3)")
     parser.add_argument("--force", action="store_true",
                         help="`write`: drop jobs of cron.yaml that no @app.cron declares")
@@ -56,14 +59,14 @@ def add_parser(subparsers: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     try:
-        return run(args.words, python=args.python, count=args.count, force=args.force)
+        return run(args.words, python=args.python, count=args.count, force=args.force, files=args.files)
     except CommandError as exc:
         print(f"deploy cron: {exc}", file=sys.stderr)
         return exc.status
 
 
 def run(words: Sequence[str], *, python: str | None = None, count: int = 3, force: bool = False,
-        out: Out = print, cwd: Path | None = None) -> int:
+        files: Sequence[str] = (), out: Out = print, cwd: Path | None = None) -> int:
     """The command without argparse: `words` = [DIR] ACTION [URL]."""
     cwd = cwd or Path.cwd()
     rest = list(words)
@@ -81,7 +84,7 @@ def run(words: Sequence[str], *, python: str | None = None, count: int = 3, forc
             raise CommandError("`run` takes the job's url, e.g. `python -m deploy cron run /cron/tick`")
     elif rest:
         raise CommandError(f"`{action}` takes no more words (got {' '.join(rest)!r})")
-    project = _load(app_dir)
+    project = _load(app_dir, [str(app_dir / f) if (app_dir / f).exists() else str((cwd / f).resolve()) for f in files])
     if action == "run":
         return _run_job(project, rest[0], python, out)
     declared, raw = _declarations(project, python)
@@ -92,9 +95,9 @@ def run(words: Sequence[str], *, python: str | None = None, count: int = 3, forc
     return _check(project, declared, raw, out)
 
 
-def _load(app_dir: Path) -> Project:
+def _load(app_dir: Path, files: Sequence[str]) -> Project:
     try:
-        return load_project(app_dir)
+        return load_project(app_dir, files)
     except ConfigError as exc:
         raise CommandError(f"the app's config has problems:\n{exc}", 1) from None
 
@@ -123,17 +126,19 @@ def _declarations(project: Project, python: str | None) -> tuple[list[CronJob], 
 
 def _origin(job: CronJob, project: Project, raw: list[Declared]) -> str:
     if project.cron.path is not None and any(j is job for j in project.cron.jobs):
-        return f"{_shown(project.cron.path)}:{job.line}"
+        return f"{_shown(project.cron.path, project.app_dir)}:{job.line}"
     for declared in raw:
         if any(entry["url"] == job.url for entry in declared.entries):
             return f"@app.cron in {declared.app_spec} ({declared.service})"
     return "@app.cron"
 
 
-def _shown(path: Path) -> str:
-    """`path` relative to the working folder when inside it, else absolute (as `deploy check` shows it)."""
-    cwd = Path.cwd().resolve()
-    return os.path.relpath(path, cwd) if path.resolve().is_relative_to(cwd) else str(path)
+def _shown(path: Path, app_dir: Path) -> str:
+    """`path` relative to the working folder when inside it, else to the app's folder, else absolute."""
+    for base in (Path.cwd().resolve(), app_dir):
+        if path.resolve().is_relative_to(base):
+            return os.path.relpath(path.resolve(), base)
+    return str(path)
 
 
 def _list(project: Project, declared: list[CronJob], raw: list[Declared], count: int, out: Out) -> int:
@@ -166,25 +171,25 @@ def _write(project: Project, raw: list[Declared], declared: list[CronJob], force
     entries = [entry for d in raw for entry in d.entries]
     path = project.cron.path or project.app_dir / "cron.yaml"
     if not entries:
-        out(f"no @app.cron declarations in {project.app_dir}; {_shown(path)} left as it is")
+        out(f"no @app.cron declarations in {project.app_dir}; {_shown(path, project.app_dir)} left as it is")
         return 0
     declared_urls = {job.url for job in declared}
     dropped = [job for job in project.cron.jobs if job.url not in declared_urls]
     if dropped and not force:
         where = ", ".join(f"{job.url} (line {job.line})" for job in dropped)
-        raise CommandError(f"{_shown(path)} has jobs no @app.cron declares: {where}. Declare them with "
+        raise CommandError(f"{_shown(path, project.app_dir)} has jobs no @app.cron declares: {where}. Declare them with "
                            "@app.cron, or pass --force to drop them", 1)
     text = jobs_to_yaml(entries, WRITTEN_HEADER)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    out(f"wrote {_shown(path)}: {len(entries)} job{'s' * (len(entries) != 1)}")
+    out(f"wrote {_shown(path, project.app_dir)}: {len(entries)} job{'s' * (len(entries) != 1)}")
     return 0
 
 
 def differences(from_file: Cron, declared: list[CronJob]) -> list[str]:
     """How cron.yaml disagrees with the declarations: one `FILE:LINE: problem` (+ fix) per finding."""
-    name = _shown(from_file.path) if from_file.path else "cron.yaml"
+    name = _shown(from_file.path, from_file.path.parent) if from_file.path else "cron.yaml"
     fix = "  fix: run `python -m deploy cron write` (or change the @app.cron declaration)"
     if from_file.path is None:
         return [f"cron.yaml: missing, but the app declares {len(declared)} cron job(s)\n{fix}"] if declared else []
@@ -230,7 +235,7 @@ def _check(project: Project, declared: list[CronJob], raw: list[Declared], out: 
         out(f"note: {job.url} (line {job.line}) is in cron.yaml but not declared with @app.cron; kept as written")
     verdict = "FAILED" if found else "OK"
     out(f"{verdict}: {len(found)} disagreement{'s' * (len(found) != 1)} between "
-        f"{_shown(project.cron.path) if project.cron.path else 'cron.yaml (none)'} and "
+        f"{_shown(project.cron.path, project.app_dir) if project.cron.path else 'cron.yaml (none)'} and "
         f"{len(declared)} @app.cron declaration{'s' * (len(declared) != 1)}")
     return 1 if found else 0
 
@@ -241,10 +246,10 @@ def _run_job(project: Project, url: str, python: str | None, out: Out) -> int:
         state = json.loads(state_file.read_text())
         front_end, token = state["front_end_url"], state["token"]
     except FileNotFoundError:
-        raise CommandError(f"no local runner is running for {project.app_dir} ({_shown(state_file)} is missing); "
+        raise CommandError(f"no local runner is running for {project.app_dir} ({_shown(state_file, project.app_dir)} is missing); "
                            "start it with `make run` or `python -m deploy.local_server`") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CommandError(f"cannot read {_shown(state_file)} ({exc}); restart the local runner") from None
+        raise CommandError(f"cannot read {_shown(state_file, project.app_dir)} ({exc}); restart the local runner") from None
     jobs = list(project.cron.jobs)
     if not any(job.url == url for job in jobs):  # import the app only when cron.yaml does not have it
         declared, _ = _declarations(project, python)
