@@ -166,7 +166,7 @@ def check_instance_class(node: Node | None, scaling: Scaling, findings: Findings
     """The instance class (the scaling type's default when unset); it must fit the scaling type."""
     if node is None:
         return scaling.default_instance_class
-    name = node.text.strip() if node.is_scalar else ""
+    name = node.text.strip().upper() if node.is_scalar else ""  # the SDK accepts f2 as F2
     allowed = AUTOMATIC_CLASSES if scaling.kind == "automatic" else BASIC_CLASSES
     if name not in AUTOMATIC_CLASSES + BASIC_CLASSES:
         findings.error(node.key_line, f"instance_class {node.describe()} is not an App Engine standard class",

@@ -96,3 +96,7 @@ def test_warmup_is_only_sent_on_automatic_scaling(tmp_path: Path) -> None:
     assert errors(load_app_yaml, path) == [] and [n for n, _ in warnings(load_app_yaml, path)] == [2]
     auto = write(tmp_path, "auto.yaml", "runtime: python313\ninbound_services: [warmup]\n")
     assert problems(load_app_yaml, auto) == []
+
+
+def test_instance_class_is_case_insensitive(tmp_path: Path) -> None:
+    assert load_app_yaml(app(tmp_path, "instance_class: f4_1g\n")).instance_class == "F4_1G"
