@@ -89,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# API endpoint: {args.host}:{mux.port} ({where}); App Engine tasks go to {target}")
     print(READY_LINE, flush=True)
     if args.exit_with_stdin:
-        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        def wait_for_parent() -> None:
+            sys.stdin.read()  # returns when the parent closes the pipe (or dies)
+            stop.set()
+
+        threading.Thread(target=wait_for_parent, daemon=True).start()
     while not stop.wait(0.5):
         pass
     mux.close()

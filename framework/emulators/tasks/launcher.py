@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import subprocess
 import urllib.request
 from types import TracebackType
 
@@ -14,7 +15,7 @@ from .__main__ import READY_LINE
 class Emulator:
     """A running Cloud Tasks emulator: `address`, client `env`, `reset()`, `stop()`; a context manager."""
 
-    def __init__(self, proc: object, env: dict[str, str], data_dir: str | None) -> None:
+    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str], data_dir: str | None) -> None:
         self.proc = proc
         self.env = env
         self.data_dir = data_dir
@@ -29,7 +30,7 @@ class Emulator:
 
     @property
     def pid(self) -> int:
-        return self.proc.pid  # type: ignore[attr-defined, no-any-return]
+        return self.proc.pid
 
     def reset(self) -> None:
         """Delete every queue, task and remembered name; queue.yaml queues come back empty."""
@@ -40,7 +41,7 @@ class Emulator:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the process (SIGTERM, then SIGKILL) and wait for it; safe to call twice."""
         atexit.unregister(self.stop)
-        terminate(self.proc, timeout)  # type: ignore[arg-type]
+        terminate(self.proc, timeout)
 
     def __enter__(self) -> Emulator:
         return self

@@ -17,13 +17,15 @@ AppEngineHttpRequest = _target.AppEngineHttpRequest.pb()
 AppEngineRouting = _target.AppEngineRouting.pb()
 HttpRequest = _target.HttpRequest.pb()
 
-QUEUE_RUNNING = _queue.Queue.State.RUNNING.value
-QUEUE_PAUSED = _queue.Queue.State.PAUSED.value
-QUEUE_DISABLED = _queue.Queue.State.DISABLED.value
-VIEW_BASIC = _task.Task.View.BASIC.value
-VIEW_FULL = _task.Task.View.FULL.value
-METHODS = {m.value: m.name for m in _target.HttpMethod if m.value}
-METHOD_POST = _target.HttpMethod.POST.value
+QUEUE_RUNNING = int(_queue.Queue.State.RUNNING)
+QUEUE_PAUSED = int(_queue.Queue.State.PAUSED)
+QUEUE_DISABLED = int(_queue.Queue.State.DISABLED)
+VIEW_BASIC = int(_task.Task.View.BASIC)
+VIEW_FULL = int(_task.Task.View.FULL)
+METHODS: dict[int, str] = {
+    v.number: v.name for v in HttpRequest.DESCRIPTOR.fields_by_name["http_method"].enum_type.values if v.number
+}
+METHOD_POST = int(_target.HttpMethod.POST)
 
 Empty = empty_pb2.Empty
 ListQueuesRequest = _ct.ListQueuesRequest.pb()

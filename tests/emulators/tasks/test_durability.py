@@ -49,7 +49,7 @@ def test_acknowledged_tasks_survive_kill_9(tmp_path: Path) -> None:
         client.pause_queue(name=made.name)
         created = [client.create_task(parent=made.name, task=AE).name for _ in range(20)]
         os.kill(emulator.pid, signal.SIGKILL)  # right after the last acknowledgement
-        emulator.proc.wait(10)  # type: ignore[attr-defined]
+        emulator.proc.wait(10)
     finally:
         emulator.stop()
     with start(data_dir=tmp_path) as second:
@@ -66,7 +66,7 @@ def test_task_in_flight_at_a_crash_is_delivered_again(tmp_path: Path, recorder_s
             "name": f"{made.name}/tasks/once", "app_engine_http_request": {"relative_uri": "/slow/1.5/inflight"}})
         recorder_server.wait_for(1, "/slow/1.5/inflight")  # arrived; the handler is still sleeping
         os.kill(emulator.pid, signal.SIGKILL)
-        emulator.proc.wait(10)  # type: ignore[attr-defined]
+        emulator.proc.wait(10)
     finally:
         emulator.stop()
     with start(data_dir=tmp_path, app_engine_url=recorder_server.url, token=TOKEN) as second:
