@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("core", "hosts", "datastore")
+SUITES = ("core", "hosts", "datastore", "frontend")
 
 
 def main(argv: list[str]) -> int:
