@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("core", "hosts", "datastore", "frontend")
+SUITES = ("core", "hosts", "datastore", "tasks", "frontend")
 
 
 def main(argv: list[str]) -> int:
