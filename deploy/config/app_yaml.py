@@ -69,7 +69,7 @@ REFUSED_KEYS = {
     "skip_files": ("`skip_files:` is refused on the python3 runtimes",
                    "remove it and list the files in .gcloudignore instead"),
     "libraries": ("`libraries:` is only for python27", "remove it and list packages in requirements.txt"),
-    "position": ("`position:` is only allowed in an included file", "remove it from app.yaml"),
+    "position": ("`position:` belongs to a handler of an included file, not to app.yaml", "remove it"),
     "api_version": ("`api_version:` is a first-generation setting the python3 runtimes do not take",
                     "remove it"),
 }
@@ -81,7 +81,7 @@ IGNORED_KEYS = ("beta_settings", "network", "resources", "health_check", "livene
                 "runtime_channel")
 # Variables the platform sets itself; app.yaml values for them are ignored (§2).
 PLATFORM_VARIABLES = ("PORT", "GOOGLE_CLOUD_PROJECT", "NODE_ENV")
-INCLUDE_KEYS = ("handlers", "env_variables", "includes", "position", "inbound_services", "builtins",
+INCLUDE_KEYS = ("handlers", "env_variables", "includes", "inbound_services", "builtins",
                 "admin_console")
 
 
@@ -279,7 +279,7 @@ def _include_path(text: str, base: Path, app_dir: Path) -> Path | None:
 
 def _includes(node: Node | None, base: Path, app_dir: Path, findings: Findings, seen: set[Path],
               head: list[tuple[Node, Findings]], tail: list[tuple[Node, Findings]], env: dict[str, str]) -> None:
-    """Merge included files client-side as gcloud does: their handlers first (or last with position: tail)."""
+    """Merge included files client-side as gcloud does: their handlers go first, or last with `position: tail`."""
     for item in expect_list(node, "includes", findings, "a list of paths, e.g. `includes: [common.yaml]`"):
         text = get_str(item, "an includes entry", findings, "write the included file's path")
         if text is None:
@@ -298,13 +298,10 @@ def _includes(node: Node | None, base: Path, app_dir: Path, findings: Findings, 
         if root is None:
             continue
         check_keys(root, INCLUDE_KEYS, "an included file", sub)
-        position = root.get("position")
-        at_tail = position is not None and position.text == "tail"
-        if position is not None and position.text not in ("head", "tail"):
-            sub.error(position.key_line, f"position is {position.describe()}", "use head or tail")
         _includes(root.get("includes"), path.parent, app_dir, sub, seen, head, tail, env)
-        handlers = expect_list(root.get("handlers"), "handlers", sub, "a list of `- url: ...` entries")
-        (tail if at_tail else head).extend((h, sub) for h in handlers)
+        for handler in expect_list(root.get("handlers"), "handlers", sub, "a list of `- url: ...` entries"):
+            position = handler.get("position") if handler.is_map else None
+            (tail if position is not None and position.text == "tail" else head).append((handler, sub))
         env.update(_variables(root.get("env_variables"), "env_variables", sub, True))
 
 
@@ -355,7 +352,8 @@ def read_app_yaml_node(root: Node, path: Path, findings: Findings, today: date) 
     _includes(root.get("includes"), path.parent, path.parent, findings, {path.resolve()}, head, tail,
               included_env)
     own = expect_list(root.get("handlers"), "handlers", findings, "a list of `- url: ...` entries")
-    handlers = read_handlers(head + [(h, findings) for h in own] + tail, path.parent, findings)
+    included = {id(node) for node, _ in head + tail}
+    handlers = read_handlers(head + [(h, findings) for h in own] + tail, path.parent, findings, included)
     if handlers and not any(h.kind == "script" for h in handlers):
         if entrypoint is None and not (path.parent / "main.py").is_file():
             findings.error(root.entries["handlers"].key_line if "handlers" in root.entries else 1,

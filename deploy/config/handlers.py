@@ -29,15 +29,20 @@ KEYS_FOR: dict[str, tuple[str, ...]] = {
     "static_files": _COMMON + _STATIC + ("static_files", "upload"),
 }
 ALL_KEYS = tuple(sorted(set(KEYS_FOR["script"] + KEYS_FOR["static_dir"] + KEYS_FOR["static_files"])))
-# Response headers a static handler may not set (§5.2): request-only, hop-by-hop and front-end owned.
+# Response headers a static handler may not set (§5.2, as the SDK's header checks): request-only headers,
+# hop-by-hop headers and the ones App Engine's front end owns; `X-Appengine-*` is refused by prefix.
 FORBIDDEN_HEADERS = frozenset({
-    "accept", "accept-charset", "accept-datetime", "accept-encoding", "accept-language", "authorization",
-    "connection", "content-encoding", "content-length", "cookie", "date", "expect", "from", "host",
-    "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "keep-alive",
-    "max-forwards", "proxy-authenticate", "proxy-authorization", "proxy-connection", "range", "referer",
-    "server", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "user-agent",
+    "accept", "accept-charset", "accept-encoding", "accept-language", "authorization", "expect", "from",
+    "host", "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since",
+    "max-forwards", "proxy-authorization", "range", "referer", "te", "user-agent",
+    "connection", "keep-alive", "proxy-authenticate", "trailers", "transfer-encoding", "upgrade",
+    "content-encoding", "content-length", "date", "server",
 })
-_LINE_LIMIT = {"content-security-policy": 10240, "set-cookie": 4096, "location": 2047}
+MAX_HEADER_LINE = 500  # bytes of `Name: value\r\n`, the line included
+# Headers whose value may be longer than one normal line; the limit is then on the value alone.
+LONG_HEADER_VALUES = {"content-security-policy": 10240, "x-content-security-policy": 10240,
+                      "x-webkit-csp": 10240, "content-security-policy-report-only": 10240,
+                      "set-cookie": 4096, "set-cookie2": 4096, "location": 2047}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _MIME = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;.*)?")
 _GROUP_REF = re.compile(r"\\(\d)")
@@ -127,11 +132,13 @@ def _headers(node: Node, mime_type: str | None, findings: Findings) -> tuple[tup
         if any(ord(ch) < 32 or ord(ch) > 126 for ch in value):
             findings.error(line, f"http_headers {name} has a character that is not printable ASCII",
                            "use printable ASCII only (percent-encode anything else)")
-        limit = _LINE_LIMIT.get(lower, 499)
-        size = len(f"{name}: {value}".encode())
-        if size > limit:
-            findings.error(line, f"the header line `{name}: ...` is {size} bytes; the limit is {limit}",
-                           "shorten the value")
+        size = len(f"{name}: {value}\r\n")
+        if size >= MAX_HEADER_LINE and lower not in LONG_HEADER_VALUES:
+            findings.error(line, f"the header line `{name}: ...` is {size} bytes with its line end; it must "
+                           f"stay under {MAX_HEADER_LINE}", "shorten the value")
+        elif lower in LONG_HEADER_VALUES and len(value) > LONG_HEADER_VALUES[lower]:
+            findings.error(line, f"the {name} value is {len(value)} characters; the limit is "
+                           f"{LONG_HEADER_VALUES[lower]}", "shorten the value")
         headers.append((name, value))
     return tuple(headers)
 
@@ -149,7 +156,7 @@ def _static_path(text: str, node: Node, what: str, root: Path, findings: Finding
                       "create the folder or correct the path (its files are what gets uploaded)")
 
 
-def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
+def read_handler(entry: Node, root: Path, findings: Findings, included: bool = False) -> Handler | None:
     """One handler entry checked against §5.2; None when it is too broken to serve."""
     block = expect_map(entry, "a handlers entry", findings, "`- url: /path` with its keys indented below")
     if block is None:
@@ -158,7 +165,16 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
         findings.error(block.entries["application_readable"].key_line,
                        "application_readable is not supported on the python3 runtimes",
                        "remove it; static files are not readable by the app (keep a copy in the code)")
-    check_keys(block, ALL_KEYS, "a handler", findings, handled=("application_readable",))
+    check_keys(block, ALL_KEYS, "a handler", findings, handled=("application_readable", "position"))
+    position = block.get("position")
+    if position is not None and not included:
+        findings.error(position.key_line, "`position:` is only allowed in handlers of an included file",
+                       "remove it (handlers in app.yaml keep their order)")
+    elif position is not None and (not position.is_scalar or position.text not in ("head", "tail")):
+        findings.error(position.key_line, f"position is {position.describe()}", "use head or tail")
+    elif position is not None and "script" not in block.entries:
+        findings.error(position.key_line, "`position:` is only allowed on script handlers",
+                       "remove it, or make this a `script: auto` handler")
     kinds = [k for k in ("script", "static_dir", "static_files") if k in block.entries]
     url_node = block.get("url")
     line = url_node.key_line if url_node else block.line
@@ -193,6 +209,11 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
     compiled = _compile(url, url_node, "url", findings)
     if compiled is None:
         return None
+    if url.endswith("$") and not url.endswith("\\$"):
+        findings.warn(line, f"url {url!r} ends with $; App Engine anchors handler urls itself and the SDK "
+                      "documents a trailing $ as not accepted", "remove the trailing $")
+    if url == "/form":
+        findings.warn(line, "the url /form is reserved by App Engine and is never matched", "use another path")
     mime = get_str(block.get("mime_type"), "mime_type", findings, "write e.g. `mime_type: text/html`")
     if mime is not None and not _MIME.fullmatch(mime):
         findings.error(block.entries["mime_type"].key_line, f"mime_type {mime!r} is not TYPE/SUBTYPE",
@@ -261,11 +282,15 @@ def read_handler(entry: Node, root: Path, findings: Findings) -> Handler | None:
                    **common)  # type: ignore[arg-type]
 
 
-def read_handlers(entries: list[tuple[Node, Findings]], root: Path, findings: Findings) -> tuple[Handler, ...]:
-    """Every handler of the `handlers:` list (includes merged; each entry with its own file), at most 100."""
+def read_handlers(entries: list[tuple[Node, Findings]], root: Path, findings: Findings,
+                  included: set[int] | None = None) -> tuple[Handler, ...]:
+    """Every handler of the `handlers:` list (includes merged; each entry with its own file), at most 100.
+
+    `included` holds the ids of the entries that came from included files (where `position:` is allowed).
+    """
     if len(entries) > MAX_HANDLERS:
         entry, where = entries[MAX_HANDLERS]
         where.error(entry.line, f"{len(entries)} handlers; App Engine allows at most {MAX_HANDLERS}",
                     "merge handlers with one regex, or route inside the app")
-    handlers = [read_handler(entry, root, where) for entry, where in entries]
+    handlers = [read_handler(entry, root, where, id(entry) in (included or set())) for entry, where in entries]
     return tuple(h for h in handlers if h is not None)

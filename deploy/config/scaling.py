@@ -20,7 +20,7 @@ INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072,
                       "B1": 384, "B2": 768, "B4": 1536, "B4_1G": 3072, "B8": 3072}
 MAX_INT32 = 2147483647
 _LATENCY = re.compile(r"automatic|\d+ms|\d+(\.\d{1,3})?s")
-_IDLE_TIMEOUT = re.compile(r"[1-9]\d*[sm]")
+_IDLE_TIMEOUT = re.compile(r"\d+[sm]")
 _AUTOMATIC_KEYS = ("max_instances", "min_instances", "max_idle_instances", "min_idle_instances",
                    "target_cpu_utilization", "target_throughput_utilization", "max_concurrent_requests",
                    "max_pending_latency", "min_pending_latency")

@@ -57,7 +57,9 @@ def test_the_repositorys_own_app_yaml_passes() -> None:
     ("runtime: python313\nthreadsafe: true\n", 2, "threadsafe"),
     ("runtime: python313\nskip_files:\n- ^\\.git$\n", 2, "skip_files"),
     ("runtime: python313\nlibraries:\n- name: ssl\n", 2, "libraries"),
-    ("runtime: python313\nposition: tail\n", 2, "only allowed in an included file"),
+    ("runtime: python313\nposition: tail\n", 2, "not to app.yaml"),
+    ("runtime: python313\nhandlers:\n- url: /.*\n  script: auto\n  position: tail\n", 5,
+     "only allowed in handlers of an included file"),
 ])
 def test_keys_gcloud_refuses_for_python3(tmp_path: Path, text: str, line: int, words: str) -> None:
     assert_one_error(load_app_yaml, write(tmp_path, "app.yaml", text), line, words)
@@ -254,7 +256,8 @@ def test_includes_are_merged_head_first_and_tail_last(tmp_path: Path) -> None:
           FROM_INCLUDE: "1"
           SHARED: include
         """)
-    write(tmp_path, "last/include.yaml", "position: tail\nhandlers:\n- url: /.*\n  script: auto\n")
+    write(tmp_path, "last/include.yaml", "handlers:\n- url: /.*\n  script: auto\n  position: tail\n"
+          "- url: /first\n  script: auto\n  position: head\n")
     path = write(tmp_path, "app.yaml", """
         runtime: python313
         includes:
@@ -267,8 +270,25 @@ def test_includes_are_merged_head_first_and_tail_last(tmp_path: Path) -> None:
           SHARED: app
         """)
     config = load_app_yaml(path)
-    assert [h.url for h in config.handlers] == ["/health", "/api/.*", "/.*"]
+    assert [h.url for h in config.handlers] == ["/health", "/first", "/api/.*", "/.*"]
     assert config.env_variables == {"FROM_INCLUDE": "1", "SHARED": "app"}
+
+
+def test_position_in_an_included_file_is_head_or_tail_on_script_handlers(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    write(tmp_path, "inc.yaml", """
+        handlers:
+        - url: /a
+          script: auto
+          position: middle
+        - url: /s
+          static_dir: s
+          position: tail
+        """)
+    path = write(tmp_path, "app.yaml", "runtime: python313\nincludes: [inc.yaml]\n")
+    with pytest.raises(ConfigError) as info:
+        load_app_yaml(path)
+    assert [(p.file.name, p.line) for p in info.value.errors] == [("inc.yaml", 4), ("inc.yaml", 7)]
 
 
 def test_a_missing_include_and_a_bad_included_file_name_their_own_lines(tmp_path: Path) -> None:

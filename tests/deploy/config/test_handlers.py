@@ -111,20 +111,31 @@ def test_handler_rules(tmp_path: Path, text: str, line: int, words: str) -> None
     ("If-None-Match: abc", "may not set"),
     ("Server: mine", "may not set"),
     ("Bad Name: x", "not a valid header name"),
-    ("X-Long: " + "a" * 500, "the limit is 499"),
+    ("X-Long: " + "a" * 490, "must stay under 500"),  # `X-Long: ` (8) + 490 + CRLF (2) = 500
+    ("Cookie-Policy: x", None),
     ("Content-Type: text/plain", "also has mime_type"),
 ])
-def test_http_headers_rules(tmp_path: Path, header: str, words: str) -> None:
+def test_http_headers_rules(tmp_path: Path, header: str, words: str | None) -> None:
     text = f"- url: /x\n  static_dir: static\n  mime_type: text/html\n  http_headers:\n    {header}\n"
-    assert_one_error(load_app_yaml, app(tmp_path, text), 8, words)
+    if words is None:
+        assert errors(load_app_yaml, app(tmp_path, text)) == []
+    else:
+        assert_one_error(load_app_yaml, app(tmp_path, text), 8, words)
+
+
+def test_the_longest_plain_header_line_passes(tmp_path: Path) -> None:
+    text = "- url: /x\n  static_dir: static\n  http_headers:\n    X-Long: " + "a" * 487 + "\n"
+    assert errors(load_app_yaml, app(tmp_path, text)) == []
 
 
 def test_http_headers_with_their_own_size_limits(tmp_path: Path) -> None:
     csp = "default-src " + "a" * 5000
     text = f"- url: /x\n  static_dir: static\n  http_headers:\n    Content-Security-Policy: {csp}\n"
     assert errors(load_app_yaml, app(tmp_path, text)) == []
-    cookie = "a=" + "b" * 5000
+    cookie = "a=" + "b" * 4094
     text = f"- url: /x\n  static_dir: static\n  http_headers:\n    Set-Cookie: {cookie}\n"
+    assert errors(load_app_yaml, app(tmp_path, text)) == []
+    text = f"- url: /x\n  static_dir: static\n  http_headers:\n    Set-Cookie: {cookie}b\n"
     assert_one_error(load_app_yaml, app(tmp_path, text), 7, "the limit is 4096")
 
 
@@ -164,3 +175,10 @@ def test_a_misspelt_handler_kind_gets_one_did_you_mean(tmp_path: Path) -> None:
     problem = assert_one_error(load_app_yaml, app(tmp_path, "- url: /s\n  static_dirs: static\n"), 5,
                                "unknown key 'static_dirs'")
     assert "static_dir" in problem.fix
+
+
+@pytest.mark.parametrize(("url", "words"), [("/x$", "ends with $"), ("/form", "reserved")])
+def test_url_warnings(tmp_path: Path, url: str, words: str) -> None:
+    path = app(tmp_path, f"- url: {url}\n  script: auto\n")
+    assert errors(load_app_yaml, path) == []
+    assert [(line, words in message) for line, message in warnings(load_app_yaml, path)] == [(4, True)]
