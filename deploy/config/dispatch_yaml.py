@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,10 @@ from .yaml_nodes import Findings, Node, check_keys, expect_list, expect_map, get
 
 MAX_RULES = 20
 MAX_PART = 100
-_HOST_CHARS = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOSTNAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+_STAR_SUFFIX = re.compile(rf"[a-z0-9-]*[a-z0-9]|(?:\.|[a-z0-9-]*[a-z0-9]\.)(?:{_LABEL}\.)*{_LABEL}")
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _SERVICE = re.compile(r"(?!-)[a-z\d\-]{0,62}[a-z\d]")
 
 
@@ -44,6 +46,13 @@ class Dispatch:
         return None
 
 
+def _host_ok(bare: str, wildcard: bool) -> bool:
+    """The SDK's host rules: an exact host name, or after `*` nothing, a name's tail, or `.` and a name."""
+    if wildcard:
+        return bare == "" or bool(_STAR_SUFFIX.fullmatch(bare))
+    return bool(_HOSTNAME.fullmatch(bare))
+
+
 def compile_dispatch_url(url: str) -> tuple[re.Pattern[str], re.Pattern[str]] | str:
     """(host pattern, path pattern) of a rule's url, or the reason it is not a valid dispatch url."""
     if "/" not in url:
@@ -61,16 +70,12 @@ def compile_dispatch_url(url: str) -> tuple[re.Pattern[str], re.Pattern[str]] | 
         return f"has a host of {len(host)} characters; the limit is {MAX_PART}"
     if len(path) > MAX_PART:
         return f"has a path of {len(path)} characters; the limit is {MAX_PART}"
-    if bare_host:
-        try:
-            ipaddress.IPv4Address(bare_host)
-            return "uses an IPv4 address as host; dispatch rules match host names only"
-        except ValueError:
-            pass
-        label = bare_host.lstrip(".") if wildcard_host else bare_host
-        if not _HOST_CHARS.fullmatch(label.lower()):
-            return f"has an invalid host {host!r} (letters, digits, - and . only; no port)"
-    host_re = (".*" if wildcard_host else "") + re.escape(bare_host.lower())
+    if not _host_ok(bare_host, wildcard_host):
+        return (f"has an invalid host {host!r}: lower-case letters, digits, - and dots only (no port), each "
+                "label starting and ending with a letter or digit")
+    if not wildcard_host and _IPV4.fullmatch(bare_host) and all(int(n) <= 255 for n in bare_host.split(".")):
+        return "uses an IPv4 address as host; dispatch rules match host names only"
+    host_re = (".*" if wildcard_host else "") + re.escape(bare_host)
     path_re = re.escape(path[:-1]) + ".*" if path.endswith("*") else re.escape(path)
     return re.compile(host_re), re.compile(path_re)
 

@@ -26,7 +26,7 @@ def test_the_sample_of_the_platform_facts_passes_and_routes(tmp_path: Path) -> N
     assert [(r.service, r.line) for r in dispatch.rules] == [("api", 2), ("admin", 4)]
     assert dispatch.service_for("anything.example.org", "/api/users") == "api"
     assert dispatch.service_for("admin.example.com:8080", "/") == "admin"
-    assert dispatch.service_for("ADMIN.example.com", "/x") == "admin"
+    assert dispatch.service_for("ADMIN.example.com", "/x") == "admin"  # hosts compare in lower case
     assert dispatch.service_for("www.example.com", "/") is None
     assert dispatch.service_for("admin.example.com", "/_ah/warmup") is None  # never dispatched
 
@@ -58,6 +58,11 @@ def test_an_empty_list_removes_every_rule(tmp_path: Path) -> None:
     ("*/" + "a" * 100, "the limit is 100"),
     ("h" * 101 + "/x", "the limit is 100"),
     ("example.com:8080/*", "invalid host"),
+    ("Admin.example.com/*", "invalid host"),
+    ("-a.example.com/*", "invalid host"),
+    ("a..example.com/*", "invalid host"),
+    ("*..example.com/*", "invalid host"),
+    ("*example-/*", "invalid host"),
 ])
 def test_url_rules(tmp_path: Path, url: str, words: str) -> None:
     path = write(tmp_path, "dispatch.yaml", f'dispatch:\n- service: api\n  url: "{url}"\n')
@@ -102,3 +107,10 @@ def test_a_repeated_url_never_matches_and_is_a_warning(tmp_path: Path) -> None:
     assert errors(load_dispatch, path) == []
     assert warnings(load_dispatch, path) == [(4, "the url '*/a/*' is already dispatched on line 2; this rule "
                                                  "never matches")]
+
+
+@pytest.mark.parametrize("url", ["*/x", "*-staging.example.com/x", "*.example.com/x", "*example.com/x",
+                                 "*-a/x", "api.example.com/x", "*10.0.0.1/x", "256.1.1.1/x", "a-b.c-d.e/x"])
+def test_host_patterns_the_sdk_accepts(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path, "dispatch.yaml", f'dispatch:\n- url: "{url}"\n  service: api\n')
+    assert problems(load_dispatch, path) == []
