@@ -245,7 +245,7 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _TOKEN_RE.findall(text)
+        self.tokens: list[str] = _TOKEN_RE.findall(text)
         self.pos = 0
 
     # -- tokens --

@@ -39,7 +39,7 @@ def backoff_seconds(retry: CronRetry, retry_number: int) -> float:
     (platform-facts §5.4), and never exceeds max_backoff_seconds.
     """
     doublings = max(0, min(retry_number - 1, retry.max_doublings - 1))
-    return min(retry.min_backoff_seconds * 2**doublings, retry.max_backoff_seconds)
+    return float(min(retry.min_backoff_seconds * 2**doublings, retry.max_backoff_seconds))
 
 
 def may_retry(retry: CronRetry, retries_done: int, age_seconds: float) -> bool:
