@@ -10,6 +10,7 @@ from collections import defaultdict
 from .scaffold import Scaffold, setupmethod
 
 if t.TYPE_CHECKING:
+    from .app import App
     from .cli import AppGroup
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
@@ -67,7 +68,7 @@ def _adding(add: t.Callable[..., None], name: str | None) -> t.Callable[[F], F]:
 class BlueprintSetupState:
     """What a deferred blueprint function sees for one registration: app, options, name, prefix, defaults."""
 
-    def __init__(self, blueprint: Blueprint, app: t.Any, options: t.Any, first_registration: bool) -> None:
+    def __init__(self, blueprint: Blueprint, app: App, options: t.Any, first_registration: bool) -> None:
         self.app = app
         self.blueprint = blueprint
         self.options = options
@@ -169,7 +170,7 @@ class Blueprint(Scaffold):
 
         self.record(functools.update_wrapper(once, func))
 
-    def make_setup_state(self, app: t.Any, options: dict[str, t.Any], first_registration: bool = False) -> BlueprintSetupState:
+    def make_setup_state(self, app: App, options: dict[str, t.Any], first_registration: bool = False) -> BlueprintSetupState:
         """The state object passed to deferred functions."""
         return BlueprintSetupState(self, app, options, first_registration)
 
@@ -196,7 +197,7 @@ class Blueprint(Scaffold):
             )
         )
 
-    def register(self, app: t.Any, options: dict[str, t.Any]) -> None:
+    def register(self, app: App, options: dict[str, t.Any]) -> None:
         """Apply everything recorded on this blueprint to `app` (called by `app.register_blueprint`)."""
         own_name = options.get("name", self.name)
         name = f"{options.get('name_prefix', '')}.{own_name}".lstrip(".")
@@ -229,7 +230,7 @@ class Blueprint(Scaffold):
             nested["name_prefix"] = name
             child.register(app, nested)
 
-    def _merge_into(self, app: t.Any, name: str) -> None:
+    def _merge_into(self, app: App, name: str) -> None:
         def scoped(key: str | None) -> str:
             return name if key is None else f"{name}.{key}"
 
@@ -244,7 +245,7 @@ class Blueprint(Scaffold):
             for code, handlers in by_code.items():
                 target_codes.setdefault(code, {}).update(handlers)
 
-    def _register_cli(self, app: t.Any, name: str, options: dict[str, t.Any]) -> None:
+    def _register_cli(self, app: App, name: str, options: dict[str, t.Any]) -> None:
         if "cli" not in self.__dict__ or not self.cli.commands:
             return
         group = options.get("cli_group", self.cli_group)

@@ -33,6 +33,9 @@ from .flags import env_flag
 from .globals import _cv_app, current_app
 from .helpers import get_debug_flag, get_load_dotenv
 
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import App
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: Entry-point group of installed packages' extra commands (Flask's `flask.commands`).
@@ -256,7 +259,7 @@ FlaskGroup = FrameworkGroup
 
 
 def run_app(
-    app: t.Any, host: str | None = None, port: int | None = None, debug: bool | None = None,
+    app: App, host: str | None = None, port: int | None = None, debug: bool | None = None,
     load_dotenv: bool = True, **options: t.Any,
 ) -> None:
     """Serve `app` with werkzeug's development server (what `App.run` does); not for production."""

@@ -174,7 +174,7 @@ class RequestCycle(Scaffold):
             sess = ctx._open_session()
         interface = self.session_interface
         if not interface.is_null_session(sess):
-            interface.save_session(self, sess, response)
+            interface.save_session(ctx.app, sess, response)
 
     def make_response(self, rv: ft.ResponseReturnValue | HTTPException) -> Response:
         """Convert a view's return value (str, bytes, dict, list, tuple, Response, WSGI app, iterator)."""

@@ -22,9 +22,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
+    import logging
     from datetime import datetime
 
     from framework.adapters.payloads import PubSubMessage, StorageObject
+    from framework.config import Config
+    from framework.ctx import AppContext
 
 # The typed payloads (framework.adapters.payloads) are imported on first use: App imports this module,
 # and apps without events should not pay for them at cold start.
@@ -172,7 +175,7 @@ class EventRouter:
         return [rule for rule in self.rules if rule.accepts(event)]
 
 
-def unhandled_status(app: Any) -> int:
+def unhandled_status(app: EventsMixin) -> int:
     """`UNHANDLED_EVENT_STATUS` from the app's config (default 200), checked to be an HTTP status."""
     value = app.config.get("UNHANDLED_EVENT_STATUS", 200)
     if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599:
@@ -185,7 +188,7 @@ def _name(handler: EventHandler) -> str:
     return getattr(handler, "__qualname__", None) or repr(handler)
 
 
-def dispatch(app: Any, event: Event) -> EventResult:
+def dispatch(app: EventsMixin, event: Event) -> EventResult:
     """Run every handler of `app` that accepts `event`, inside an app context, and say how it went."""
     rules = app.event_router.match(event)
     if not rules:
@@ -212,6 +215,15 @@ def dispatch(app: Any, event: Event) -> EventResult:
 
 class EventsMixin:
     """What App gains for events: `on_event`, `dispatch_event`, `pubsub_push_route`."""
+
+    if TYPE_CHECKING:  # pragma: no cover - provided by App (framework.app), declared for the checker
+        config: Config
+
+        @property
+        def logger(self) -> logging.Logger: ...
+        def app_context(self) -> AppContext: ...
+        def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Any = None,
+                         **options: Any) -> None: ...
 
     @property
     def event_router(self) -> EventRouter:
@@ -251,4 +263,4 @@ class EventsMixin:
         from framework.adapters.pubsub_push import make_push_view  # cold start: only for push routes
 
         view = make_push_view(self, topic=topic, verify=verify)
-        self.add_url_rule(rule, endpoint, view, methods=["POST"])  # type: ignore[attr-defined]
+        self.add_url_rule(rule, endpoint, view, methods=["POST"])

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .flags import config_flag
 
 if TYPE_CHECKING:
-    from google.cloud import ndb  # cold start: google.cloud
+    from google.cloud import ndb
+
+    from .app import App
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +99,12 @@ def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
     )
 
 
-def init_app(app: Any) -> None:
+def init_app(app: App) -> None:
     """Arrange for an ndb context around every app context of `app` (see the module docstring)."""
     app.context_hooks.append(lambda: context_hook(app))
 
 
-def context_hook(app: Any) -> AbstractContextManager[Any]:
+def context_hook(app: App) -> AbstractContextManager[Any]:
     """What to enter when an app context of `app` is pushed: an ndb context, or nothing.
 
     Nothing when the app opted out, when ndb is unused (auto mode and not imported), or when this
@@ -130,7 +132,7 @@ def context_hook(app: Any) -> AbstractContextManager[Any]:
     return client.context(**context_options(config))
 
 
-def ndb_context(app: Any | None = None) -> AbstractContextManager[Any]:
+def ndb_context(app: App | None = None) -> AbstractContextManager[Any]:
     """An ndb context with `app`'s settings (e.g. for a thread you start); a no-op inside one already."""
     from google.cloud.ndb import context as context_module  # cold start: google.cloud
 

@@ -25,6 +25,8 @@ from .platform import on_google_host
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
 
+    from .app import App
+
 #: Serializer of the cookie payload: tagged JSON (tuples, bytes, Markup, UUID, datetime survive).
 session_json_serializer = TaggedJSONSerializer()
 
@@ -46,7 +48,7 @@ def weak_secret_key_reason(key: str | bytes | None) -> str | None:
     return _secrets.weak_key_reason(key)
 
 
-def _lifetime_seconds(app: t.Any) -> int:
+def _lifetime_seconds(app: App) -> int:
     value = app.config["PERMANENT_SESSION_LIFETIME"]
     return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
 
@@ -111,7 +113,7 @@ class SessionInterface:
     null_session_class: type[SessionMixin] = NullSession
     pickle_based = False
 
-    def make_null_session(self, app: t.Any) -> SessionMixin:
+    def make_null_session(self, app: App) -> SessionMixin:
         """A session that cannot be changed, for requests that cannot have a real one."""
         return self.null_session_class()
 
@@ -119,52 +121,52 @@ class SessionInterface:
         """Whether `obj` is a null session (null sessions are never saved)."""
         return isinstance(obj, self.null_session_class)
 
-    def get_cookie_name(self, app: t.Any) -> str:
+    def get_cookie_name(self, app: App) -> str:
         """SESSION_COOKIE_NAME."""
         return app.config["SESSION_COOKIE_NAME"]
 
-    def get_cookie_domain(self, app: t.Any) -> str | None:
+    def get_cookie_domain(self, app: App) -> str | None:
         """SESSION_COOKIE_DOMAIN (None: a host-only cookie)."""
         return app.config["SESSION_COOKIE_DOMAIN"]
 
-    def get_cookie_path(self, app: t.Any) -> str:
+    def get_cookie_path(self, app: App) -> str:
         """SESSION_COOKIE_PATH, else APPLICATION_ROOT."""
         return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
 
-    def get_cookie_httponly(self, app: t.Any) -> bool:
+    def get_cookie_httponly(self, app: App) -> bool:
         """SESSION_COOKIE_HTTPONLY."""
         return app.config["SESSION_COOKIE_HTTPONLY"]
 
-    def get_cookie_secure(self, app: t.Any) -> bool:
+    def get_cookie_secure(self, app: App) -> bool:
         """SESSION_COOKIE_SECURE; always True on Google's hosts, which serve the app over HTTPS."""
         return bool(app.config["SESSION_COOKIE_SECURE"]) or on_google_host()
 
-    def get_cookie_samesite(self, app: t.Any) -> str | None:
+    def get_cookie_samesite(self, app: App) -> str | None:
         """SESSION_COOKIE_SAMESITE; when unset on Google's hosts, "Lax" (what modern browsers assume anyway)."""
         value = app.config["SESSION_COOKIE_SAMESITE"]
         if value is None and on_google_host():
             return "Lax"
         return value
 
-    def get_cookie_partitioned(self, app: t.Any) -> bool:
+    def get_cookie_partitioned(self, app: App) -> bool:
         """SESSION_COOKIE_PARTITIONED."""
         return app.config.get("SESSION_COOKIE_PARTITIONED", False)
 
-    def get_expiration_time(self, app: t.Any, session: SessionMixin) -> datetime | None:
+    def get_expiration_time(self, app: App, session: SessionMixin) -> datetime | None:
         """Expiry of a permanent session's cookie (None: it lasts for the browser session)."""
         if session.permanent:
             return datetime.now(UTC) + timedelta(seconds=_lifetime_seconds(app))
         return None
 
-    def should_set_cookie(self, app: t.Any, session: SessionMixin) -> bool:
+    def should_set_cookie(self, app: App, session: SessionMixin) -> bool:
         """Send the cookie when the session changed, or to refresh a permanent one."""
         return session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
 
-    def open_session(self, app: t.Any, request: Request) -> SessionMixin | None:
+    def open_session(self, app: App, request: Request) -> SessionMixin | None:
         """The session for `request`, or None to use a null session."""
         raise NotImplementedError
 
-    def save_session(self, app: t.Any, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
         """Persist `session` on `response` (not called for null sessions)."""
         raise NotImplementedError
 
@@ -178,13 +180,13 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = session_json_serializer
     session_class = SecureCookieSession
 
-    def _keys(self, app: t.Any) -> list[str | bytes] | None:
+    def _keys(self, app: App) -> list[str | bytes] | None:
         key = app.secret_key if hasattr(app, "secret_key") else app.config.get("SECRET_KEY")
         if not key:
             return None
         return [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), key]
 
-    def _refusal(self, app: t.Any) -> str | None:
+    def _refusal(self, app: App) -> str | None:
         """Why sessions are refused here (None off Google's hosts, or when every key is strong)."""
         if not on_google_host():
             return None
@@ -198,7 +200,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 return label + reason
         return None
 
-    def get_signing_serializer(self, app: t.Any) -> URLSafeTimedSerializer | None:
+    def get_signing_serializer(self, app: App) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer for the app's keys, None without a secret key.
 
         On Google's hosts a placeholder or short key raises RuntimeError instead of signing.
@@ -216,7 +218,7 @@ class SecureCookieSessionInterface(SessionInterface):
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
 
-    def open_session(self, app: t.Any, request: Request) -> SessionMixin | None:
+    def open_session(self, app: App, request: Request) -> SessionMixin | None:
         """The session in the request's cookie; a bad, expired or missing cookie gives an empty one."""
         if self._refusal(app) is not None:
             return RefusedKeySession()
@@ -232,7 +234,7 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
 
-    def save_session(self, app: t.Any, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
         """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
         name = self.get_cookie_name(app)
         attrs: dict[str, t.Any] = {

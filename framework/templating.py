@@ -19,11 +19,13 @@ from .helpers import stream_with_context
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
 
+    from .app import App
+
 
 class Environment(_JinjaEnvironment):
     """A jinja2 environment that knows its app and, by default, loads templates through it."""
 
-    def __init__(self, app: t.Any, **options: t.Any) -> None:
+    def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
@@ -33,7 +35,7 @@ class Environment(_JinjaEnvironment):
 class DispatchingLoader(BaseLoader):
     """Looks for a template in the app's template folder, then in each blueprint's, in registration order."""
 
-    def __init__(self, app: t.Any) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     def _loaders(self) -> t.Iterator[tuple[t.Any, _Loader]]:
@@ -86,7 +88,7 @@ class DispatchingLoader(BaseLoader):
 DispatchingJinjaLoader = DispatchingLoader
 
 
-def create_environment(app: t.Any) -> Environment:
+def create_environment(app: App) -> Environment:
     """Build the app's jinja2 environment from `jinja_options`, with the framework's globals installed."""
     options = dict(app.jinja_options)
     options.setdefault("autoescape", app.select_jinja_autoescape)
@@ -103,7 +105,7 @@ def create_environment(app: t.Any) -> Environment:
     return env
 
 
-def update_template_context(app: t.Any, context: dict[str, t.Any]) -> None:
+def update_template_context(app: App, context: dict[str, t.Any]) -> None:
     """Add the context processors' values (app first, then blueprints outer to inner); the caller's values win.
 
     The app's first processor (registered by the core) supplies `g` and `request`; `session` stays a global.
@@ -119,7 +121,7 @@ def update_template_context(app: t.Any, context: dict[str, t.Any]) -> None:
     context.update(explicit)
 
 
-def _prepare(app: t.Any, template: Template, context: dict[str, t.Any]) -> None:
+def _prepare(app: App, template: Template, context: dict[str, t.Any]) -> None:
     app.update_template_context(context)
     if signals.before_render_template.receivers:
         signals.before_render_template.send(
@@ -127,7 +129,7 @@ def _prepare(app: t.Any, template: Template, context: dict[str, t.Any]) -> None:
         )
 
 
-def _render(app: t.Any, template: Template, context: dict[str, t.Any]) -> str:
+def _render(app: App, template: Template, context: dict[str, t.Any]) -> str:
     _prepare(app, template, context)
     text = template.render(context)
     if signals.template_rendered.receivers:
@@ -135,7 +137,7 @@ def _render(app: t.Any, template: Template, context: dict[str, t.Any]) -> str:
     return text
 
 
-def _stream(app: t.Any, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+def _stream(app: App, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
     _prepare(app, template, context)
 
     def chunks() -> t.Iterator[str]:
