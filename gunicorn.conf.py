@@ -4,7 +4,9 @@ Binds $PORT, sizes workers and threads from the instance (platform-facts ยง1.3/ย
 deadlines to the platform, keeps shutdown inside App Engine's 2 s SIGTERM window, and writes no access
 log on Google's hosts (the platform logs every request itself). There gunicorn's own lines are Cloud
 Logging JSON like the app's (FRAMEWORK_LOG_FORMAT overrides). As each worker exits it runs the app's
-`@app.on_stop` handlers (`worker_exit`). Command-line flags still win.
+`@app.on_stop` handlers (`worker_exit`). Each request is read in the worker's event loop before a thread
+takes it, so slow clients cannot hold the threads (framework.adapters.gunicorn_worker), and no client
+header may set SCRIPT_NAME or PATH_INFO. Command-line flags still win.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         "bind": [f"{host}:{port}"],
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        # gthread, reading each request in its event loop first: slow clients hold no thread (the module says how).
+        "worker_class": "framework.adapters.gunicorn_worker.BufferingThreadWorker",
+        "worker_connections": 1000,  # open connections per worker, slow ones included; more wait in the backlog
         "timeout": timeout,
         "graceful_timeout": graceful_timeout,
         "keepalive": 5,
@@ -80,6 +84,11 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         # Scheme and client address come from framework.adapters.front_end, on App Engine only, trusting
         # exactly Google's hops; gunicorn must not believe X-Forwarded-* headers from loopback clients.
         "secure_scheme_headers": {},
+        # gunicorn maps SCRIPT_NAME/PATH_INFO request headers into the environ for forwarded_allow_ips peers
+        # (loopback by default), so any local client could remount the app. Nothing forwards them here:
+        # no header may, and header names with "_" are dropped rather than mapped.
+        "forwarder_headers": "",
+        "header_map": "drop",
         # gunicorn >= 24 opens a control socket under $HOME by default: one shared path for every
         # server on the machine, and App Engine's filesystem is read-only outside /tmp. Not needed.
         "control_socket_disable": True,

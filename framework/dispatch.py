@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, I
 from werkzeug.routing import RequestRedirect, RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import fast_path, signals
+from . import fast_path, keepalive, signals
 from .ctx import _send
 from .globals import _cv_app, _cv_request
 from .input_checks import path_info_of
@@ -330,6 +330,19 @@ class RequestCycle(Scaffold):
         _send(signals.appcontext_tearing_down, self, exc=exc)
 
     # --- WSGI ----------------------------------------------------------------------------------------
+    def _answer_late_error(self, e: Exception, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:
+        """A failure while turning the response into status and headers (a Location werkzeug cannot
+        encode, a header value the server refuses): logged and answered like an error in the view, through
+        the app's error handlers; nothing of the failed response is sent."""
+        response = self.handle_exception(e)
+        exc_info = sys.exc_info()
+        keepalive.forget_started_headers(start_response)
+
+        def restart(status: str, headers: list[tuple[str, str]], _exc_info: t.Any = None) -> t.Any:
+            return start_response(status, headers, exc_info)  # exc_info: start_response may run again
+
+        return response(environ, restart)
+
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:
         """The WSGI application: push contexts, dispatch, respond, pop contexts (teardown)."""
         ctx = self.request_context(environ)
@@ -342,6 +355,8 @@ class RequestCycle(Scaffold):
                     if ok:
                         direct = fast_path.direct_response(self, ctx, rv, start_response)
                         if direct is not None:
+                            if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+                                keepalive.close_if_body_unread(ctx.request, 200, start_response)
                             return direct
                     response = self.finalize_request(rv)
                 else:
@@ -352,7 +367,13 @@ class RequestCycle(Scaffold):
             except:  # BaseException passes through, but teardown must see it
                 error = sys.exc_info()[1]
                 raise
-            return response(environ, start_response)
+            try:
+                if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ or response.status_code == 413:
+                    keepalive.close_if_body_unread(ctx.request, response.status_code, start_response)
+                return response(environ, start_response)
+            except Exception as e:  # the response could not be built or started: the app's 500, as for the view
+                error = e
+                return self._answer_late_error(e, environ, start_response)
         finally:
             if "werkzeug.debug.preserve_context" in environ:
                 environ["werkzeug.debug.preserve_context"](_cv_app.get())

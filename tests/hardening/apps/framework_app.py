@@ -1,0 +1,47 @@
+"""A small app on the framework, served by gunicorn in the hardening tests: body limits, redirects, headers."""
+
+import logging
+
+from framework import App, redirect, request
+
+app = App(__name__)
+app.config["MAX_CONTENT_LENGTH"] = 1000
+log = logging.getLogger("hardening_app")
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+
+
+@app.get("/")
+def index():
+    return "ok"
+
+
+@app.post("/echo")
+def echo():
+    return f"got {len(request.get_data())} bytes"
+
+
+@app.post("/form")
+def form():
+    return f"fields {sorted(request.form)}"
+
+
+@app.get("/go")
+def go():
+    return redirect(request.args["to"])
+
+
+@app.get("/header")
+def header():
+    return "with header", 200, {"X-Echo": request.args["v"]}
+
+
+@app.errorhandler(500)
+def server_error(e):
+    log.info("handler-500 saw %r", getattr(e, "original_exception", e))
+    return "the app's own 500 page", 500
+
+
+@app.teardown_request
+def teardown(exc):
+    if exc is not None:
+        log.info("teardown saw %r", exc)
