@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from framework.schedule import Schedule
 
 MAX_DESCRIPTION = 499
-_TARGET = re.compile(r"(?!-)[a-z\d\-]{0,62}[a-z\d](:(?!-)[a-z\d\-]{0,62}[a-z\d])?")
+_TARGET = re.compile(r"((?!-)[a-z\d-]{1,63}:)?(?!-)[a-z\d-]{1,100}")  # [service:]version-or-service, as the SDK
 _DEADLINE = re.compile(r"\d+(\.\d+)?s")
 _JOB_KEYS = ("description", "url", "schedule", "timezone", "target", "retry_parameters", "attempt_deadline")
 _RETRY_KEYS = ("job_retry_limit", "job_age_limit", "min_backoff_seconds", "max_backoff_seconds", "max_doublings")
@@ -65,7 +65,7 @@ def _retry(node: Node | None, findings: Findings) -> CronRetry:
         return CronRetry()
     check_keys(block, _RETRY_KEYS, "retry_parameters", findings)
     values: dict[str, object] = {}
-    limit = get_int(block.get("job_retry_limit"), "job_retry_limit", findings, 0, 5)
+    limit = get_int(block.get("job_retry_limit"), "job_retry_limit", findings, 0, 5)  # 0-5: §5.4
     if limit is not None:
         values["job_retry_limit"] = limit
     age_node = block.get("job_age_limit")
@@ -77,10 +77,10 @@ def _retry(node: Node | None, findings: Findings) -> CronRetry:
         else:
             values["job_age_limit"] = age
     for key in ("min_backoff_seconds", "max_backoff_seconds"):
-        seconds = get_float(block.get(key), key, findings, 0.0, 86400.0)
+        seconds = get_float(block.get(key), key, findings, 0.0, float(2**31 - 1))
         if seconds is not None:
             values[key] = seconds
-    doublings = get_int(block.get("max_doublings"), "max_doublings", findings, 0, 16)
+    doublings = get_int(block.get("max_doublings"), "max_doublings", findings, 0, 2**31 - 1)
     if doublings is not None:
         values["max_doublings"] = doublings
     retry = CronRetry(**values)  # type: ignore[arg-type]
@@ -137,7 +137,10 @@ def _job(item: Node, findings: Findings) -> CronJob | None:
                        "write a path on your app, e.g. /tasks/cleanup")
         url = None
     description = get_str(entry.get("description"), "description", findings, "write the description as text")
-    if description is not None and len(description) > MAX_DESCRIPTION:
+    if description is not None and "\n" in description.rstrip("\n"):
+        findings.error(entry.entries["description"].key_line, "description spans several lines",
+                       "write the description on one line")
+    elif description is not None and len(description) > MAX_DESCRIPTION:
         findings.error(entry.entries["description"].key_line, f"description is {len(description)} characters; "
                        f"the limit is {MAX_DESCRIPTION}", "shorten it")
     timezone = check_timezone(entry.get("timezone"), findings)

@@ -56,6 +56,9 @@ def test_bad_schedules_are_errors_on_their_line(tmp_path: Path, schedule: str) -
     ("- url: /j\n", 2, "has no schedule"),
     ("- url: /j\n  schedule: every 1 hours\n  description: " + "d" * 500 + "\n", 4, "description is 500"),
     ("- url: /j\n  schedule: every 1 hours\n  target: Worker_1\n", 4, "not a service"),
+    ("- url: /j\n  schedule: every 1 hours\n  target: -worker\n", 4, "not a service"),
+    ("- url: /j\n  schedule: every 1 hours\n  description: |\n    two\n    lines\n", 4, "several lines"),
+    ("- url: /j\n  schedule: every 1 hours\n  retry_parameters:\n    max_doublings: -1\n", 5, "max_doublings"),
     ("- url: /j\n  schedule: every 1 hours\n  retry_parameters:\n    job_retry_limit: 6\n", 5, "job_retry_limit"),
     ("- url: /j\n  schedule: every 1 hours\n  retry_parameters:\n    job_age_limit: 3 weeks\n", 5,
      "job_age_limit"),
@@ -78,3 +81,9 @@ def test_application_and_missing_list(tmp_path: Path) -> None:
 def test_cron_alone_deletes_every_job(tmp_path: Path) -> None:
     path = write(tmp_path, "cron.yaml", "cron:\n")
     assert load_cron(path).jobs == () and errors(load_cron, path) == []
+
+
+@pytest.mark.parametrize("target", ["worker", "v2", "worker:v2", "a-b:c-d"])
+def test_targets_the_sdk_accepts(tmp_path: Path, target: str) -> None:
+    path = write(tmp_path, "cron.yaml", f"cron:\n- url: /j\n  schedule: every 1 hours\n  target: {target}\n")
+    assert errors(load_cron, path) == []
