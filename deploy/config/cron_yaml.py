@@ -84,7 +84,8 @@ def _retry(node: Node | None, findings: Findings) -> CronRetry:
     if doublings is not None:
         values["max_doublings"] = doublings
     retry = CronRetry(**values)  # type: ignore[arg-type]
-    if retry.min_backoff_seconds > retry.max_backoff_seconds:
+    both = "min_backoff_seconds" in values and "max_backoff_seconds" in values  # one alone: the other follows
+    if both and retry.min_backoff_seconds > retry.max_backoff_seconds:
         line = block.entries.get("min_backoff_seconds", block).key_line
         findings.error(line, f"min_backoff_seconds ({retry.min_backoff_seconds:g}) is above max_backoff_seconds "
                        f"({retry.max_backoff_seconds:g})", "make min_backoff_seconds at most max_backoff_seconds")

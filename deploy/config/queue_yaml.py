@@ -14,6 +14,7 @@ from .yaml_nodes import (
     check_keys,
     expect_list,
     expect_map,
+    get_bool,
     get_float,
     get_int,
     get_str,
@@ -21,10 +22,10 @@ from .yaml_nodes import (
     read_yaml,
 )
 
-_NAME = re.compile(r"[A-Za-z0-9-]{1,500}")
-_RATE = re.compile(r"(\d+(?:\.\d+)?)/([smhd])")
+_NAME = re.compile(r"[A-Za-z0-9-]{1,499}")
+_RATE = re.compile(r"(\d+(?:\.\d*)?)/([smhd])")
 _STORAGE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([BKMGT]?)")
-_TARGET = re.compile(r"(?!-)[a-z\d\-]{0,62}[a-z\d](\.(?!-)[a-z\d\-]{0,62}[a-z\d])?")
+_TARGET = re.compile(r"((?!-)[a-z\d-]{1,100}\.)?(?!-)[a-z\d-]{1,63}")  # [version.]service, as the SDK
 _PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _QUEUE_KEYS = ("name", "mode", "rate", "bucket_size", "max_concurrent_requests", "target", "retry_parameters",
                "acl")
@@ -105,7 +106,9 @@ def _retry(node: Node | None, pull: bool, findings: Findings) -> QueueRetry:
     if doublings is not None:
         values["max_doublings"] = doublings
     retry = QueueRetry(**values)  # type: ignore[arg-type]
-    if retry.min_backoff_seconds > retry.max_backoff_seconds:
+    # Only when both are given: with one, App Engine raises the other to match (as the SDK does).
+    both = "min_backoff_seconds" in values and "max_backoff_seconds" in values
+    if both and retry.min_backoff_seconds > retry.max_backoff_seconds:
         line = block.entries.get("min_backoff_seconds", block).key_line
         findings.error(line, f"min_backoff_seconds ({retry.min_backoff_seconds:g}) is above max_backoff_seconds "
                        f"({retry.max_backoff_seconds:g})", "make min_backoff_seconds at most max_backoff_seconds")
@@ -134,7 +137,7 @@ def _queue(item: Node, findings: Findings) -> QueueDef | None:
     if name_node is None:
         findings.error(entry.line, "this queue has no name", "add `name: QUEUE` (letters, digits and -)")
     elif name is not None and not _NAME.fullmatch(name):
-        findings.error(line, f"queue name {name!r} is not valid", "use 1-500 letters, digits and - only")
+        findings.error(line, f"queue name {name!r} is not valid", "use 1-499 letters, digits and - only")
         name = None
     mode_node = entry.get("mode")
     mode = "push"
@@ -180,7 +183,9 @@ def _queue(item: Node, findings: Findings) -> QueueDef | None:
 
 
 def read_queue_node(root: Node, path: Path, findings: Findings) -> Queues:
-    check_keys(root, ("queue", "total_storage_limit"), "queue.yaml", findings, handled=("application",))
+    check_keys(root, ("queue", "total_storage_limit", "resume_paused_queues"), "queue.yaml", findings,
+               handled=("application",))
+    get_bool(root.get("resume_paused_queues"), "resume_paused_queues", findings)
     if "application" in root.entries:
         findings.error(root.entries["application"].key_line, "`application:` is not allowed in queue.yaml",
                        "remove it; pass --project to gcloud")

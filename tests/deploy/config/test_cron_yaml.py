@@ -87,3 +87,9 @@ def test_cron_alone_deletes_every_job(tmp_path: Path) -> None:
 def test_targets_the_sdk_accepts(tmp_path: Path, target: str) -> None:
     path = write(tmp_path, "cron.yaml", f"cron:\n- url: /j\n  schedule: every 1 hours\n  target: {target}\n")
     assert errors(load_cron, path) == []
+
+
+def test_one_backoff_alone_never_conflicts_with_the_others_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "cron.yaml", "cron:\n- url: /j\n  schedule: every 1 hours\n  retry_parameters:\n"
+                 "    min_backoff_seconds: 7200\n")
+    assert errors(load_cron, path) == []

@@ -169,3 +169,18 @@ def test_queue_top_level_rules(tmp_path: Path) -> None:
 def test_a_rate_above_the_dispatch_ceiling_is_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "queue.yaml", "queue:\n- name: q\n  rate: 600/s\n")
     assert errors(load_queues, path) == [] and [n for n, _ in warnings(load_queues, path)] == [3]
+
+
+@pytest.mark.parametrize("text", [
+    "- name: q\n  rate: 1/s\n  target: v2.worker\n",
+    "- name: q\n  rate: 5./s\n",
+    "- name: " + "q" * 499 + "\n  rate: 1/s\n",
+    "- name: q\n  rate: 1/s\n  retry_parameters:\n    min_backoff_seconds: 7200\n",  # max follows it
+])
+def test_queue_shapes_the_sdk_accepts(tmp_path: Path, text: str) -> None:
+    assert errors(load_queues, write(tmp_path, "queue.yaml", "resume_paused_queues: true\nqueue:\n" + text)) == []
+
+
+def test_a_queue_name_of_500_characters_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "queue.yaml", "queue:\n- name: " + "q" * 500 + "\n  rate: 1/s\n")
+    assert_one_error(load_queues, path, 2, "not valid")
