@@ -18,14 +18,14 @@ Daylight saving time (Google does not document it for cron; these are our delibe
 
 from __future__ import annotations
 
-import calendar
-import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypedDict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+# zoneinfo and difflib are imported when needed: an app declaring UTC jobs registers them at every cold
+# start and should not pay for the time zone database or the suggestion machinery.
 
 __all__ = ["CUSTOM", "END_TIME_INTERVAL", "START_TIME_INTERVAL", "Schedule", "ScheduleError"]
 
@@ -49,6 +49,7 @@ _MONTHS = {
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "september": 9,
     "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
 }
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _ORDINALS = {
     "1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3, "4th": 4, "fourth": 4,
     "5th": 5, "fifth": 5,
@@ -130,7 +131,7 @@ class Schedule:
         return cls(text=text, timezone=tz_name, **parts)
 
     @property
-    def tzinfo(self) -> ZoneInfo:
+    def tzinfo(self) -> tzinfo:
         return _zone(self.timezone)
 
     def same_as(self, other: Schedule) -> bool:
@@ -200,7 +201,7 @@ class Schedule:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
     def _days_in(self, year: int, month: int) -> list[int]:
-        first_weekday, length = calendar.monthrange(year, month)
+        first_weekday, length = date(year, month, 1).weekday(), _month_length(year, month)
         if self.monthdays:
             return sorted(d for d in self.monthdays if d <= length)
         days = []
@@ -219,17 +220,37 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _zone(name: str) -> ZoneInfo:
+def _zone(name: str) -> tzinfo:
+    if name == "UTC":
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1) if isinstance(name, str) else []
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = sorted(available_timezones())
+        if not known:
+            raise ScheduleError(f"timezone {name!r} cannot be looked up: this machine has no time zone "
+                                "database; add `tzdata` to requirements.txt") from None
+        close = _close_match(name, known, 0.6) if isinstance(name, str) else None
+        hint = f"did you mean {close!r}? " if close else ""
         raise ScheduleError(f"unknown timezone {name!r}: {hint}use an IANA zone name such as "
                             "'Europe/Berlin' or 'America/New_York' (default 'UTC')") from None
 
 
-def _resolve(day: date, wall: time, zone: ZoneInfo) -> datetime:
+def _close_match(word: str, choices: list[str], cutoff: float) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def _month_length(year: int, month: int) -> int:
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def _resolve(day: date, wall: time, zone: tzinfo) -> datetime:
     """The instant `wall` o'clock happens on `day` in `zone`, with the DST rules in the module doc."""
     local = datetime.combine(day, wall, tzinfo=zone)  # fold=0: the first of two repeated wall times
     for _ in range(24 * 60 + 1):
@@ -237,7 +258,7 @@ def _resolve(day: date, wall: time, zone: ZoneInfo) -> datetime:
         if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
             return instant
         local += timedelta(minutes=1)  # inside a spring-forward gap: the first wall minute that exists
-    raise ScheduleError(f"no time near {wall} on {day} exists in {zone.key}")  # pragma: no cover
+    raise ScheduleError(f"no time near {wall} on {day} exists in {zone}")  # pragma: no cover
 
 
 class _Parser:
@@ -279,9 +300,9 @@ class _Parser:
             return "times are 24-hour HH:MM from 00:00 to 23:59, e.g. '09:30' or '17:00'"
         if re.fullmatch(r"\d+[a-z]+", token):
             return "put a space between the number and the word, e.g. 'every 5 minutes'"
-        close = difflib.get_close_matches(token.lower(), _VOCABULARY, n=1, cutoff=0.75)
-        if close and close[0] != token:
-            return f"did you mean {close[0]!r}?"
+        close = _close_match(token.lower(), _VOCABULARY, 0.75)
+        if close and close != token:
+            return f"did you mean {close!r}?"
         if token in _VOCABULARY:
             return "see the forms: 'every N minutes', 'every mon,wed 09:00', '1st monday of month 09:00'"
         return None
@@ -417,8 +438,8 @@ class _Parser:
         self.end()
         if monthdays:
             shortest = min(monthdays)
-            if not any(shortest <= calendar.monthrange(2000, m)[1] for m in months):  # 2000: a leap year
-                names = ",".join(calendar.month_abbr[m].lower() for m in sorted(months))
+            if not any(shortest <= _month_length(2000, m) for m in months):  # 2000: a leap year
+                names = ",".join(_MONTH_NAMES[m - 1] for m in sorted(months))
                 raise self.error(f"day {shortest} never occurs in {names}", "pick days that exist in those months")
         return {"kind": CUSTOM, "at": at, "ordinals": frozenset(ordinals), "weekdays": frozenset(weekdays),
                 "monthdays": frozenset(monthdays), "months": frozenset(months)}
