@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,7 +54,7 @@ def _float_sum(values: list[float | int]) -> float:
 
 
 @dataclass
-class _Aggregations:
+class Aggregations:
     """A checked aggregation query: its plan and window, and per aggregation its alias, operator, property."""
 
     plan: Plan
@@ -65,7 +65,7 @@ class _Aggregations:
     aggs: Any
 
 
-def _check(aggregation_query: Any, partition: Any) -> _Aggregations:
+def plan_aggregation(aggregation_query: Any, partition: Any) -> Aggregations:
     """Validate the aggregations and plan the nested query (a count-only query scans index rows only)."""
     aggs = aggregation_query.aggregations
     if not 1 <= len(aggs) <= MAX_AGGREGATIONS:
@@ -94,7 +94,7 @@ def _check(aggregation_query: Any, partition: Any) -> _Aggregations:
     if not props and len(up_tos) == len(aggs):  # only bounded counts: stop scanning at the largest bound
         limit = max(up_tos) if window.limit is None else min(window.limit, max(up_tos))
         window = replace(window, limit=limit)
-    return _Aggregations(plan, window, aliases, ops, props, aggs)
+    return Aggregations(plan, window, aliases, ops, props, aggs)
 
 
 def _having(
@@ -114,7 +114,7 @@ def _having(
             yield m, {p: _number(entity, p) for p in props}
 
 
-def _fill(result: Any, spec: _Aggregations, count: int, sums: dict[str, list[float | int]]) -> None:
+def _fill(result: Any, spec: Aggregations, count: int, sums: dict[str, list[float | int]]) -> None:
     for alias, agg, op in zip(spec.aliases, spec.aggs, spec.ops, strict=True):
         out = result.aggregate_properties[alias]
         if op == "count":
@@ -135,16 +135,8 @@ def _fill(result: Any, spec: _Aggregations, count: int, sums: dict[str, list[flo
             out.integer_value = 0
 
 
-IndexCheck = Callable[[Plan, tuple[str, ...]], None]
-
-
-def run_aggregation(storage: Storage, aggregation_query: Any, partition: Any, batch: Any,
-                    check_indexes: IndexCheck | None = None) -> None:
-    """Fill `batch` (an AggregationResultBatch) with the one result of the aggregation query; `check_indexes`
-    sees the nested query's plan and the aggregated properties before anything is read."""
-    spec = _check(aggregation_query, partition)
-    if check_indexes is not None:
-        check_indexes(spec.plan, tuple(spec.props))
+def run_aggregation(storage: Storage, spec: Aggregations, batch: Any) -> None:
+    """Fill `batch` (an AggregationResultBatch) with the one result of a planned aggregation query."""
     sums: dict[str, list[float | int]] = {p: [] for p in spec.props}
     pager = Pager(spec.window, UNBOUNDED)
     found = _having(storage, results(storage, spec.plan, spec.window), spec.props)

@@ -140,12 +140,18 @@ def _conflicts(mutation: Any, strategy: str, exists: Any, version: int, record: 
     return timestamp_micros(expected) != record.update_us
 
 
-def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record]]:
-    """The storage batch of a checked commit, and the new record of every written key."""
+Replaced = dict[bytes, tuple[bytes, Record | None]]
+
+
+def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record], Replaced]:
+    """The storage batch of a checked commit, the new record of every written key, and what it replaces
+    (storage key -> (partition prefix, record before or None))."""
     batch = Batch(version=pending.version, ids=set(pending.ids))
     written: dict[bytes, Record] = {}
+    replaced: Replaced = {}
     for skey, (ns, entity) in pending.final.items():
         old = pending.storage.get(skey)
+        replaced[skey] = (ns, old)
         old_rows = index_rows(ns, pb.Entity.FromString(old.data), skey) if old is not None else {}
         if entity is None:
             if old is not None:
@@ -159,4 +165,4 @@ def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record]]:
             new_rows = index_rows(ns, entity, skey)
         batch.index_del.update(k for k in old_rows if k not in new_rows)
         batch.index_add.update((k, v) for k, v in new_rows.items() if k not in old_rows)
-    return batch, written
+    return batch, written, replaced

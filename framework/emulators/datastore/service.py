@@ -7,16 +7,26 @@ import time
 from typing import Any
 
 from . import pb
-from .aggregation import run_aggregation
-from .commit import PendingCommit, apply_mutations, build_batch, index_rows, storage_key, storage_key_prefix
+from .aggregation import plan_aggregation, run_aggregation
+from .commit import (
+    PendingCommit,
+    Replaced,
+    apply_mutations,
+    build_batch,
+    index_rows,
+    storage_key,
+    storage_key_prefix,
+)
 from .cursors import Window
-from .errors import aborted, invalid, unimplemented
-from .executor import run_batch, set_times, timestamp
+from .encoding import timestamp_micros
+from .errors import DatastoreError, aborted, invalid, unimplemented
+from .executor import OnRead, run_batch, set_times, timestamp
+from .explain import CountingReader, execution_stats, plan_summary
 from .ids import IdAllocator
 from .index_file import IndexFile
 from .indexes import needs
 from .query import Plan, plan_query
-from .snapshot import History, SnapshotView
+from .snapshot import RETENTION_US, History, SnapshotView
 from .storage import Batch, Record, Storage
 from .transactions import Transaction, TransactionManager
 from .validation import check_key, check_request_partition, is_complete, normalize_partition
@@ -54,7 +64,8 @@ class DatastoreService:
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
-        self._history = History()  # what commits replaced while read-only transactions are open
+        self._history = History(storage.last_version())  # what commits replaced: the last hour, and more for
+        # open read-only transactions
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -62,29 +73,42 @@ class DatastoreService:
         """Commit versions are commit times in µs, strictly increasing."""
         return max(self.storage.last_version() + 1, time.time_ns() // 1000)
 
-    def _read_transaction(self, options: Any, response: Any) -> Transaction | None:
+    def _read_context(self, options: Any, response: Any) -> tuple[Transaction | None, Storage]:
+        """The transaction a read runs in (begun here for `new_transaction`) and what it sees: the live
+        store, or the snapshot of a read-only transaction or a read_time."""
         which = options.WhichOneof("consistency_type")
+        txn = None
         if which == "transaction":
-            return self.txns.get(options.transaction)
-        if which == "new_transaction":
+            txn = self.txns.get(options.transaction)
+        elif which == "new_transaction":
             txn = self._begin(options.new_transaction)
             response.transaction = txn.id
-            return txn
-        if which == "read_time":
-            raise unimplemented("Reads at a past read_time are not supported by this emulator.")
-        return None
+        elif which == "read_time":
+            return None, self._snapshot(self._read_version(options.read_time))
+        if txn is not None and txn.read_only:
+            return txn, self._snapshot(txn.begin_version)
+        return txn, self.storage
+
+    def _snapshot(self, version: int) -> Storage:
+        return SnapshotView(self.storage, version, self._history, index_rows)
+
+    def _read_version(self, read_time: Any) -> int:
+        """The version a read_time reads: within the last hour and not in the future."""
+        micros = timestamp_micros(read_time)
+        now = time.time_ns() // 1000
+        if micros > now:  # production's answer to a future read_time is UNCONFIRMED; refusing is the safe side
+            raise invalid("The read_time must not be in the future.")
+        if micros < now - RETENTION_US or micros < self._history.complete_since:
+            # Versions older than an hour are gone in production too; here also those before this process's
+            # last restart or reset, as the history of replaced records is kept in memory.
+            raise DatastoreError("FAILED_PRECONDITION", "The requested snapshot version is too old.")
+        return micros
 
     def _begin(self, options: Any) -> Transaction:
         read_only = options.WhichOneof("mode") == "read_only"
         if read_only and options.read_only.HasField("read_time"):
-            raise unimplemented("Read-only transactions at a past read_time are not supported by this emulator.")
+            return self.txns.begin(True, self._read_version(options.read_only.read_time))
         return self.txns.begin(read_only, self.storage.last_version())
-
-    def _reader(self, txn: Transaction | None) -> Storage:
-        """What a read sees: the live store, or a read-only transaction's snapshot."""
-        if txn is not None and txn.read_only:
-            return SnapshotView(self.storage, txn.begin_version, self._history, index_rows)
-        return self.storage
 
     def _check_indexes(self, plan: Plan, aggregated: tuple[str, ...] = ()) -> None:
         """Composite indexes: refused (require mode) or recorded in index.yaml (record mode) when missing."""
@@ -109,14 +133,21 @@ class DatastoreService:
             skeys.append(storage_key(key)[1])
         response = pb.LookupResponse()
         with self.lock:
-            txn = self._read_transaction(request.read_options, response)
+            txn, reader = self._read_context(request.read_options, response)
             if txn is not None and not txn.read_only:
                 self.txns.lock(txn, sorted(set(skeys)))
-            reader = self._reader(txn)
             snapshot = 0 if _eventual(request.read_options) else reader.last_version()  # not set for eventual reads
             self._lookup_locked(request, skeys, reader, txn, snapshot, response)
-        timestamp(time.time_ns() // 1000, response.read_time)
+        self._set_read_time(request.read_options, response.read_time)
         return response
+
+    @staticmethod
+    def _set_read_time(options: Any, out: Any) -> None:
+        """A response's read_time: the one asked for, else now."""
+        if options.WhichOneof("consistency_type") == "read_time":
+            out.CopyFrom(options.read_time)
+        else:
+            timestamp(time.time_ns() // 1000, out)
 
     @staticmethod
     def _lookup_locked(request: Any, skeys: list[bytes], reader: Storage, txn: Transaction | None, snapshot: int,
@@ -146,49 +177,76 @@ class DatastoreService:
 
     @staticmethod
     def _check_query_request(request: Any, query_type: str) -> None:
-        """The checks RunQuery and RunAggregationQuery share: partition, no GQL, no explain."""
+        """The checks RunQuery and RunAggregationQuery share: partition, no GQL."""
         check_request_partition(request.project_id, request.database_id)
         if request.WhichOneof("query_type") != query_type:
             raise unimplemented("GQL queries are not supported by this emulator yet.")
-        if request.HasField("explain_options"):
-            raise unimplemented("Query explain is not supported by this emulator yet.")
 
     def run_query(self, request: Any) -> Any:
-        """RunQuery: one batch of a query's results, with cursors to resume from."""
+        """RunQuery: one batch of a query's results, with cursors to resume from; with explain_options, the
+        plan instead (analyze false) or as well, with execution statistics (analyze true)."""
         self._check_query_request(request, "query")
         plan = plan_query(request.query, self._partition(request))
         self._check_indexes(plan)
         mask = set(request.property_mask.paths)
         if mask and plan.projection:
             raise invalid("A property mask cannot be combined with a projection.")
+        window = Window.of(plan, request.query)
         response = pb.RunQueryResponse()
+        explain = request.explain_options if request.HasField("explain_options") else None
+        if explain is not None:
+            plan_summary(plan, response.explain_metrics.plan_summary)
+        started = time.perf_counter()
         with self.lock:
-            txn = self._read_transaction(request.read_options, response)
-            on_read = None
-            if txn is not None and not txn.read_only:
-                def on_read(skey: bytes, record: Record | None) -> None:
-                    record = record if record is not None else self.storage.get(skey)
-                    txn.record_read(skey, record.version if record is not None else 0)
-            response.batch.CopyFrom(run_batch(self._reader(txn), plan, Window.of(plan, request.query), on_read))
+            txn, reader = self._read_context(request.read_options, response)
+            if explain is not None and not explain.analyze:
+                return response  # plan only: no batch
+            counted = CountingReader(reader) if explain is not None else None
+            on_read = self._on_read(txn)
+            response.batch.CopyFrom(run_batch(counted or reader, plan, window, on_read))
             if _eventual(request.read_options):
                 response.batch.snapshot_version = 0
+        if counted is not None:
+            execution_stats(response.explain_metrics.execution_stats, counted, len(response.batch.entity_results),
+                            started, plan.keys_only)
         if mask:
             for result in response.batch.entity_results:
                 _apply_mask(result.entity, mask)
-        timestamp(time.time_ns() // 1000, response.batch.read_time)
+        self._set_read_time(request.read_options, response.batch.read_time)
         return response
 
+    def _on_read(self, txn: Transaction | None) -> OnRead | None:
+        """What a read-write transaction remembers of each query result (validated at commit)."""
+        if txn is None or txn.read_only:
+            return None
+
+        def on_read(skey: bytes, record: Record | None) -> None:
+            record = record if record is not None else self.storage.get(skey)
+            txn.record_read(skey, record.version if record is not None else 0)
+
+        return on_read
+
     def run_aggregation_query(self, request: Any) -> Any:
-        """RunAggregationQuery: count, sum and avg over a nested query, in one NO_MORE_RESULTS batch."""
+        """RunAggregationQuery: count, sum and avg over a nested query, in one NO_MORE_RESULTS batch (with
+        explain_options: the plan, and with analyze the statistics too)."""
         self._check_query_request(request, "aggregation_query")
-        partition = self._partition(request)
+        spec = plan_aggregation(request.aggregation_query, self._partition(request))
+        self._check_indexes(spec.plan, tuple(spec.props))
         response = pb.RunAggregationQueryResponse()
+        explain = request.explain_options if request.HasField("explain_options") else None
+        if explain is not None:
+            plan_summary(spec.plan, response.explain_metrics.plan_summary, tuple(spec.props))
+        started = time.perf_counter()
         with self.lock:
-            txn = self._read_transaction(request.read_options, response)
-            run_aggregation(self._reader(txn), request.aggregation_query, partition, response.batch,
-                            self._check_indexes)
+            _, reader = self._read_context(request.read_options, response)
+            if explain is not None and not explain.analyze:
+                return response
+            counted = CountingReader(reader) if explain is not None else None
+            run_aggregation(counted or reader, spec, response.batch)
+        if counted is not None:
+            execution_stats(response.explain_metrics.execution_stats, counted, 1, started, not spec.props)
         response.batch.more_results = pb.NO_MORE_RESULTS
-        timestamp(time.time_ns() // 1000, response.batch.read_time)
+        self._set_read_time(request.read_options, response.batch.read_time)
         return response
 
     def begin_transaction(self, request: Any) -> Any:
@@ -243,8 +301,8 @@ class DatastoreService:
         self.txns.check_writable(list(pending.ops), txn)
         if txn is not None and not txn.read_only:
             self._validate(txn, pending)
-        batch, written = build_batch(pending)
-        self._remember(pending)
+        batch, written, replaced = build_batch(pending)
+        self._remember(pending.version, replaced)
         self.storage.apply(batch)
         for result, skey in pending.results:
             record = written.get(skey) if skey is not None else None
@@ -256,13 +314,13 @@ class DatastoreService:
         if transactional:
             timestamp(pending.version, response.commit_time)
 
-    def _remember(self, pending: PendingCommit) -> None:
-        """Keep what a commit replaces for as long as a read-only transaction may need to see it."""
+    def _remember(self, version: int, replaced: Replaced) -> None:
+        """Keep what a commit replaces for read_time reads (an hour) and open read-only transactions."""
+        keep_from = time.time_ns() // 1000 - RETENTION_US
         oldest = self.txns.oldest_read_only()
-        if oldest is None:
-            self._history.clear()
-            return
-        self._history.remember(self.storage, pending.version, pending.final, oldest)
+        if oldest is not None:
+            keep_from = min(keep_from, oldest)
+        self._history.remember(version, replaced, keep_from)
 
     def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
         """ABORTED when anything read changed since it was read, or anything written since the begin."""
@@ -310,6 +368,6 @@ class DatastoreService:
         """Forget every entity, id and open transaction."""
         with self.lock:
             self.txns.clear()
-            self._history.clear()
             self.storage.reset()
+            self._history.clear(self.storage.last_version())
 

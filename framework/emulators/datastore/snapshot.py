@@ -1,9 +1,9 @@
 """Read-only transactions read the data as of their start: a storage view that undoes later commits.
 
-While a read-only transaction is open, every commit remembers the records it replaces (`History`). A
-`SnapshotView` then answers gets and range scans as the store was at the transaction's begin version: the
-current rows of changed entities are hidden and the rows of their earlier records merged back in, so
-queries, aggregations and lookups inside the transaction all see one snapshot.
+Every commit remembers the records it replaces (`History`, the last hour and whatever open read-only transactions
+need). A `SnapshotView` then answers gets and range scans as the store was at a version (a read-only
+transaction's begin, or a read_time): the current rows of changed entities are hidden and the rows of their
+earlier records merged back in, so queries, aggregations and lookups all see one snapshot.
 """
 
 from __future__ import annotations
@@ -18,48 +18,54 @@ from .storage import Batch, Record, Storage
 IndexRows = Callable[[bytes, Any, bytes], dict[bytes, bytes]]
 
 
+RETENTION_US = 3600 * 1_000_000  # production keeps the versions of the last hour for read_time reads
+
+
 class History:
-    """Earlier records of entities changed since the oldest open read-only transaction began."""
+    """What commits replaced, oldest first: kept for the last hour (reads at a read_time) and for as long as an
+    open read-only transaction may need it, pruned from the front as both move on."""
 
-    def __init__(self) -> None:
-        # storage key -> (partition prefix, [(version that replaced it, the record before or None)]), oldest first
-        self._changes: dict[bytes, tuple[bytes, list[tuple[int, Record | None]]]] = {}
-        self._size = 0
-        self._prune_at = 1024
+    def __init__(self, complete_since: int = 0) -> None:
+        # (version that replaced it, storage key, partition prefix, the record before or None), by version
+        self._log: list[tuple[int, bytes, bytes, Record | None]] = []
+        self._head = 0  # entries before it are pruned (dropped from the list in chunks)
+        self.complete_since = complete_since  # snapshots at or after this version can be rebuilt
 
-    def remember(self, storage: Storage, version: int, final: dict[bytes, tuple[bytes, Any]], oldest: int) -> None:
-        """Record what a commit at `version` is about to replace (call before applying it); `oldest` is the
-        earliest begin version of the open read-only transactions."""
-        for skey, (ns, _) in final.items():
-            self._changes.setdefault(skey, (ns, []))[1].append((version, storage.get(skey)))
-        self._size += len(final)
-        if self._size > self._prune_at:  # amortized: overlapping read-only transactions never clear it
-            self._prune(oldest)
-            self._prune_at = max(1024, 2 * self._size)
+    def __len__(self) -> int:
+        return len(self._log) - self._head
 
-    def _prune(self, oldest: int) -> None:
-        """Drop what no open transaction can see: records replaced at or before `oldest`."""
-        for skey in list(self._changes):
-            ns, changes = self._changes[skey]
-            kept = [change for change in changes if change[0] > oldest]
-            self._size -= len(changes) - len(kept)
-            if kept:
-                self._changes[skey] = (ns, kept)
-            else:
-                del self._changes[skey]
+    def remember(self, version: int, replaced: dict[bytes, tuple[bytes, Record | None]], keep_from: int) -> None:
+        """Record what a commit at `version` replaces (skey -> (prefix, record before)); drop what no read
+        at or after `keep_from` (a version) can need."""
+        for skey, (ns, before) in replaced.items():
+            self._log.append((version, skey, ns, before))
+        log = self._log
+        while self._head < len(log) and log[self._head][0] <= keep_from:
+            self.complete_since = max(self.complete_since, log[self._head][0])
+            self._head += 1
+        if self._head > 1024 and self._head * 2 > len(log):
+            del log[:self._head]
+            self._head = 0
 
-    def clear(self) -> None:
-        self._changes.clear()
-        self._size = 0
+    def clear(self, complete_since: int) -> None:
+        self._log.clear()
+        self._head = 0
+        self.complete_since = complete_since
 
     def as_of(self, version: int) -> dict[bytes, tuple[bytes, Record | None]]:
         """Storage key -> (prefix, record at `version`) for every entity changed after `version`."""
-        out = {}
-        for skey, (ns, changes) in self._changes.items():
-            for replaced_at, before in changes:
-                if replaced_at > version:
-                    out[skey] = (ns, before)
-                    break
+        out: dict[bytes, tuple[bytes, Record | None]] = {}
+        log = self._log
+        lo, hi = self._head, len(log)
+        while lo < hi:  # the first entry after `version` (versions only grow along the log)
+            mid = (lo + hi) // 2
+            if log[mid][0] <= version:
+                lo = mid + 1
+            else:
+                hi = mid
+        for i in range(lo, len(log)):
+            _, skey, ns, before = log[i]
+            out.setdefault(skey, (ns, before))
         return out
 
 
