@@ -7,6 +7,7 @@ imported here: middleware and logging modules load only on the hosts that need t
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import sys
 import threading
@@ -186,6 +187,9 @@ class _FirstRequest:
 
 
 def _setup_logging(app: App) -> None:
+    if app.platform.is_local_appengine and not app.logger.level:
+        # App Engine keeps the app's INFO records; under the local runner they are shown too.
+        app.logger.setLevel(logging.INFO)
     if (
         not app.platform.on_google
         and app.config.get("LOG_FORMAT") is None

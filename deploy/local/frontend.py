@@ -52,6 +52,7 @@ MAX_REQUEST_BODY = 32 * 1024 * 1024  # §1.6
 MAX_RESPONSE_BODY = 32 * 1024 * 1024  # §1.6: larger → 500 with an empty body
 MAX_HEADER_FIELD = 8 * 1024  # §1.6: larger → 400 (aiohttp's parser answers it)
 MAX_REQUEST_LINE = 16 * 1024
+WHOLE_BODY_LIMIT = 256 * 1024  # answers up to this declared size are relayed in one piece
 # The runner asks its own front end whether it answers, without reaching any app.
 PROBE_HEADER = "X-Local-Runner-Probe"
 _TEXT_TYPES = re.compile(
@@ -229,8 +230,16 @@ class FrontEnd:
             length = upstream.content_length
             if length is not None and length > MAX_RESPONSE_BODY:
                 return web.Response(status=500)  # App Engine: an empty body and 500 (§1.6)
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                          headers=downstream_headers(upstream.raw_headers))
+            headers = downstream_headers(upstream.raw_headers)
+            if length is not None and length <= WHOLE_BODY_LIMIT:
+                # Small declared bodies: read whole, answer in one write (no per-chunk sends).
+                whole = web.Response(status=upstream.status, reason=upstream.reason, headers=headers,
+                                     body=await upstream.read())
+                if _should_gzip(request, whole, length):
+                    whole.enable_compression(web.ContentCoding.gzip)
+                    whole.headers.add("Vary", "Accept-Encoding")
+                return whole
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
             if _should_gzip(request, response, length):
                 response.enable_compression(web.ContentCoding.gzip)
                 response.headers.add("Vary", "Accept-Encoding")

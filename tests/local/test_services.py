@@ -61,6 +61,13 @@ def test_dispatch_rules_choose_the_service(two: Running) -> None:
     assert "[api] GET /api/things 200 " in two.wait_for_log("[api] GET /api/things 200 ")
 
 
+def test_app_info_logs_are_in_the_output(two: Running) -> None:
+    two.json("/logged-path")
+    two.wait_for_log("default service saw /logged-path")
+    line = next(ln for ln in two.log().splitlines() if "default service saw /logged-path" in ln)
+    assert line.startswith("[default] ")
+
+
 def test_service_hostnames_bypass_dispatch(two: Running) -> None:
     assert two.json("/plain", headers={"Host": f"api.localhost:{two.port}"})["service"] == "api"
     assert two.json("/plain", headers={"Host": "api-dot-my-app.appspot.com"})["service"] == "api"

@@ -12,6 +12,7 @@ app = App(__name__)
 @app.get("/")
 def where(path: str = "") -> dict[str, object]:
     info = request.appengine
+    app.logger.info("default service saw %s", request.path)
     return {"service": os.environ["GAE_SERVICE"], "path": request.path, "trusted": info.trusted,
             "user_ip": info.user_ip, "remote_addr": request.remote_addr, "cron": info.is_cron}
 
