@@ -115,7 +115,10 @@ def _spec(
         parsed = Schedule.parse(schedule, timezone or "UTC")
     except ScheduleError as exc:
         raise ScheduleError(f"{where}: {exc}") from None
-    url = url if url is not None else URL_PREFIX + func.__name__.replace("_", "-")
+    if url is None:
+        if not func.__name__.isidentifier():
+            raise CronError(f"{where}: a function without a name needs url=, e.g. url='/cron/cleanup'")
+        url = URL_PREFIX + func.__name__.replace("_", "-")
     if not isinstance(url, str) or not url.startswith("/"):
         raise CronError(f"{where}: url {url!r} must start with '/', e.g. '/cron/{func.__name__}'")
     if "<" in url:
