@@ -302,9 +302,11 @@ def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> R
         report.problems.append(f"the app {what} ({shlex.quote(entrypoint)}):\n{tail}")
         report.problems += hints
         return report
+    warmup = "warmup" in (getattr(app_yaml, "inbound_services", None) or ())
     for path, status in report.probes.items():
-        if status >= 500 or (path == "/_ah/warmup" and status != 200):
-            report.problems.append(f"GET {path} answered {status}: see the app's log above")
+        # App Engine sends /_ah/warmup only with `inbound_services: [warmup]`; then it must succeed.
+        if status >= 500 or (path == "/_ah/warmup" and warmup and status != 200):
+            report.problems.append(f"GET {path} answered {status}")
     if report.peak_rss_mb is not None and report.peak_rss_mb > report.limit_mb:
         report.problems.append(f"the app needs {report.peak_rss_mb:.0f} MB at start, over the {report.limit_mb} MB "
                                f"of {instance_class}: App Engine would shut the instance down; use a larger "
@@ -312,8 +314,12 @@ def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> R
     return report
 
 
-def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float = 60.0) -> Report:
-    """Stage `app_dir` (unless `staged` is given), build or reuse its virtualenv, boot it and probe it."""
+def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float = 60.0,
+              cache_root: Path | None = None) -> Report:
+    """Stage `app_dir` (unless `staged` is given), build or reuse its virtualenv, boot it and probe it.
+
+    Virtualenvs are cached in `cache_root` (default: `app_dir/.local/venvs`).
+    """
     from deploy.config.app_yaml import load_app_yaml
 
     root = Path(app_dir).resolve()
@@ -326,7 +332,7 @@ def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float
         additions = buildpack_additions(requirements, app_yaml.entrypoint)
         log = root / ".local" / "preflight-pip.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        venv, reused = ensure_venv(root / ".local" / "venvs", requirements, additions, log)
+        venv, reused = ensure_venv(cache_root or root / ".local" / "venvs", requirements, additions, log)
         report = boot(staged, venv, app_yaml, timeout)
         report.venv_reused = reused
         return report
