@@ -33,6 +33,7 @@ HTTP_AGENT = "Google-Cloud-Tasks"
 DEFAULT_DEADLINE = 600.0  # App Engine automatic scaling and HTTP targets both default to 10 minutes
 MAX_RESPONSE = 1024 * 1024  # read at most this much of a worker's reply before hanging up
 WORKERS = 64
+PRUNE_EVERY = 60.0  # seconds between sweeps of expired task and queue names
 # Headers a task cannot set: the service computes or reserves them (AppEngineHttpRequest/HttpRequest reference).
 _RESERVED = ("host", "content-length", "x-google-", "x-appengine-", "x-cloudtasks-", TOKEN_HEADER.lower(),
              "connection", "transfer-encoding")
@@ -86,10 +87,14 @@ class Dispatcher:
     # --- choosing what to send ------------------------------------------------------------------
 
     def _loop(self) -> None:
+        pruned = time.monotonic()
         with self.state.lock:
             while not self._stopped:
                 try:
                     wait = self._dispatch_due()
+                    if time.monotonic() - pruned > PRUNE_EVERY:
+                        self.state.prune()
+                        pruned = time.monotonic()
                 except Exception:  # a bug must not end delivery for good
                     log.exception("cloudtasks: dispatch loop error")
                     wait = 1.0

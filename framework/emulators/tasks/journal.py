@@ -16,7 +16,7 @@ FILENAME = "cloudtasks.sqlite3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY, data BLOB NOT NULL, yaml INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (name TEXT PRIMARY KEY, queue TEXT NOT NULL, seq INTEGER NOT NULL,
-    data BLOB NOT NULL, prev_status INTEGER, reason TEXT);
+    data BLOB NOT NULL, prev_status INTEGER, reason TEXT, named INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tasks_by_queue ON tasks (queue);
 CREATE TABLE IF NOT EXISTS tombstones (name TEXT PRIMARY KEY, until REAL NOT NULL);
 """
@@ -32,6 +32,7 @@ class TaskRow:
     data: bytes
     prev_status: int | None
     reason: str | None
+    named: bool  # the caller chose the name (only such names are de-duplicated for long)
 
 
 class Journal:
@@ -72,8 +73,9 @@ class Journal:
 
     def tasks(self) -> Iterator[TaskRow]:
         if self._db is not None:
-            for row in self._db.execute("SELECT name, queue, seq, data, prev_status, reason FROM tasks ORDER BY seq"):
-                yield TaskRow(*row)
+            for *row, named in self._db.execute(
+                    "SELECT name, queue, seq, data, prev_status, reason, named FROM tasks ORDER BY seq"):
+                yield TaskRow(*row, named=bool(named))
 
     def tombstones(self) -> Iterator[tuple[str, float]]:
         if self._db is not None:
@@ -89,16 +91,15 @@ class Journal:
                    ("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (name, until))])
 
     def put_task(self, row: TaskRow) -> None:
-        self._run([("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
-                    (row.name, row.queue, row.seq, row.data, row.prev_status, row.reason))])
+        self._run([("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (row.name, row.queue, row.seq, row.data, row.prev_status, row.reason, int(row.named)))])
 
-    def delete_tasks(self, names: Iterable[str], until: float | None) -> None:
-        """Delete tasks; with `until`, keep their names as tombstones until then (task de-duplication)."""
+    def delete_tasks(self, tombstones: Iterable[tuple[str, float]]) -> None:
+        """Delete tasks, keeping each name as a tombstone until its time (task de-duplication)."""
         statements: list[tuple[str, tuple[object, ...]]] = []
-        for name in names:
+        for name, until in tombstones:
             statements.append(("DELETE FROM tasks WHERE name = ?", (name,)))
-            if until is not None:
-                statements.append(("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (name, until)))
+            statements.append(("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (name, until)))
         self._run(statements)
 
     def forget_tombstones(self, now: float) -> None:

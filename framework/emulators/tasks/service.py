@@ -92,7 +92,8 @@ class CloudTasksService:
                 raise TasksError("FAILED_PRECONDITION", QUEUE_TOMBSTONE_MESSAGE)
             msg = pb.Queue()
             msg.CopyFrom(request.queue)
-            _reject_output_only(msg)
+            for output_only in ("state", "purge_time"):  # AIP-203: output-only input is ignored
+                msg.ClearField(output_only)
             normalize(msg)
             msg.state = pb.QUEUE_RUNNING
             queue = QueueState(msg)
@@ -232,7 +233,7 @@ class CloudTasksService:
             if msg.HasField("app_engine_http_request"):
                 _set_routing(queue, msg)
             msg.view = pb.VIEW_BASIC
-            task = TaskState(msg, self.state.next_seq())
+            task = TaskState(msg, self.state.next_seq(), named=bool(request.task.name))
             self.state.save_task(queue, task)  # durable before the answer: an acknowledged task is kept
             queue.tasks[msg.name] = task
             queue.push(task)
@@ -310,11 +311,6 @@ def _view(task: Any, view: int) -> Any:
     return out
 
 
-def _reject_output_only(queue: Any) -> None:
-    if queue.state or queue.HasField("purge_time"):
-        raise invalid("Queue.state and Queue.purge_time are output only; leave them unset.")
-
-
 def _copy_path(source: Any, target: Any, path: str) -> None:
     *parents, leaf = path.split(".")
     src, dst = source, target
@@ -334,8 +330,8 @@ def _copy_path(source: Any, target: Any, path: str) -> None:
 
 def _check_task(msg: Any) -> None:
     """Target, URI, body, deadline, retry config and size checks of CreateTask (INVALID_ARGUMENT)."""
-    if msg.HasField("create_time") or msg.dispatch_count or msg.response_count or msg.HasField("last_attempt"):
-        raise invalid("create_time, dispatch_count, response_count and the attempts are output only.")
+    for output_only in ("create_time", "dispatch_count", "response_count", "first_attempt", "last_attempt", "view"):
+        msg.ClearField(output_only)  # AIP-203: output-only fields in a request are ignored
     kind = msg.WhichOneof("message_type")
     if kind is None:
         raise invalid("The task needs a target: set app_engine_http_request or http_request.")

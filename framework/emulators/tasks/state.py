@@ -16,6 +16,8 @@ from . import pb
 from .config import seconds
 from .journal import Journal, TaskRow
 
+GENERATED_NAME_WINDOW = 3600.0
+
 
 def now_us() -> int:
     return time.time_ns() // 1000
@@ -36,6 +38,7 @@ class TaskState:
 
     msg: Any
     seq: int
+    named: bool = False  # the caller chose the name
     prev_status: int | None = None
     reason: str | None = None
     running: int = 0  # attempts in flight (RunTask may add one to a running task)
@@ -99,7 +102,7 @@ class State:
             queue = self.queues.get(row.queue)
             if queue is None:
                 continue
-            task = TaskState(pb.Task.FromString(row.data), row.seq, row.prev_status, row.reason)
+            task = TaskState(pb.Task.FromString(row.data), row.seq, row.named, row.prev_status, row.reason)
             queue.tasks[row.name] = task
             queue.push(task)
             self.seq = max(self.seq, row.seq)
@@ -121,17 +124,33 @@ class State:
 
     def save_task(self, queue: QueueState, task: TaskState) -> None:
         self.journal.put_task(TaskRow(str(task.msg.name), queue.name, task.seq, task.msg.SerializeToString(),
-                                      task.prev_status, task.reason))
+                                      task.prev_status, task.reason, task.named))
 
     def drop_tasks(self, queue: QueueState, names: list[str], window: float) -> None:
-        """Remove tasks and keep their names for `window` seconds (de-duplication)."""
-        until = time.time() + window
-        self.journal.delete_tasks(names, until)
+        """Remove tasks and keep their names for `window` seconds (de-duplication).
+
+        Names the service generated are random 63-bit ids a caller never picks, so they are kept only for
+        GENERATED_NAME_WINDOW: the table of remembered names stays small under a steady flow of tasks.
+        """
+        now = time.time()
+        tombstones = []
         for name in names:
-            queue.tasks.pop(name, None)
-            self.tombstones[name] = until
+            task = queue.tasks.pop(name, None)
+            named = task.named if task is not None else True
+            tombstones.append((name, now + (window if named else min(window, GENERATED_NAME_WINDOW))))
+        self.journal.delete_tasks(tombstones)
+        self.tombstones.update(tombstones)
         if not queue.tasks:
             queue.heap.clear()
+
+    def prune(self) -> None:
+        """Forget tombstones whose time is up (called now and then by the dispatcher)."""
+        now = time.time()
+        expired = [name for name, until in self.tombstones.items() if until <= now]
+        if expired:
+            for name in expired:
+                del self.tombstones[name]
+            self.journal.forget_tombstones(now)
 
     def due(self, queue: QueueState, now: int) -> TaskState | None:
         """The next task of `queue` due at `now` (µs) that is not being dispatched, without removing it."""

@@ -223,3 +223,14 @@ def test_malformed_request_is_invalid_argument(clean_cloud_tasks: Emulator) -> N
     with pytest.raises(grpc.RpcError) as raised:
         call(b"\xff\xff\xff", timeout=10)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_output_only_fields_in_requests_are_ignored(client: tasks_v2.CloudTasksClient) -> None:
+    made = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/copied", "state": "PAUSED",
+                                                     "purge_time": datetime(2020, 1, 1, tzinfo=UTC)})
+    assert made.state == tasks_v2.Queue.State.RUNNING and not made.purge_time
+    client.pause_queue(name=made.name)
+    task = client.create_task(parent=made.name, task={**AE, "dispatch_count": 9, "response_count": 9,
+                                                      "create_time": datetime(2020, 1, 1, tzinfo=UTC)})
+    assert task.dispatch_count == 0 and task.response_count == 0
+    assert task.create_time.year >= 2024
