@@ -6,7 +6,7 @@ import sys
 import typing as t
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
@@ -17,7 +17,6 @@ from .globals import _cv_app
 from .input_checks import check_query_string
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from werkzeug.exceptions import HTTPException
     from werkzeug.routing import Rule
 
 
@@ -82,13 +81,13 @@ class Request(_WRequest):
         exactly: longer is a 413 however it is read, never silently cut at the limit. A body the server
         cannot read (a malformed chunked encoding, a body cut short) is a 400, logged in one line."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
+        if stream is self.environ.get("wsgi.input"):  # a terminated (chunked) body with no size limit
+            return t.cast(t.IO[bytes], _GuardedStream(_ServerInput(stream), sys.maxsize, is_max=True))
         if type(stream) is LimitedStream:
             server_input = _ServerInput(stream._stream)
             if stream._limit_is_max:
                 return t.cast(t.IO[bytes], _CappedStream(server_input, stream.limit, is_max=True))
             return t.cast(t.IO[bytes], _GuardedStream(server_input, stream.limit))
-        if stream is self.environ.get("wsgi.input"):  # a terminated (chunked) body with no size limit
-            return t.cast(t.IO[bytes], _GuardedStream(_ServerInput(stream), sys.maxsize, is_max=True))
         return stream
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
@@ -176,7 +175,7 @@ class _ServerInput:
     def read(self, size: int = -1) -> bytes:
         try:
             return self._raw.read(size)  # type: ignore[no-any-return]
-        except OSError:
+        except (OSError, HTTPException):  # werkzeug handles these (an inner stream may be werkzeug's own)
             raise
         except Exception as e:
             raise _UnreadableBody(str(e) or type(e).__name__) from e
