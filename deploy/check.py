@@ -7,34 +7,11 @@ are only warnings. The local runner and the deploy command stop on the same prob
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config.problems import ConfigError, Problem
+from .config.problems import ConfigError, Problem, format_problems, shown_path
 from .config.project import load_project, pick_files
-
-
-def _shown(path: Path, cwd: Path) -> str:
-    """`path` relative to the working directory when it is inside it (shorter lines), else absolute."""
-    try:
-        return os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def format_problems(problems: Sequence[Problem], cwd: Path | None = None) -> str:
-    """The problems grouped by file (in the order the files were read), by line inside a file."""
-    cwd = (cwd or Path.cwd()).resolve()
-    order: dict[Path, int] = {}
-    for problem in problems:
-        order.setdefault(problem.file, len(order))
-    ranked = sorted(problems, key=lambda p: (order[p.file], p.line))
-    lines = []
-    for p in ranked:
-        label = "warning: " if p.severity == "warning" else ""
-        lines.append(f"{_shown(Path(p.file), cwd)}:{p.line}: {label}{p.message}\n  fix: {p.fix}")
-    return "\n".join(lines)
 
 
 def summary(problems: Sequence[Problem], files: Sequence[Path], cwd: Path | None = None) -> str:
@@ -42,7 +19,7 @@ def summary(problems: Sequence[Problem], files: Sequence[Path], cwd: Path | None
     cwd = (cwd or Path.cwd()).resolve()
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    names = ", ".join(_shown(f, cwd) for f in files)
+    names = ", ".join(shown_path(f, cwd) for f in files)
     counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
     verdict = "FAILED" if errors else "OK"
     return f"{verdict}: {counts} in {len(files)} file{'s' * (len(files) != 1)} ({names})"
