@@ -1,1 +1,2 @@
-"""Local emulators of Google's services: `datastore` (google.datastore.v1) and the pieces they share."""
+"""Local emulators of Google's services: `datastore` (google.datastore.v1), `tasks` (google.cloud.tasks.v2) and the
+pieces they share (`mux`, `http_guard`, `process`)."""
