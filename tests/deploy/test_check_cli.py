@@ -99,3 +99,16 @@ def test_help_lists_the_check_command() -> None:
     result = subprocess.run([sys.executable, "-m", "deploy", "--help"], cwd=REPO, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and "check" in result.stdout
+
+
+def test_the_config_error_the_runner_prints_is_checks_report(app_dir: Path) -> None:
+    (app_dir / "app.yaml").write_text("runtime: python313\nentrypoint: gunicorn -b :$PORT main:app\n"
+                                      "threadsafe: true\n")
+    (app_dir / "dispatch.yaml").write_text("dispatch:\n- url: '10.0.0.1/*'\n  service: default\n")
+    printed = check(cwd=app_dir).stdout.rstrip("\n").rsplit("\n", 1)[0]
+    raised = subprocess.run(
+        [sys.executable, "-c", "from deploy.config import load_project\ntry:\n    load_project('.')\n"
+         "except Exception as exc:\n    print(exc)"],
+        cwd=app_dir, capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
+    assert raised.stdout.rstrip("\n") == printed
+    assert printed.startswith("app.yaml:3: ") and "dispatch.yaml:2: " in printed
