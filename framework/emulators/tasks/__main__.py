@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2
-    service = CloudTasksService(state, specs, args.dedup_window)
+    service = CloudTasksService(state, specs, args.dedup_window, from_yaml=bool(args.queue_yaml))
     dispatcher = Dispatcher(state, service, args.app_engine_url)
     admin = build_admin(service.reset, stop.set, hosts=(args.host,))
     try:

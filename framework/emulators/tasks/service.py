@@ -51,9 +51,11 @@ _DEADLINES = {"app": (15.0, 86415.0), "http": (15.0, 1800.0)}
 class CloudTasksService:
     """Every RPC takes the raw request message and returns the raw response, or raises TasksError."""
 
-    def __init__(self, state: State, specs: list[QueueSpec], dedup_window: float | None = None) -> None:
+    def __init__(self, state: State, specs: list[QueueSpec], dedup_window: float | None = None, *,
+                 from_yaml: bool = True) -> None:
         self.state = state
         self.specs = {spec.name: spec for spec in specs}
+        self.from_yaml = from_yaml  # False: the only spec is the built-in `default` (no queue.yaml given)
         self.dedup_window = dedup_window
         self.run_now: Callable[[QueueState, TaskState], None] | None = None  # set by the dispatcher
 
@@ -65,9 +67,9 @@ class CloudTasksService:
         key = str(name)
         if spec is None or key in self.state.queues or self.state.tombstoned(key):
             return self.state.queues.get(key)
-        queue = QueueState(queue_from_spec(key, spec), from_yaml=True)
+        queue = QueueState(queue_from_spec(key, spec), from_yaml=self.from_yaml)
         self.state.queues[key] = queue
-        self.state.journal.put_queue(key, queue.msg.SerializeToString(), True)
+        self.state.journal.put_queue(key, queue.msg.SerializeToString(), self.from_yaml)
         return queue
 
     def _queue(self, text: str, field: str = "name") -> QueueState:
