@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from deploy.secret_rules import check_env_secrets
+
 from .handlers import Handler, HandlerKind, read_handlers
 from .problems import Problem
 from .scaling import Scaling, ScalingKind, check_instance_class, read_scaling
@@ -336,6 +338,7 @@ def read_app_yaml_node(root: Node, path: Path, findings: Findings, today: date) 
     scaling = read_scaling(root, findings)
     instance_class = check_instance_class(root.get("instance_class"), scaling, findings)
     env = _variables(root.get("env_variables"), "env_variables", findings, True)
+    check_env_secrets(root.get("env_variables"), findings)  # deploy/secret_rules.py: references, not values
     build_env = _variables(root.get("build_env_variables"), "build_env_variables", findings, False)
     expiration = 600
     exp_node = root.get("default_expiration")

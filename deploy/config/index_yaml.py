@@ -93,8 +93,15 @@ def _index(item: Node, findings: Findings) -> IndexDef | None:
                            "list each property once")
         elif prop is not None:
             seen.add(prop.name)
+    if any(p is not None and p.mode == "geospatial" for p in props):
+        for prop_item in items:
+            direction = prop_item.get("direction") if prop_item.is_map else None
+            if direction is not None and "mode" not in prop_item.entries:  # both on one: reported above
+                findings.error(direction.key_line, "a geospatial index takes no direction on any property",
+                               "remove `direction:` from every property of this index")
     if not items and not ancestor:
-        findings.error(line, "this index has no properties", "list the properties it orders or filters by")
+        findings.warn(line, "this index has no properties and no ancestor: Datastore builds that one itself",
+                      "remove it, or list the properties it orders or filters by")
     elif len(items) == 1 and not ancestor and props[0] is not None and props[0].mode is None:
         findings.warn(line, f"an index on the single property {props[0].name!r} is built in",
                       "remove it (Datastore indexes every single property itself)")

@@ -83,7 +83,8 @@ def test_index_directions_and_ancestor_spellings(tmp_path: Path) -> None:
     ("- kind: A\n  properties:\n  - name: a\n    mode: spatial\n", 5, "mode is"),
     ("- kind: A\n  properties:\n  - direction: asc\n  - name: b\n", 4, "has no name"),
     ("- kind: A\n  ancestor: maybe\n  properties:\n  - name: a\n  - name: b\n", 3, "true or false"),
-    ("- kind: A\n", 2, "has no properties"),
+    ("- kind: P\n  properties:\n  - name: loc\n    mode: geospatial\n  - name: at\n    direction: asc\n", 7,
+     "geospatial index takes no direction"),
     ("- kind: A\n  propertys:\n  - name: a\n", 3, "unknown key 'propertys'"),
 ])
 def test_index_rules(tmp_path: Path, text: str, line: int, words: str) -> None:
@@ -108,6 +109,8 @@ def test_index_heuristics_are_warnings(tmp_path: Path) -> None:
         """)
     assert errors(load_indexes, path) == []
     assert [line for line, _ in warnings(load_indexes, path)] == [2, 9]  # built-in single property; a twin
+    bare = write(tmp_path, "bare.yaml", "indexes:\n- kind: A\n")
+    assert errors(load_indexes, bare) == [] and [n for n, _ in warnings(load_indexes, bare)] == [2]
 
 
 def test_index_application_is_refused(tmp_path: Path) -> None:
