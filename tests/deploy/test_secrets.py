@@ -239,3 +239,37 @@ def test_sample_app_yaml_holds_a_reference_and_boots_locally(tmp_path: Path) -> 
                           env={"PATH": "/usr/bin:/bin", "FRAMEWORK_SECRET_KEY": value, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) >= 32 and "development key" in done.stderr
+
+
+# --- `check` refuses a key written into app.yaml ------------------------------------------------------------
+def _check(tmp_path: Path, env_lines: str) -> tuple[int, str]:
+    from deploy.check import run_check
+
+    (tmp_path / "main.py").write_text("app = None\n")
+    (tmp_path / "app.yaml").write_text("runtime: python312\nenv_variables:\n" + env_lines)
+    return run_check([str(tmp_path)], cwd=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["change-me", "your-secret-key-here", "0000000000000000", ""])
+def test_check_refuses_a_placeholder_key_in_app_yaml(tmp_path: Path, value: str) -> None:
+    status, report = _check(tmp_path, f"  OTHER: x\n  FRAMEWORK_SECRET_KEY: \"{value}\"\n")
+    assert status == 1
+    assert "app.yaml:4: FRAMEWORK_SECRET_KEY holds a weak key" in report
+    assert "fix: keep the value in Secret Manager" in report and "token_urlsafe(48)" in report
+
+
+def test_check_accepts_references_and_warns_on_a_literal_random_key(tmp_path: Path) -> None:
+    status, report = _check(tmp_path, "  FRAMEWORK_SECRET_KEY: \"secret://projects/p/secrets/k/versions/2\"\n")
+    assert status == 0 and "FRAMEWORK_SECRET_KEY" not in report
+    status, report = _check(tmp_path, f"  FRAMEWORK_SECRET_KEY: \"{STRONG}\"\n")
+    assert status == 0 and "app.yaml:3: warning: FRAMEWORK_SECRET_KEY holds the secret itself" in report
+    status, report = _check(tmp_path, "  FRAMEWORK_SECRET_KEY: \"secret://a/b\"\n")
+    assert status == 1 and "app.yaml:3: FRAMEWORK_SECRET_KEY: 'secret://a/b' is not a secret reference" in report
+
+
+def test_check_applies_the_marker_to_other_keys(tmp_path: Path) -> None:
+    status, report = _check(tmp_path, "  FRAMEWORK_SECRETS: DB_PASSWORD\n  FRAMEWORK_DB_PASSWORD: \"\"\n"
+                            "  FRAMEWORK_SECRET_KEY: \"secret://k\"\n")
+    assert status == 1 and "app.yaml:4: FRAMEWORK_DB_PASSWORD is marked secret" in report
+    status, report = _check(tmp_path, "  FRAMEWORK_SECRETS: DB_PASSWORD\n  FRAMEWORK_DB_PASSWORD: hunter2\n")
+    assert status == 0 and "app.yaml:4: warning: FRAMEWORK_DB_PASSWORD holds the secret itself" in report
