@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,6 @@ class Node:
 
     def get(self, key: str) -> Node | None:
         return self.entries.get(key)
-
-    def plain(self) -> Any:
-        """The value as plain Python data (what yaml.safe_load would give)."""
-        if self.kind == "map":
-            return {k: v.plain() for k, v in self.entries.items()}
-        if self.kind == "seq":
-            return [item.plain() for item in self.items]
-        return self.value
 
     def describe(self) -> str:
         if self.kind == "map":
@@ -307,11 +299,3 @@ def parse_age(text: str) -> float | None:
         return None
     return float(match.group(1)) * _UNITS[match.group(2)]
 
-
-def walk(node: Node) -> Iterator[Node]:
-    """Every node under (and including) `node`."""
-    yield node
-    for child in node.items:
-        yield from walk(child)
-    for child in node.entries.values():
-        yield from walk(child)
