@@ -28,10 +28,10 @@ class Problem:
 
 def shown_path(path: Path, cwd: Path | None = None) -> str:
     """`path` relative to the working folder when it is inside it (shorter lines), else as it is."""
-    base = (cwd or Path.cwd()).resolve()
     try:
+        base = (cwd or Path.cwd()).resolve()
         return os.path.relpath(path, base) if Path(path).resolve().is_relative_to(base) else str(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # no working folder any more, or another drive
         return str(path)
 
 
