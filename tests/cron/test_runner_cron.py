@@ -1,4 +1,4 @@
-"""End to end under the real local runner: a per-minute `@app.cron` job written to cron.yaml by
+"""End to end under the real local runner (two services): a per-minute `@app.cron` job written to cron.yaml by
 `deploy cron write`, delivered on schedule through the front end, and on demand by `deploy cron run`."""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def tick():
         info = request.appengine
         out.write(json.dumps({"cron": info.is_cron, "ip": info.user_ip, "service": os.environ.get("GAE_SERVICE")}) + "\\n")
 '''
+WORKER = APP.replace('"every 1 minutes", description="record each run"', '"every 24 hours", url="/cron/work"')
+FILES = ("--file", "app.yaml", "--file", "worker/worker.yaml", "--file", "cron.yaml")
 NO_EMULATORS = {"DATASTORE_EMULATOR_HOST": "127.0.0.1:9", "CLOUD_TASKS_EMULATOR_HOST": "127.0.0.1:9"}
 
 
@@ -46,7 +48,8 @@ def runs(record: Path) -> list[dict[str, object]]:
 @contextlib.contextmanager
 def runner(app_dir: Path, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
-    cmd = [sys.executable, "-m", "deploy.local_server", "--app-dir", str(app_dir), "--port", str(port)]
+    cmd = [sys.executable, "-m", "deploy.local_server", "--app-dir", str(app_dir), "--port", str(port),
+           "app.yaml", "worker/worker.yaml", "cron.yaml"]
     with run_server(cmd, port=port, tmp_path=tmp_path, env=NO_EMULATORS, ready_path=None, timeout=90) as server:
         deadline = time.monotonic() + 90
         while not ((app_dir / ".local" / "runner.json").exists() and "Serving on" in server.log()):
@@ -61,9 +64,15 @@ def test_per_minute_job_on_schedule_and_on_demand(tmp_path: Path) -> None:
     app_dir.mkdir()
     (app_dir / "main.py").write_text(textwrap.dedent(APP))
     (app_dir / "app.yaml").write_text(f"runtime: python312\nenv_variables:\n  RECORD_FILE: {record}\n")
-    written = deploy_cron(app_dir, "write")
+    (app_dir / "worker").mkdir()
+    (app_dir / "worker" / "main.py").write_text(textwrap.dedent(WORKER))
+    (app_dir / "worker" / "worker.yaml").write_text(
+        f"runtime: python312\nservice: worker\nenv_variables:\n  RECORD_FILE: {record}\n")
+    (app_dir / "cron.yaml").write_text("cron:\n")  # `write` replaces it (and `--file cron.yaml` finds it)
+    written = deploy_cron(app_dir, "write", *FILES)
     assert written.returncode == 0, written.stderr
     assert "schedule: every 1 minutes" in (app_dir / "cron.yaml").read_text()
+    assert "target: worker" in (app_dir / "cron.yaml").read_text()  # declared in the worker service
 
     with runner(app_dir, tmp_path) as server:
         assert "cron /cron/tick: every 1 minutes; next run " in server.log()
@@ -71,6 +80,10 @@ def test_per_minute_job_on_schedule_and_on_demand(tmp_path: Path) -> None:
         assert on_demand.returncode == 0, on_demand.stdout + on_demand.stderr
         assert "cron GET /cron/tick -> 200 in " in on_demand.stdout
         assert runs(record) == [{"cron": True, "ip": "0.1.0.2", "service": "default"}]
+        to_worker = deploy_cron(app_dir, "run", "/cron/work", *FILES)  # target: worker -> worker.localhost
+        assert to_worker.returncode == 0, to_worker.stdout + to_worker.stderr
+        assert "cron GET /cron/work [worker] -> 200 in " in to_worker.stdout
+        assert runs(record)[1] == {"cron": True, "ip": "0.1.0.2", "service": "worker"}
 
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)  # a client forging the header
         conn.request("GET", "/cron/tick", headers={"X-AppEngine-Cron": "true"})
@@ -78,10 +91,10 @@ def test_per_minute_job_on_schedule_and_on_demand(tmp_path: Path) -> None:
         conn.close()
 
         deadline = time.monotonic() + 75  # the scheduled run comes at the next whole minute after a minute
-        while len(runs(record)) < 2 and time.monotonic() < deadline:
+        while len(runs(record)) < 3 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert len(runs(record)) >= 2, server.log()
-        assert all(run == {"cron": True, "ip": "0.1.0.2", "service": "default"} for run in runs(record))
+        assert len(runs(record)) >= 3, server.log()
+        assert all(run == {"cron": True, "ip": "0.1.0.2", "service": "default"} for run in runs(record)[2:])
         deadline = time.monotonic() + 10
         while "[cron] cron GET /cron/tick -> 200 in " not in server.log() and time.monotonic() < deadline:
             time.sleep(0.1)
