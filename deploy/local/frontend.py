@@ -231,7 +231,7 @@ class FrontEnd:
             if length is not None and length > MAX_RESPONSE_BODY:
                 return web.Response(status=500)  # App Engine: an empty body and 500 (§1.6)
             headers = downstream_headers(upstream.raw_headers)
-            if length is not None and length <= WHOLE_BODY_LIMIT:
+            if length is not None and length <= WHOLE_BODY_LIMIT and request.method != "HEAD":
                 # Small declared bodies: read whole, answer in one write (no per-chunk sends).
                 whole = web.Response(status=upstream.status, reason=upstream.reason, headers=headers,
                                      body=await upstream.read())

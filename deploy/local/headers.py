@@ -35,7 +35,8 @@ _PLATFORM_KEPT = ("x-appengine-cron", "x-appengine-queuename", "x-appengine-task
 # X-CloudScheduler-* (HTTP targets, §3.5) are likewise dropped unless the platform sent them (safe choice).
 _PLATFORM_PREFIXES = ("x-appengine-", "x-google-", "x-cloudtasks-", "x-cloudscheduler-")
 # Set again below from what the front end knows, never taken from the client.
-_REPLACED = frozenset({"x-forwarded-proto", "forwarded", "content-length", TOKEN_HEADER.lower()})
+# (Expect: the front end answered 100-continue itself and has the whole body; the app must not wait for one.)
+_REPLACED = frozenset({"x-forwarded-proto", "forwarded", "content-length", "expect", TOKEN_HEADER.lower()})
 # Response headers App Engine removes (§3.6). Content-Encoding is kept when the app compressed the body
 # itself (removing it would corrupt the body); Content-Length is re-derived by the front end.
 _RESPONSE_REMOVED = frozenset({

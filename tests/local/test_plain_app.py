@@ -170,6 +170,19 @@ def test_limits(plain: Running) -> None:
     assert status == 200 and json.loads(body)["body_length"] == 5 * 1024 * 1024
 
 
+def test_expect_100_continue_and_head(plain: Running) -> None:
+    with socket.create_connection(("127.0.0.1", plain.port), timeout=30) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"hello")
+        answer = b""
+        while b'"body_length"' not in answer:
+            answer += sock.recv(65536)
+        assert b'"body_length": 5' in answer and b"expect" not in answer.lower()  # the app got no Expect
+    status, headers, body = plain.request("HEAD", "/text")
+    assert (status, body) == (200, b"") and headers["content-type"].startswith("text/html")
+
+
 def test_request_timeout_is_504(plain: Running) -> None:
     assert plain.request("GET", "/slow?s=5")[0] == 504
 
