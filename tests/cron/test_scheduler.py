@@ -179,3 +179,13 @@ def test_retry_limits_both_must_be_reached() -> None:
     assert not may_retry(CronRetry(job_age_limit=60), 0, 61)
     both = CronRetry(job_retry_limit=2, job_age_limit=60)
     assert may_retry(both, 5, 30) and may_retry(both, 1, 90) and not may_retry(both, 2, 60)
+
+
+def test_age_limit_alone_keeps_retrying_until_the_job_is_that_old(recorder: Recorder) -> None:
+    log = Lines()
+    retry = CronRetry(job_age_limit=0.5, min_backoff_seconds=0.05, max_doublings=1)
+    scheduler = CronScheduler([job("/always-fail", retry=retry)], recorder.server.url, TOKEN, log=log)
+    assert scheduler.run_now("/always-fail") == 500
+    attempts = len(recorder.requests())
+    assert attempts >= 2  # no count limit: retried until the run was half a second old, then given up
+    assert log[-1] == f"cron GET /always-fail failed after {attempts} attempts; next run on schedule"
