@@ -133,3 +133,25 @@ def test_failing_warmup_is_logged_and_traffic_still_flows(tmp_path: Path) -> Non
         assert running.request("GET", "/")[2] == b"ok"
         log = running.log()
         assert "GET /_ah/warmup 500" in log and "warmup request failed with 500" in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("scaling", "first_seen_at"), [
+    ("manual_scaling:\n  instances: 1\n", "start"),  # sent at instance start, before any traffic
+    ("basic_scaling:\n  max_instances: 1\n", "first request"),  # sent before the first request
+])
+def test_start_request_before_traffic_on_basic_and_manual_scaling(tmp_path: Path, scaling: str,
+                                                                  first_seen_at: str) -> None:
+    (tmp_path / "app.yaml").write_text(f"runtime: python312\ninstance_class: B1\ninbound_services: [warmup]\n{scaling}")
+    (tmp_path / "main.py").write_text(
+        "SEEN = []\n"
+        "def app(environ, start_response):\n"
+        "    SEEN.append(environ['PATH_INFO'])\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [' '.join(SEEN).encode()]\n"
+    )
+    with start_runner(tmp_path, tmp_path, env=NO_EMULATORS) as running:
+        if first_seen_at == "start":
+            running.wait_for_log("GET /_ah/start 200")
+        assert running.request("GET", "/first")[2] == b"/_ah/start /first"  # never /_ah/warmup on B classes
+        assert running.request("GET", "/second")[2] == b"/_ah/start /first /second"
