@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from werkzeug.exceptions import BadRequest, NotFound
+
 from framework.adapters.appengine import task_only
+from framework.globals import current_app, request
 
 if TYPE_CHECKING:
     from framework.app import App
@@ -160,8 +163,6 @@ def defer(func: TaskFunction | Callable[..., Any], *args: Any, queue: str | None
 
 def current_task() -> TaskInfo | None:
     """The task being run by this request, from App Engine's trusted headers; None outside a task."""
-    from framework.globals import request
-
     info = request.appengine
     if not info.is_task:
         return None
@@ -173,10 +174,6 @@ def current_task() -> TaskInfo | None:
 @task_only
 def _run_task(function: str) -> tuple[str, int]:
     """The built-in route: decode the JSON call and run the declared function (an exception is a 500: retry)."""
-    from werkzeug.exceptions import BadRequest, NotFound
-
-    from framework.globals import current_app, request
-
     spec = task_functions(current_app).get(function)
     if spec is None:
         raise NotFound(f"No task function {function!r} is declared with @app.task in this app.")
@@ -210,12 +207,14 @@ def client() -> Any:
         return found
     with _lock:
         if host not in _clients:
-            from google.cloud import tasks_v2
+            from google.cloud import tasks_v2  # cold start: only apps that enqueue load the client
 
             if host:
-                import grpc
-                from google.api_core.client_options import ClientOptions
-                from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+                import grpc  # cold start
+                from google.api_core.client_options import ClientOptions  # cold start
+                from google.cloud.tasks_v2.services.cloud_tasks.transports import (  # cold start
+                    CloudTasksGrpcTransport,
+                )
 
                 transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(host), host=host)
                 _clients[host] = tasks_v2.CloudTasksClient(transport=transport,
