@@ -20,7 +20,7 @@ import contextlib
 import hmac
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -119,7 +119,7 @@ class FrontEnd:
         if self._session is not None:
             await self._session.close()
 
-    def _handler_for(self, service: str | None):  # type: ignore[no-untyped-def]
+    def _handler_for(self, service: str | None) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
             return await self.handle(request, service)
 

@@ -126,16 +126,16 @@ def response_headers_size(raw: Iterable[tuple[bytes, bytes]]) -> int:
 
 def downstream_headers(raw: Iterable[tuple[bytes, bytes]]) -> CIMultiDict[str]:
     """The app's response headers as App Engine passes them on (§3.6)."""
-    raw = list(raw)
+    pairs = list(raw)
     connection_listed: set[str] = set()
-    for name, value in raw:
-        if name.lower() == b"connection":
-            connection_listed.update(p.strip().lower() for p in value.decode("latin-1").split(","))
+    for raw_name, raw_value in pairs:
+        if raw_name.lower() == b"connection":
+            connection_listed.update(p.strip().lower() for p in raw_value.decode("latin-1").split(","))
     out: CIMultiDict[str] = CIMultiDict()
-    for name_b, value_b in raw:
-        if not (name_b.isascii() and value_b.isascii()):
+    for raw_name, raw_value in pairs:
+        if not (raw_name.isascii() and raw_value.isascii()):
             continue  # App Engine drops headers with non-ASCII names or values
-        name, value = name_b.decode("ascii"), value_b.decode("ascii")
+        name, value = raw_name.decode("ascii"), raw_value.decode("ascii")
         lower = name.lower()
         if lower in _RESPONSE_REMOVED or lower in connection_listed:
             continue

@@ -117,9 +117,12 @@ class Runner:
         return code
 
     async def _start(self) -> None:
-        sockets = [(bind(self.port), None)]
-        sockets += [(_service_socket(self.port + 1 + i), svc.service) for i, svc in enumerate(self.project.services)]
-        service_urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for sock, name in sockets if name}
+        sockets: list[tuple[socket.socket, str | None]] = [(bind(self.port), None)]
+        service_urls: dict[str, str] = {}
+        for i, svc in enumerate(self.project.services):
+            sock = _service_socket(self.port + 1 + i)
+            sockets.append((sock, svc.service))
+            service_urls[svc.service] = f"http://127.0.0.1:{sock.getsockname()[1]}"
         for warning in self.project.warnings:
             output.emit("config", str(warning))
         self.env["LOCAL_PLATFORM_TOKEN"] = self.token
