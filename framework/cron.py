@@ -115,6 +115,13 @@ def _spec(
         parsed = Schedule.parse(schedule, timezone or "UTC")
     except ScheduleError as exc:
         raise ScheduleError(f"{where}: {exc}") from None
+    try:
+        inspect.signature(func).bind()
+    except TypeError:
+        raise CronError(f"{where}: App Engine calls a cron job with no arguments; give every parameter a "
+                        "default, or read what you need inside the function") from None
+    except ValueError:  # a builtin without a signature: nothing to check
+        pass
     if url is None:
         if not func.__name__.isidentifier():
             raise CronError(f"{where}: a function without a name needs url=, e.g. url='/cron/cleanup'")

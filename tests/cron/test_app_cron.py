@@ -111,6 +111,20 @@ def test_registration_errors_name_the_function(args: tuple, kwargs: dict, error:
     assert "/cron/job" not in {rule.rule for rule in app.url_map.iter_rules()}
 
 
+def test_a_job_needing_arguments_is_an_error() -> None:
+    app = App(__name__)
+    with pytest.raises(CronError, match="@cron on .*needs_one: App Engine calls a cron job with no arguments"):
+        @app.cron("every 5 minutes")
+        def needs_one(limit: int) -> None:
+            pass
+
+    @app.cron("every 5 minutes")
+    def has_defaults(limit: int = 10) -> None:
+        pass
+
+    assert [job.url for job in app.cron_jobs] == ["/cron/has-defaults"]
+
+
 def test_two_jobs_on_one_url_is_an_error() -> None:
     app = App(__name__)
 
