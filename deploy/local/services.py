@@ -25,6 +25,7 @@ from deploy.local.venvs import KIT_BIN, bin_dir_for
 # App Engine's default when app.yaml has no entrypoint (its exact flags are unconfirmed, §1.3).
 DEFAULT_ENTRYPOINT = "gunicorn -b :$PORT main:app"
 STARTUP_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0  # what App Engine gives an /_ah/stop handler
 # GAE_MEMORY_MB by instance class (§1.4).
 _MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
               "B4_1G": 3072, "B8": 3072}
@@ -162,8 +163,9 @@ class ServiceInstance:
         return (f"{where}: service {self.name!r} exited with status {code} before listening on $PORT "
                 "(its output is above)\n  fix: correct the error the output shows, then start the runner again")
 
-    async def _lifecycle_request(self, path: str, what: str) -> None:
+    async def _lifecycle_request(self, path: str, what: str, timeout: float | None = None) -> None:
         """GET `path` to the instance as the platform sends it, and log it as App Engine logs it."""
+        timeout = timeout or self.config.scaling.request_timeout
         headers = upstream_headers(
             CIMultiDictProxy(CIMultiDict(Host=f"127.0.0.1:{self.port}")), client_ip="0.1.0.2", scheme="http",
             front_end_host=f"127.0.0.1:{self.port}", token=self.token, from_platform=True,
@@ -173,7 +175,7 @@ class ServiceInstance:
         started = loop.time()
         try:
             async with self.session.get(self.base_url + path, headers=headers, allow_redirects=False,
-                                        timeout=aiohttp.ClientTimeout(total=self.config.scaling.request_timeout)) as resp:
+                                        timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -188,5 +190,9 @@ class ServiceInstance:
                                    "one (locally it keeps serving)")
 
     async def stop(self) -> None:
-        if self.child is not None:
-            await self.child.stop()
+        """/_ah/stop first on basic and manual scaling (the handler gets 30 s, §1.5), then SIGTERM."""
+        if self.child is None:
+            return
+        if self._usable and self._started and self.child.running and self.config.scaling.kind != "automatic":
+            await self._lifecycle_request("/_ah/stop", "stop", timeout=STOP_TIMEOUT)
+        await self.child.stop()

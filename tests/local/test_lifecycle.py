@@ -155,3 +155,6 @@ def test_start_request_before_traffic_on_basic_and_manual_scaling(tmp_path: Path
             running.wait_for_log("GET /_ah/start 200")
         assert running.request("GET", "/first")[2] == b"/_ah/start /first"  # never /_ah/warmup on B classes
         assert running.request("GET", "/second")[2] == b"/_ah/start /first /second"
+        running.server.proc.send_signal(signal.SIGTERM)
+        assert running.server.proc.wait(timeout=60) == 0
+        assert "GET /_ah/stop 200" in running.log()  # basic and manual instances are told they stop
