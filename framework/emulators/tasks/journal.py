@@ -73,9 +73,9 @@ class Journal:
 
     def tasks(self) -> Iterator[TaskRow]:
         if self._db is not None:
-            for *row, named in self._db.execute(
+            for name, queue, seq, data, prev_status, reason, named in self._db.execute(
                     "SELECT name, queue, seq, data, prev_status, reason, named FROM tasks ORDER BY seq"):
-                yield TaskRow(*row, named=bool(named))
+                yield TaskRow(name, queue, seq, data, prev_status, reason, bool(named))
 
     def tombstones(self) -> Iterator[tuple[str, float]]:
         if self._db is not None:
