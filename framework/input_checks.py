@@ -25,21 +25,40 @@ def wsgi_text(value: str) -> str:
 def path_info_of(environ: dict[str, t.Any]) -> str:
     """PATH_INFO as text, as werkzeug binds it; a path that is not UTF-8 is a 400, not a 500.
 
-    PATH_INFO arrives already unescaped, so a bad escape (`/a%zz`) is looked for in the raw request
-    URI that gunicorn (RAW_URI) and werkzeug (REQUEST_URI) keep: it is a 400 too.
+    Servers disagree on escaped bytes that are not UTF-8 (`/a%ff`): gunicorn hands the app the raw
+    bytes, werkzeug's dev server and test client replace them with U+FFFD first. So the raw request
+    URI that gunicorn (RAW_URI) and werkzeug (REQUEST_URI) keep is checked too, and such a path is a
+    400 on every host; so is a bad escape (`/a%zz`), which PATH_INFO no longer shows.
     """
     uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if uri and "%" in uri and BAD_ESCAPE.search(uri.partition("?")[0]):
-        raise BadRequest("The URL path has an invalid percent-escape; write a literal '%' as '%25'.")
+    if uri:
+        path = uri.partition("?")[0]
+        if "%" in path or not path.isascii():
+            _check_raw_path(path)
     raw: str = environ.get("PATH_INFO", "")
     if raw.isascii():
         return raw
     try:
         return raw.encode("latin1").decode()
     except UnicodeDecodeError:
-        raise BadRequest("The URL path is not valid UTF-8; percent-encode it as UTF-8.") from None
+        raise BadRequest(_NOT_UTF8) from None
     except UnicodeEncodeError:
         return raw  # a server that already decoded the path
+
+
+_NOT_UTF8 = "The URL path is not valid UTF-8; percent-encode it as UTF-8."
+
+
+def _check_raw_path(path: str) -> None:
+    """400 for a bad escape, or for escaped or raw bytes that do not decode as UTF-8."""
+    if BAD_ESCAPE.search(path):
+        raise BadRequest("The URL path has an invalid percent-escape; write a literal '%' as '%25'.")
+    try:
+        unquote_to_bytes(path.encode("latin1")).decode()
+    except UnicodeEncodeError:
+        return  # not a WSGI byte string: the server decoded it already
+    except UnicodeDecodeError:
+        raise BadRequest(_NOT_UTF8) from None
 
 
 def check_query_string(query: str) -> None:

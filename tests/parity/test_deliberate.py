@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import typing as t
 
 import itsdangerous
 import pytest
@@ -153,6 +154,21 @@ def test_invalid_percent_escapes_are_400_where_flask_passes_them_on(url: str) ->
         }
 
 
+@pytest.mark.parametrize("url", ["/p/%ff%fe", "/p/ok?q=%ff"])
+def test_escaped_bytes_that_are_not_utf8_are_400_where_flask_passes_them_on(url: str) -> None:
+    import flask
+
+    import framework
+
+    flask_reply = _echo_app(flask).test_client().get(url)  # type: ignore[attr-defined]
+    # Flask hands the view U+FFFD for the path, the literal text "%FF" for the query
+    assert flask_reply.status_code == 200
+    assert flask_reply.get_json() in ({"rest": "\ufffd\ufffd", "args": {}, "n": 0},
+                                      {"rest": "ok", "args": {"q": "%FF"}, "n": 0})
+    ours = _echo_app(framework).test_client().get(url)  # type: ignore[attr-defined]
+    assert ours.status_code == 400 and b"not valid UTF-8" in ours.data
+
+
 def test_chunked_body_over_the_limit_is_413_where_flask_truncates_it() -> None:
     import flask
 
@@ -167,3 +183,35 @@ def test_chunked_body_over_the_limit_is_413_where_flask_truncates_it() -> None:
 
     assert post(flask) == (200, {"rest": "x", "args": {}, "n": 10})  # Flask hands the view 10 of 25 bytes
     assert post(framework)[0] == 413
+
+
+def _method_view_app(fw: t.Any) -> t.Any:
+    app = fw.Flask("method_view_none")
+
+    class Items(fw.views.MethodView):
+        get = None
+
+        def post(self) -> str:
+            return "posted"
+
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_method_view_handler_set_to_none_is_405_where_flask_fails_with_500() -> None:
+    """README: a MethodView that sets a handler to None does not list that method (405, with an Allow
+    header that leaves it out); Flask lists it, then fails calling None (500)."""
+    import flask
+    import flask.views
+
+    import framework
+    import framework.views
+
+    flask_app, our_app = _method_view_app(flask), _method_view_app(framework)
+    assert flask_app.test_client().get("/items").status_code == 500
+    ours = our_app.test_client().get("/items")
+    assert ours.status_code == 405
+    assert "GET" not in ours.headers["Allow"] and "POST" in ours.headers["Allow"]
+    for app in (flask_app, our_app):
+        assert app.test_client().post("/items").text == "posted"
