@@ -73,7 +73,7 @@ def build_admin(service: Any, shutdown: Callable[[], None], hosts: Iterable[str]
                 self._reply(413 if length > MAX_BODY else 400, "Bad Content-Length\n")
                 return
             body = self.rfile.read(length)
-            if self.path.startswith("/v1/"):
+            if self.path.startswith(("/v1/", "/emulator/v1/")):
                 from .rest import handle
 
                 answer = handle(service, self.path, self.headers.get("Content-Type", ""), body)

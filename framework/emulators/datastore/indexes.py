@@ -80,7 +80,8 @@ class Need:
 def _orders(plan: Plan) -> list[tuple[str, bool]]:
     """The sort orders the plan runs (inequalities' implied ones included), without a trailing key ascending."""
     if plan.order_prop is not None:
-        return [(plan.order_prop, plan.descending), *plan.then_by]
+        tail = [(KEY, True)] if plan.key_descending else []
+        return [(plan.order_prop, plan.descending), *plan.then_by, *tail]
     return [(KEY, True)] if plan.descending else []
 
 

@@ -58,6 +58,7 @@ class Plan:
     order_prop: str | None = None
     descending: bool = False
     then_by: list[tuple[str, bool]] = field(default_factory=list)  # further sort orders (property, descending)
+    key_descending: bool = False  # the final tie-break by key (after other sort orders) is descending
     projection: list[str] = field(default_factory=list)
     keys_only: bool = False
     distinct_on: list[str] = field(default_factory=list)
@@ -119,6 +120,8 @@ def _add_branches(plan: Plan, dnf: list[list[Any]]) -> None:
         plan.branches.append((sub.conds, sub.key_conds))
     if len(ancestors) > 1:
         raise invalid("All disjunctions of a query must have the same ancestor filter.")
+    if any(c.op == NOT_IN for conds, _ in plan.branches for c in conds):
+        raise invalid("A NOT_IN filter cannot be combined with OR.")
     plan.ancestor = ancestors.pop()
 
 
@@ -247,8 +250,9 @@ def _plan_projection(plan: Plan, query: Any) -> None:
     if names == [KEY]:
         plan.keys_only = True
     elif names:
-        if KEY in names:
-            raise invalid("__key__ can only be projected alone.")
+        # The key comes with every result anyway: ndb's ordered OR/IN keys-only queries project
+        # [__key__, <sort properties>] so it can merge the branches in order.
+        names = [name for name in names if name != KEY]
         eq_props = {c.prop for c in plan.conds if c.op == EQ}
         for name in names:
             if name in eq_props:
@@ -257,19 +261,28 @@ def _plan_projection(plan: Plan, query: Any) -> None:
     plan.distinct_on = [p.name for p in query.distinct_on]
     if plan.distinct_on and not plan.projection:
         raise invalid("distinct_on requires a projection.")
+    for name in plan.distinct_on:
+        if name not in plan.projection:
+            raise invalid(f'The distinct_on property "{name}" must also be projected.')
+    for c in plan.conds + [c for conds, _ in plan.branches for c in conds]:
+        if plan.distinct_on and c.op in INEQUALITY_OPS and c.prop not in plan.distinct_on:
+            raise invalid(f"Inequality filter on {c.prop} must also be a group by property when group by "
+                          "properties are set.")
 
 
 def _plan_order(plan: Plan, query: Any) -> None:
     orders = [(o.property.name, o.direction == pb.DESCENDING) for o in query.order]
-    eq_props = {c.prop for c in plan.conds if c.op == EQ}
-    orders = [o for o in orders if o[0] not in eq_props]  # a sort on an equality-filtered property is moot
     names = [name for name, _ in orders]
     if len(set(names)) != len(names):
         raise invalid("A property may appear only once in the sort orders.")
-    if KEY in names[:-1]:
-        raise unimplemented("__key__ is supported only as the last sort order by this emulator.")
-    if len(orders) > 1 and orders[-1] == (KEY, False):
-        orders.pop()  # key ascending is already the tie-break
+    if names and plan.distinct_on and names[:len(plan.distinct_on)] != plan.distinct_on[:len(names)]:
+        raise invalid("The distinct_on properties must come first in the sort orders, in the same order.")
+    eq_props = {c.prop for c in plan.conds if c.op == EQ}
+    orders = [o for o in orders if o[0] not in eq_props]  # a sort on an equality-filtered property is moot
+    if KEY in [name for name, _ in orders]:
+        orders = orders[:[name for name, _ in orders].index(KEY) + 1]  # keys are unique: later sorts are moot
+    if len(orders) > 1 and orders[-1][0] == KEY:
+        plan.key_descending = orders.pop()[1]  # the tie-break after the other orders
     ineq = [c.prop for c in plan.conds if c.op in INEQUALITY_OPS]
     if plan.kind is None and orders and orders[0] != (KEY, False):
         raise invalid("A kindless query can only be sorted by __key__ ascending.")
@@ -282,8 +295,6 @@ def _plan_order(plan: Plan, query: Any) -> None:
         )
     if ineq and not orders:
         orders = [(prop, False) for prop in ineq]  # inequalities imply ascending orders on their properties
-    if orders and orders[-1][0] == KEY and len(orders) > 1:
-        raise unimplemented("A descending __key__ after other sort orders is not supported by this emulator yet.")
     if orders and orders[0][0] != KEY:
         plan.order_prop, plan.descending = orders[0]
         plan.then_by = orders[1:]

@@ -16,7 +16,8 @@ from google.rpc import status_pb2
 from .errors import DatastoreError
 from .rpcs import BY_VERB
 
-PATH = re.compile(r"^/v1/projects/([^/:]+):([A-Za-z]+)$")
+PATH = re.compile(r"^(?:/emulator)?/v1/projects/([^/:]+):([A-Za-z]+)$")
+_ADMIN_VERBS = ("export", "import")  # JSON only, on the whole store (export.py)
 # google.rpc code numbers and HTTP statuses of the codes the service raises.
 _CODES = {
     "INVALID_ARGUMENT": (3, 400), "NOT_FOUND": (5, 404), "ALREADY_EXISTS": (6, 409), "ABORTED": (10, 409),
@@ -29,11 +30,13 @@ def handle(service: Any, path: str, content_type: str, body: bytes) -> tuple[int
     match = PATH.match(path)
     if match is None:
         return None
-    use_json = "json" in content_type
     project, method = match.groups()
+    use_json = "json" in content_type or method in _ADMIN_VERBS
     try:
+        if method in _ADMIN_VERBS:
+            return _admin(service, project, method, body)
         rpc = BY_VERB.get(method)
-        if rpc is None:
+        if rpc is None or path.startswith("/emulator/"):
             raise DatastoreError("NOT_FOUND", f"Unknown method {method}.")
         try:
             request = (json_format.Parse(body or b"{}", rpc.request()) if use_json
@@ -50,6 +53,20 @@ def handle(service: Any, path: str, content_type: str, body: bytes) -> tuple[int
     if use_json:
         return 200, "application/json", json_format.MessageToJson(response).encode()
     return 200, "application/x-protobuf", response.SerializeToString()
+
+
+def _admin(service: Any, project: str, method: str, body: bytes) -> tuple[int, str, bytes]:
+    """:export / :import of the whole store, JSON in and out."""
+    from .export import export_store, import_store
+
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        raise DatastoreError("INVALID_ARGUMENT", "The request body must be a JSON object.")
+    answer = (export_store if method == "export" else import_store)(service, project, request)
+    return 200, "application/json", json.dumps(answer).encode()
 
 
 def _error(code: str, message: str, use_json: bool) -> tuple[int, str, bytes]:

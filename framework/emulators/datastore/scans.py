@@ -97,12 +97,13 @@ def _split(pos: bytes, parts: int) -> tuple[list[bytes], bytes]:
     return values, pos[at:]
 
 
-def _after(a: tuple[tuple[bytes, ...], bytes], b: tuple[tuple[bytes, ...], bytes], desc: list[bool]) -> bool:
+def _after(a: tuple[tuple[bytes, ...], bytes], b: tuple[tuple[bytes, ...], bytes], desc: list[bool],
+           key_desc: bool) -> bool:
     """Whether (secondary sort values, path) `a` comes after `b` in result order."""
     for x, y, d in zip(a[0], b[0], desc, strict=True):
         if x != y:
             return (x > y) != d
-    return a[1] > b[1]
+    return a[1] != b[1] and (a[1] > b[1]) != key_desc
 
 
 @dataclass
@@ -156,13 +157,14 @@ class _SortedScan:
     def group(self, value: bytes, skeys: list[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
         """The rows of one first-sort value in result order, cut by the cursors."""
         items = [(rank, skey) for skey in skeys if (rank := self._rank(skey)) is not None]
-        items.sort(key=lambda item: item[0][1])
+        items.sort(key=lambda item: item[0][1], reverse=self.plan.key_descending)
         for i in range(len(self.desc) - 1, -1, -1):
             items.sort(key=lambda item, i=i: item[0][0][i], reverse=self.desc[i])
         for rank, skey in items:
-            if self.first is not None and value == self.first[0] and not _after(rank, self.first[1], self.desc):
+            key_desc = self.plan.key_descending
+            if self.first is not None and value == self.first[0] and not _after(rank, self.first[1], self.desc, key_desc):
                 continue
-            if self.last is not None and value == self.last[0] and _after(rank, self.last[1], self.desc):
+            if self.last is not None and value == self.last[0] and _after(rank, self.last[1], self.desc, key_desc):
                 return
             yield value, value + b"".join(rank[0]) + rank[1], skey
 
@@ -177,7 +179,7 @@ def _sorted_rows(
     the further sort values and the path, so cursors resume inside a group.
     """
     ns_len = len(plan.ns)
-    if not plan.descending and not plan.then_by:
+    if not plan.descending and not plan.then_by and not plan.key_descending:
         lo, hi = _bounded(*bounds, start, end, False)
         for row, skey in storage.scan_index(base + lo, base + hi):
             pos = row[len(base):]

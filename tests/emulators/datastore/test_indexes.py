@@ -124,6 +124,13 @@ COMPOSITE = {
             direction: desc
           - name: w
         """),
+    "sort then key descending": (q(order=["g", "-__key__"]), """
+        - kind: Task
+          properties:
+          - name: g
+          - name: __key__
+            direction: desc
+        """),
     "projection of two properties": (q(projection=["b", "a"]), """
         - kind: Task
           properties:
