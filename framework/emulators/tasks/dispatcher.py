@@ -212,7 +212,11 @@ class Dispatcher:
         return Outgoing(pb.METHODS[request.http_method], request.url, headers, bytes(request.body), timeout)
 
     def _deliver(self, queue: QueueState, task: TaskState, outgoing: Outgoing) -> None:
-        outcome = send(outgoing)
+        try:
+            outcome = send(outgoing)
+        except Exception as exc:  # whatever happens, the attempt must end, or the task stays "running"
+            log.exception("cloudtasks: sending %s failed", task.msg.name)
+            outcome = Outcome(None, f"UNAVAILABLE: {exc.__class__.__name__}: {exc}")
         self._finish(queue, task, outcome)
 
     def _finish(self, queue: QueueState, task: TaskState, outcome: Outcome) -> None:

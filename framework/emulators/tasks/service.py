@@ -40,6 +40,8 @@ TASK_DEDUP_API = 3600.0  # quotas page: ~1 hour for queues made through the API
 TASK_DEDUP_YAML = 9 * 86400.0  # CreateTask reference: ~9 days for queue.yaml queues
 MAX_QUEUE_PAGE = 9800
 MAX_TASK_PAGE = 1000
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _FILTER = re.compile(r"\s*state\s*(?::|=)\s*\"?([A-Z_]+)\"?\s*")
 _STATES = {"RUNNING": pb.QUEUE_RUNNING, "PAUSED": pb.QUEUE_PAUSED, "DISABLED": pb.QUEUE_DISABLED}
 _MUTABLE = {"app_engine_routing_override", "http_target", "rate_limits", "retry_config", "stackdriver_logging_config"}
@@ -351,6 +353,10 @@ def _check_task(msg: Any) -> None:
             raise invalid(f"http_request.url {request.url!r} must begin with http:// or https:// and be at most "
                           f"{MAX_URI} characters.")
         allowed = {"POST", "PUT", "PATCH"}
+    for header, value in request.headers.items():
+        if not _TOKEN.fullmatch(header) or not _FIELD_VALUE.fullmatch(value):
+            raise invalid(f"Header {header!r}: {value!r} is not a valid HTTP header (a token name and a "
+                          "printable Latin-1 value without line breaks).")
     if request.http_method == 0:
         request.http_method = pb.METHOD_POST
     method = pb.METHODS.get(request.http_method)

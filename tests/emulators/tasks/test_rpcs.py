@@ -160,19 +160,22 @@ def test_task_name_deduplication(client: tasks_v2.CloudTasksClient) -> None:
 
 def test_task_errors(client: tasks_v2.CloudTasksClient) -> None:
     made = queue(client, "bad")
-    cases = {
-        "needs a target": {},
-        "relative_uri": {"app_engine_http_request": {"relative_uri": "no-slash"}},
-        "http://": {"http_request": {"url": "ftp://example.com/"}},
-        "body is allowed only": {"app_engine_http_request": {"relative_uri": "/x", "http_method": "GET",
-                                                             "body": b"x"}},
-        "30 days": {**AE, "schedule_time": datetime.now(UTC) + timedelta(days=31)},
-        "dispatch_deadline": {**AE, "dispatch_deadline": duration_pb2.Duration(seconds=5)},
-        "1 MB": {"app_engine_http_request": {"relative_uri": "/big", "body": b"x" * (1024 * 1024 + 1)}},
-        "Invalid task id": {**AE, "name": f"{made.name}/tasks/has space"},
-        "not in the queue": {**AE, "name": f"{PARENT}/queues/other/tasks/t1"},
-    }
-    for message, task in cases.items():
+    cases = [
+        ("needs a target", {}),
+        ("relative_uri", {"app_engine_http_request": {"relative_uri": "no-slash"}}),
+        ("http://", {"http_request": {"url": "ftp://example.com/"}}),
+        ("body is allowed only", {"app_engine_http_request": {"relative_uri": "/x", "http_method": "GET",
+                                                              "body": b"x"}}),
+        ("30 days", {**AE, "schedule_time": datetime.now(UTC) + timedelta(days=31)}),
+        ("dispatch_deadline", {**AE, "dispatch_deadline": duration_pb2.Duration(seconds=5)}),
+        ("1 MB", {"app_engine_http_request": {"relative_uri": "/big", "body": b"x" * (1024 * 1024 + 1)}}),
+        ("Invalid task id", {**AE, "name": f"{made.name}/tasks/has space"}),
+        ("not in the queue", {**AE, "name": f"{PARENT}/queues/other/tasks/t1"}),
+        ("not a valid HTTP header", {"app_engine_http_request": {"relative_uri": "/x",
+                                                                 "headers": {"X-A": "a\r\nb"}}}),
+        ("not a valid HTTP header", {"http_request": {"url": "http://x/", "headers": {"Bad Name": "v"}}}),
+    ]
+    for message, task in cases:
         with pytest.raises(exceptions.InvalidArgument, match=message):
             client.create_task(parent=made.name, task=task)
     with pytest.raises(exceptions.InvalidArgument):
