@@ -33,7 +33,10 @@ from framework.globals import current_app, request
 if TYPE_CHECKING:
     from framework.app import App
 
-__all__ = ["Enqueued", "TaskFunction", "TaskInfo", "client", "current_task", "declare", "defer", "task_functions"]
+__all__ = [
+    "Enqueued", "TaskAlreadyExists", "TaskError", "TaskFunction", "TaskInfo", "client", "current_task", "declare",
+    "defer", "task_functions",
+]
 
 EXTENSION_KEY = "framework.tasks"
 QUEUE_EXTENSION_KEY = "framework.tasks.queue"  # a test double of the queue (framework.testing.tasks)
@@ -45,6 +48,10 @@ EMULATOR_LOCATION = "us-central1"
 
 class TaskError(RuntimeError):
     """A task cannot be enqueued (unknown function, arguments that are not JSON, missing location)."""
+
+
+class TaskAlreadyExists(TaskError):
+    """A task with this name exists, or existed too recently (Cloud Tasks' de-duplication, ALREADY_EXISTS)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ def defer(func: TaskFunction | Callable[..., Any], *args: Any, queue: str | None
 
     `queue` defaults to the function's queue, then config TASKS_QUEUE, then "default"; `delay` (seconds or
     a timedelta) sets the schedule time; `name` (letters, digits, - and _) makes the task de-duplicated by
-    Cloud Tasks; `service` routes it (default: the function's service, else this service, GAE_SERVICE);
+    Cloud Tasks (a reused name raises TaskAlreadyExists); `service` routes it (default: the function's service, else this service, GAE_SERVICE);
     `deadline` is the dispatch deadline in seconds (15 s to 24 h).
     """
     if not isinstance(func, TaskFunction):
@@ -253,5 +260,13 @@ def _create_task(config: Mapping[str, Any], task: Enqueued, deadline: float | No
         body["schedule_time"] = task.schedule_time
     if deadline is not None:
         body["dispatch_deadline"] = timedelta(seconds=deadline)
-    created = client().create_task(parent=parent, task=body)
+    from google.api_core import exceptions  # cold start: loaded with the client
+
+    try:
+        created = client().create_task(parent=parent, task=body)
+    except exceptions.AlreadyExists as exc:
+        raise TaskAlreadyExists(f"task {task.name!r} on queue {task.queue!r}: {exc.message}") from exc
+    except exceptions.FailedPrecondition as exc:
+        raise TaskError(f"cannot enqueue on {parent}: {exc.message} Declare the queue in queue.yaml or create it "
+                        f"with `gcloud tasks queues create {task.queue}`.") from exc
     return str(created.name)

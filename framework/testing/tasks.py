@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from framework.adapters.appengine import TRUSTED_ENVIRON_KEY
-from framework.tasks import QUEUE_EXTENSION_KEY, Enqueued, TaskError
+from framework.tasks import QUEUE_EXTENSION_KEY, Enqueued, TaskAlreadyExists
 
 if TYPE_CHECKING:
     from werkzeug.test import TestResponse
@@ -77,8 +77,7 @@ class TaskRecorder:
         name = task.name or str(secrets.randbits(63))
         key = f"{task.queue}/{name}"
         if key in self._names:
-            raise TaskError(f"a task named {name!r} was already enqueued on {task.queue!r} (Cloud Tasks answers "
-                            "ALREADY_EXISTS)")
+            raise TaskAlreadyExists(f"a task named {name!r} was already enqueued on {task.queue!r}")
         self._names.add(key)
         self.tasks.append(RecordedTask(name, task))
         return name

@@ -7,7 +7,7 @@ from google.cloud import tasks_v2
 
 from framework.emulators.tasks.launcher import Emulator
 from framework.emulators.tasks.pytest_plugin import clean_cloud_tasks, cloud_tasks_emulator  # noqa: F401
-from framework.tasks import TaskError, client, defer, queue_path
+from framework.tasks import TaskAlreadyExists, TaskError, client, defer, queue_path
 from tests.support.procs import REPO_ROOT
 
 from .apps import taskapp
@@ -31,10 +31,10 @@ def test_defer_creates_a_real_task_in_the_emulator(clean_cloud_tasks: Emulator) 
     assert request.headers["Content-Type"] == "application/json"
     assert request.app_engine_routing.service == "worker"
     assert task.schedule_time.timestamp() > task.create_time.timestamp() + 3500
-    from google.api_core import exceptions
-
-    with pytest.raises(exceptions.AlreadyExists):
+    with pytest.raises(TaskAlreadyExists, match="named-1"):
         defer(taskapp.write_note, "k", "text", name="named-1")
+    with pytest.raises(TaskError, match="queue.yaml"):
+        defer(taskapp.write_note, "k", "text", queue="no-such-queue")
 
 
 def test_queue_path_needs_a_location_off_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:

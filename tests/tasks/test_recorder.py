@@ -12,7 +12,7 @@ import pytest
 from framework import App
 from framework.adapters.appengine import TRUSTED_ENVIRON_KEY
 from framework.emulators.datastore.launcher import Emulator
-from framework.tasks import TaskError, defer, task_functions
+from framework.tasks import TaskAlreadyExists, TaskError, defer, task_functions
 from framework.testing.tasks import TaskFailed, TaskRecorder
 
 from .apps import taskapp
@@ -74,7 +74,7 @@ def test_defer_refuses_what_cannot_be_a_task(recorder: TaskRecorder) -> None:
     with pytest.raises(TaskError, match="declare it with @app.task"):
         defer(print, "k")
     taskapp.write_note.defer("dup", "x", name="only-once")
-    with pytest.raises(TaskError, match="ALREADY_EXISTS"):
+    with pytest.raises(TaskAlreadyExists, match="already enqueued"):
         taskapp.write_note.defer("dup", "x", name="only-once")
 
     def nested() -> None:
