@@ -2,7 +2,7 @@
 
 Each accepted connection is classified by its first bytes: the HTTP/2 preface ("PRI * HTTP/2.0") is relayed
 byte for byte to the gRPC server on an internal loopback port; anything else is HTTP/1.x, handed to the admin
-HTTP server (any `socketserver.BaseServer`).
+HTTP server (any `socketserver.BaseServer`) once its first request head has arrived.
 
 One thread runs a selector loop that accepts, classifies and relays, so a connection costs no thread and no
 work while it is quiet. The admin server gets a bounded pool of threads; past it a connection gets a 503.
@@ -79,6 +79,7 @@ class Multiplexer:
         self._admin_pool = ThreadPoolExecutor(max_workers=admin_threads, thread_name_prefix="emulator-admin")
         self._admin_limit = admin_threads
         self._admin_busy = 0
+        self._admin_socks: set[socket.socket] = set()  # being served, cut at close() so no thread lingers
         self._lock = threading.Lock()
         self._reserve: int | None = _reserve_fd()
         self._accepting = False
@@ -233,6 +234,8 @@ class Multiplexer:
         self._admin_pool.submit(self._serve_admin, conn)
 
     def _serve_admin(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._admin_socks.add(conn)
         try:
             conn.setblocking(True)
             try:
@@ -249,6 +252,7 @@ class Multiplexer:
         finally:
             with self._lock:
                 self._admin_busy -= 1
+                self._admin_socks.discard(conn)
 
     # --- HTTP/2: relayed to the gRPC server ------------------------------------------------------------------
     def _start_relay(self, conn: socket.socket) -> None:
@@ -371,6 +375,11 @@ class Multiplexer:
             side.sock.close()
         for conn in list(self._pending):
             conn.close()
+        with self._lock:
+            serving = list(self._admin_socks)
+        for conn in serving:  # a kept-alive admin connection would hold its thread (and exit) for IDLE_TIMEOUT
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         self._admin_pool.shutdown(wait=False, cancel_futures=True)
         if self._reserve is not None:
             os.close(self._reserve)
