@@ -1,5 +1,9 @@
 """`python -m deploy functions [DIR] [--dry-run]`: `gcloud functions deploy` for each entry point main.py exports.
 
+Stages the folder with gcloud functions' ignore rules, boots each entry point with functions-framework
+on loopback (deploy.preflight, unless --skip-preflight), then deploys each with app.yaml's env_variables
+(`--env-vars-file`, written to .local/, never uploaded).
+
 Entry points are found by importing main.py in a subprocess (the app is read only through its files and a
 process): module-level objects made by `framework.adapters.cloud_functions.http(app)` deploy with
 `--trigger-http`; `cloud_event(app)` ones get their trigger from the app's `@app.on_event` registrations
@@ -152,6 +156,11 @@ def plan(entries: Sequence[EntryPoint], *, topic: str | None = None, bucket: str
     return deployments
 
 
+def preflight_targets(entries: Sequence[EntryPoint]) -> list[tuple[str, str, str]]:
+    """(function name, entry point, signature type) of each entry point, for deploy.preflight."""
+    return [(function_name(e.name), e.name, "http" if e.kind == "http" else "cloudevent") for e in entries]
+
+
 def _env_file(app_dir: Path, variables: dict[str, str]) -> Path | None:
     """app.yaml's env_variables as the YAML file `--env-vars-file` reads, kept out of the upload (.local/)."""
     if not variables:
@@ -175,7 +184,8 @@ def command(args: argparse.Namespace) -> int:
         runtime = args.runtime or (app_yaml.runtime if app_yaml else None)
         if not runtime:
             raise FunctionsError("no runtime: pass --runtime python312 (or keep an app.yaml beside main.py)")
-        deployments = plan(discover(app_dir), topic=args.topic, bucket=args.bucket)
+        entries = discover(app_dir)
+        deployments = plan(entries, topic=args.topic, bucket=args.bucket)
         if not deployments:
             raise FunctionsError("main.py exports no http(app) or cloud_event(app) entry point: add e.g. "
                                  "`http_function = http(app)` (framework.adapters.cloud_functions)")
@@ -184,7 +194,22 @@ def command(args: argparse.Namespace) -> int:
         print(f"functions: refused\n{exc}", file=sys.stderr)
         return 1
     print(f"staged the upload in {staged}")
-    env_file = _env_file(app_dir, dict(app_yaml.env_variables) if app_yaml else {})
+    variables = dict(app_yaml.env_variables) if app_yaml else {}
+    if args.skip_preflight:
+        print("preflight: skipped (--skip-preflight)")
+    else:
+        from deploy.preflight import PreflightError, preflight_functions
+
+        try:
+            reports = preflight_functions(app_dir, preflight_targets(entries), staged, variables=variables)
+        except PreflightError as exc:
+            print(f"functions: not deployed: preflight failed\n{exc}", file=sys.stderr)
+            return 1
+        print("\n\n".join(report.text() for report in reports))
+        if not all(report.ok for report in reports):
+            print("functions: not deployed: an entry point did not boot cleanly", file=sys.stderr)
+            return 1
+    env_file = _env_file(app_dir, variables)
     driver = gc.Gcloud(dry_run=args.dry_run)
     status = 0
     for deployment in deployments:
@@ -214,4 +239,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--out", help="staging folder to create (default: a new temporary folder)")
     parser.add_argument("--dry-run", action="store_true", help="print the gcloud commands, run nothing")
     parser.add_argument("--yes", action="store_true", help="no prompts (gcloud --quiet)")
+    parser.add_argument("--skip-preflight", action="store_true",
+                        help="deploy without booting each entry point with functions-framework first")
     parser.set_defaults(func=command)

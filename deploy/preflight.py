@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,8 @@ INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384
 BUILDPACK_GUNICORN = "gunicorn==22.0.0"  # what the buildpack adds without an entrypoint (§1.2)
 DEFAULT_ENTRYPOINT = "gunicorn -b 127.0.0.1:$PORT main:app"  # the platform's own flags are unconfirmed (§1.3)
 PROJECT = "preflight-local"
+FUNCTION_MEMORY_MB = 256  # gcloud's default --memory for new functions (§7.3)
+FUNCTIONS_FRAMEWORK = "functions-framework"  # injected by the buildpack when requirements lack it (§7.2)
 # Modules whose distribution has another name (the ModuleNotFoundError names the module).
 _DISTRIBUTIONS = {"yaml": "PyYAML", "google.cloud.ndb": "google-cloud-ndb",
                   "google.cloud.datastore": "google-cloud-datastore", "google.cloud.secretmanager":
@@ -98,9 +100,12 @@ def _requirement_names(requirements: Path) -> list[str]:
     return names
 
 
-def buildpack_additions(requirements: Path, entrypoint: str | None) -> list[str]:
-    """What the buildpack installs besides requirements.txt: gunicorn when there is no entrypoint."""
+def buildpack_additions(requirements: Path, entrypoint: str | None, *, functions: bool = False) -> list[str]:
+    """What the buildpack installs besides requirements.txt: for App Engine gunicorn when there is no
+    entrypoint (§1.2), for functions functions-framework when requirements.txt lacks it (§7.2)."""
     names = _requirement_names(requirements) if requirements.is_file() else []
+    if functions:
+        return [] if FUNCTIONS_FRAMEWORK in names else [FUNCTIONS_FRAMEWORK]
     return [] if entrypoint or "gunicorn" in names else [BUILDPACK_GUNICORN]
 
 
@@ -122,9 +127,11 @@ def ensure_venv(cache_root: Path, requirements: Path, additions: Sequence[str], 
             return venv, True
         if venv.exists():
             shutil.rmtree(venv)  # a build that was interrupted
-        steps = [[sys.executable, "-m", "venv", str(venv)]]
-        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                   "--no-input", "--progress-bar", "off"]
+        # A venv without pip of its own, filled by this interpreter's pip (`--python`): the same packages,
+        # without seconds of ensurepip per build. The app never needs pip at run time.
+        steps = [[sys.executable, "-m", "venv", "--without-pip", str(venv)]]
+        install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                   "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
         if requirements.is_file():
             steps.append([*install, "-r", str(requirements), *additions])
         elif additions:
@@ -152,21 +159,13 @@ def loopback_entrypoint(entrypoint: str) -> str:
     return text
 
 
-def production_env(app_yaml: object, port: int, datastore: str | None, home: Path) -> dict[str, str]:
-    """App Engine standard's variables for the boot, with everything that could reach Google kept local."""
-    service = getattr(app_yaml, "service", "default")
-    instance_class = getattr(app_yaml, "instance_class", "F1")
+def _local_only_env(home: Path, port: int, datastore: str | None) -> dict[str, str]:
+    """What every boot gets: loopback, no credentials, no metadata server, no way out to Google."""
     closed = f"127.0.0.1:{_free_port()}"  # nothing listens there: any outbound call fails at once
     env = {
         "PATH": os.pathsep.join([str(home / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8", "HOME": str(home), "TMPDIR": str(home),
-        **dict(getattr(app_yaml, "env_variables", {}) or {}),
-        "GAE_ENV": "standard", "GAE_SERVICE": service, "GAE_VERSION": "preflight",
-        "GAE_INSTANCE": "preflight-" + os.urandom(8).hex(), "GAE_RUNTIME": getattr(app_yaml, "runtime", ""),
-        "GAE_MEMORY_MB": str(INSTANCE_MEMORY_MB.get(instance_class, 384)), "GAE_APPLICATION": f"s~{PROJECT}",
-        "GAE_DEPLOYMENT_ID": "0", "GOOGLE_CLOUD_PROJECT": PROJECT, "PORT": str(port), "HOST": "127.0.0.1",
-        "FRAMEWORK_PREFLIGHT": "1",
-        # No credentials, no metadata server, no way out: only loopback is reachable.
+        "GOOGLE_CLOUD_PROJECT": PROJECT, "PORT": str(port), "HOST": "127.0.0.1", "FRAMEWORK_PREFLIGHT": "1",
         "CLOUDSDK_CONFIG": str(home / "gcloud"), "NO_GCE_CHECK": "True",
         "GCE_METADATA_HOST": closed, "GCE_METADATA_IP": closed,
         "http_proxy": f"http://{closed}", "https_proxy": f"http://{closed}", "HTTP_PROXY": f"http://{closed}",
@@ -178,6 +177,27 @@ def production_env(app_yaml: object, port: int, datastore: str | None, home: Pat
         env["DATASTORE_EMULATOR_HOST"] = datastore
         env["DATASTORE_PROJECT_ID"] = PROJECT
     return env
+
+
+def production_env(app_yaml: object, port: int, datastore: str | None, home: Path) -> dict[str, str]:
+    """App Engine standard's variables for the boot (§2), with everything that could reach Google kept local."""
+    instance_class = getattr(app_yaml, "instance_class", "F1")
+    platform = {
+        "GAE_ENV": "standard", "GAE_SERVICE": getattr(app_yaml, "service", "default"), "GAE_VERSION": "preflight",
+        "GAE_INSTANCE": "preflight-" + os.urandom(8).hex(), "GAE_RUNTIME": getattr(app_yaml, "runtime", ""),
+        "GAE_MEMORY_MB": str(INSTANCE_MEMORY_MB.get(instance_class, 384)), "GAE_APPLICATION": f"s~{PROJECT}",
+        "GAE_DEPLOYMENT_ID": "0",
+    }
+    return {**dict(getattr(app_yaml, "env_variables", {}) or {}), **platform,
+            **_local_only_env(home, port, datastore)}
+
+
+def function_env(name: str, target: str, signature: str, variables: dict[str, str], port: int,
+                 datastore: str | None, home: Path) -> dict[str, str]:
+    """Cloud Run functions' variables (§7.4) for the boot of one entry point, kept local the same way."""
+    platform = {"K_SERVICE": name, "K_REVISION": f"{name}-00001-pre", "K_CONFIGURATION": name,
+                "FUNCTION_TARGET": target, "FUNCTION_SIGNATURE_TYPE": signature}
+    return {**variables, **platform, **_local_only_env(home, port, datastore)}
 
 
 def _tree_peak_rss_kb(session: int) -> int:
@@ -266,28 +286,37 @@ def _start_datastore(home: Path) -> tuple[subprocess.Popen[bytes] | None, str | 
     return None, None
 
 
-def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> Report:
-    """Run the entrypoint of `staged` in `venv` as App Engine would; probe it; measure it."""
-    instance_class = getattr(app_yaml, "instance_class", "F1")
-    report = Report(staged, venv, True, instance_class=instance_class,
-                    limit_mb=INSTANCE_MEMORY_MB.get(instance_class, 384))
-    entrypoint = loopback_entrypoint(getattr(app_yaml, "entrypoint", None) or DEFAULT_ENTRYPOINT)
+@dataclass(frozen=True)
+class Target:
+    """One boot: the shell command, its environment builder's result, the paths to probe, the memory limit."""
+
+    command: str
+    probes: tuple[str, ...]
+    limit_mb: int
+    label: str
+    warmup_required: bool = False
+
+
+def _boot(staged: Path, venv: Path, target: Target, make_env: Callable[[int, str | None, Path], dict[str, str]],
+          timeout: float) -> Report:
+    """Run `target.command` in `staged` with `venv` first on PATH; wait for it, probe it, measure it, stop it."""
+    report = Report(staged, venv, True, instance_class=target.label, limit_mb=target.limit_mb)
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="preflight-home-") as tmp:
         home = Path(tmp)
         (home / "bin").symlink_to(venv / "bin")
         datastore_proc, datastore = _start_datastore(home)
         log_path = home / "server.log"
-        env = production_env(app_yaml, port, datastore, home)
+        env = make_env(port, datastore, home)
         started = time.monotonic()
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(["/bin/sh", "-c", "exec " + entrypoint], cwd=staged, env=env, stdout=log,
+            proc = subprocess.Popen(["/bin/sh", "-c", "exec " + target.command], cwd=staged, env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            answered = _wait_for_answer(f"http://127.0.0.1:{port}/_ah/warmup", proc, timeout)
+            answered = _wait_for_answer(f"http://127.0.0.1:{port}{target.probes[0]}", proc, timeout)
             if answered:
                 report.cold_start_s = time.monotonic() - started
-                for path in ("/_ah/warmup", "/"):
+                for path in target.probes:
                     report.probes[path] = _get(f"http://127.0.0.1:{port}{path}")
                 report.peak_rss_mb = _tree_peak_rss_kb(proc.pid) / 1024
         finally:
@@ -296,22 +325,44 @@ def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> R
                 _stop(datastore_proc)
         log_text = log_path.read_text(errors="replace")
     if not answered:
-        hints = import_hints(log_text)
         tail = "\n".join("  " + line for line in log_text.strip().splitlines()[-20:])
         what = "exited" if proc.returncode is not None else f"did not answer within {timeout:.0f} s"
-        report.problems.append(f"the app {what} ({shlex.quote(entrypoint)}):\n{tail}")
-        report.problems += hints
+        report.problems.append(f"the app {what} ({target.command}):\n{tail}")
+        report.problems += import_hints(log_text)
         return report
-    warmup = "warmup" in (getattr(app_yaml, "inbound_services", None) or ())
     for path, status in report.probes.items():
         # App Engine sends /_ah/warmup only with `inbound_services: [warmup]`; then it must succeed.
-        if status >= 500 or (path == "/_ah/warmup" and warmup and status != 200):
+        if status >= 500 or (path == "/_ah/warmup" and target.warmup_required and status != 200):
             report.problems.append(f"GET {path} answered {status}")
     if report.peak_rss_mb is not None and report.peak_rss_mb > report.limit_mb:
         report.problems.append(f"the app needs {report.peak_rss_mb:.0f} MB at start, over the {report.limit_mb} MB "
-                               f"of {instance_class}: App Engine would shut the instance down; use a larger "
-                               "instance_class or import less at start")
+                               f"of {target.label}: the platform would stop the instance; give it more memory "
+                               "or import less at start")
     return report
+
+
+def boot(staged: Path, venv: Path, app_yaml: object, timeout: float = 60.0) -> Report:
+    """Run the entrypoint of `staged` in `venv` as App Engine would; probe /_ah/warmup and /; measure it."""
+    instance_class = getattr(app_yaml, "instance_class", "F1")
+    target = Target(loopback_entrypoint(getattr(app_yaml, "entrypoint", None) or DEFAULT_ENTRYPOINT),
+                    ("/_ah/warmup", "/"), INSTANCE_MEMORY_MB.get(instance_class, 384), instance_class,
+                    "warmup" in (getattr(app_yaml, "inbound_services", None) or ()))
+    return _boot(staged, venv, target, lambda port, ds, home: production_env(app_yaml, port, ds, home), timeout)
+
+
+def boot_function(staged: Path, venv: Path, name: str, entry_point: str, signature: str,
+                  variables: dict[str, str] | None = None, memory_mb: int = FUNCTION_MEMORY_MB,
+                  timeout: float = 60.0) -> Report:
+    """Run one entry point with functions-framework as Cloud Run functions would (§7.5); probe / and measure.
+
+    An HTTP function must answer GET / below 500; a CloudEvent function only takes POST, so any answer
+    below 500 (405) shows it loaded.
+    """
+    command = (f"functions-framework --target {shlex.quote(entry_point)} --signature-type {signature} "
+               "--source main.py --host 127.0.0.1 --port $PORT")
+    target = Target(command, ("/",), memory_mb, f"function {name}")
+    return _boot(staged, venv, target, lambda port, ds, home: function_env(
+        name, entry_point, signature, dict(variables or {}), port, ds, home), timeout)
 
 
 def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float = 60.0,
@@ -341,17 +392,65 @@ def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float
             shutil.rmtree(staged, ignore_errors=True)
 
 
+def preflight_functions(app_dir: Path | str, entry_points: Sequence[tuple[str, str, str]], staged: Path, *,
+                        variables: dict[str, str] | None = None, timeout: float = 60.0,
+                        cache_root: Path | None = None) -> list[Report]:
+    """Boot each (function name, entry point, signature type) of the staged copy with functions-framework."""
+    root = Path(app_dir).resolve()
+    requirements = staged / "requirements.txt"
+    additions = buildpack_additions(requirements, None, functions=True)
+    log = root / ".local" / "preflight-pip.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    venv, reused = ensure_venv(cache_root or root / ".local" / "venvs", requirements, additions, log)
+    reports = []
+    for name, entry_point, signature in entry_points:
+        report = boot_function(staged, venv, name, entry_point, signature, variables, timeout=timeout)
+        report.venv_reused = reused
+        reports.append(report)
+    return reports
+
+
 def command(args: argparse.Namespace) -> int:
     """Run `preflight` with parsed arguments: 0 when the app booted and answered, else 1."""
     from deploy.config.problems import ConfigError
 
     try:
-        report = preflight(args.app_dir, staged=Path(args.staged) if args.staged else None, timeout=args.timeout)
+        if args.functions:
+            reports = _functions_preflight(Path(args.app_dir), Path(args.staged) if args.staged else None,
+                                           args.timeout)
+        else:
+            reports = [preflight(args.app_dir, staged=Path(args.staged) if args.staged else None,
+                                 timeout=args.timeout)]
     except (staging.StageError, PreflightError, ConfigError) as exc:
         print(f"preflight: FAILED\n{exc}", file=sys.stderr)
         return 1
-    print(report.text())
-    return 0 if report.ok else 1
+    print("\n\n".join(report.text() for report in reports))
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def _functions_preflight(app_dir: Path, staged: Path | None, timeout: float) -> list[Report]:
+    from deploy.functions_cmd import FunctionsError, discover, preflight_targets
+
+    root = app_dir.resolve()
+    try:
+        targets = preflight_targets(discover(root))
+    except FunctionsError as exc:
+        raise PreflightError(str(exc)) from exc
+    own_copy = staged is None
+    if staged is None:
+        _, staged = staging.stage(root, None, staging.FUNCTIONS)
+    try:
+        return preflight_functions(root, targets, staged, variables=_env_variables(root), timeout=timeout)
+    finally:
+        if own_copy:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _env_variables(root: Path) -> dict[str, str]:
+    """app.yaml's env_variables (what `functions` deploys with --env-vars-file), {} without an app.yaml."""
+    from deploy.config.app_yaml import load_app_yaml
+
+    return dict(load_app_yaml(root / "app.yaml").env_variables) if (root / "app.yaml").is_file() else {}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -359,6 +458,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app_dir", nargs="?", default=".", help="the app folder (default: .)")
     parser.add_argument("--staged", help="an existing staging folder (from `stage --out`) instead of staging now")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the first answer")
+    parser.add_argument("--functions", action="store_true",
+                        help="boot main.py's http()/cloud_event() entry points with functions-framework instead")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -188,6 +188,8 @@ def test_functions_deploys_each_entry_point_of_the_kits_main(tmp_path: Path) -> 
     done, calls = deploy(tmp_path, "functions", str(REPO_ROOT), "--region", "europe-west1", "--project", "p",
                          "--topic", "orders", "--bucket", "uploads", "--out", str(staged))
     assert done.returncode == 0, done.stdout + done.stderr
+    # Each entry point booted with functions-framework before anything was deployed.
+    assert done.stdout.count("preflight: OK") == 2 and "(function http-function)" in done.stdout
     env_file = REPO_ROOT / ".local" / "functions-env.yaml"
     common = ["--gen2", "--runtime=python312", f"--source={staged}"]
     tail = ["--region=europe-west1", f"--env-vars-file={env_file}", "--project", "p"]
@@ -237,7 +239,7 @@ def test_functions_triggers_come_from_on_event_registrations(tmp_path: Path) -> 
     (app_dir / "main.py").write_text(EVENTS_MAIN)
     (app_dir / "requirements.txt").write_text("functions-framework>=3.8,<4\n")
     done, calls = deploy(tmp_path, "functions", str(app_dir), "--runtime", "python313", "--allow-unauthenticated",
-                         "--yes", "--out", str(tmp_path / "s"))
+                         "--yes", "--out", str(tmp_path / "s"), "--skip-preflight")
     assert done.returncode == 0, done.stdout + done.stderr
     common = ["--gen2", "--runtime=python313", f"--source={tmp_path / 's'}"]
     assert [c["argv"] for c in calls] == [

@@ -92,8 +92,8 @@ def test_kits_own_app_boots_in_a_fresh_virtualenv() -> None:
     assert venv.parent == REPO_ROOT / ".local" / "venvs" and venv.name.startswith("preflight-")
     # A virtualenv of its own (not the kit's .venv), with exactly what requirements.txt names installed.
     assert (venv / "bin" / "python").exists() and venv != REPO_ROOT / ".venv"
-    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "list",
+                             "--format=json"], capture_output=True, text=True, check=True).stdout
     names = {p["name"].lower() for p in json.loads(listed)}
     assert {"gunicorn", "google-cloud-ndb", "google-cloud-secret-manager"} <= names
     assert "pytest" not in names and "ruff" not in names  # requirements-dev.txt stays out
@@ -164,3 +164,35 @@ def test_entrypoint_and_buildpack_rules(tmp_path: Path) -> None:
     assert pf.import_hints("ModuleNotFoundError: No module named 'google.cloud.ndb'") == [
         "the app imports 'google.cloud.ndb', which is not installed: add google-cloud-ndb (with a version range) "
         "to requirements.txt"]
+
+
+# A plain functions-framework function (no framework): records the environment it booted with.
+FUNCTION = '''
+import json, os
+
+def hello(request):
+    names = ("K_SERVICE", "K_REVISION", "FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "GOOGLE_CLOUD_PROJECT",
+             "GAE_ENV", "MODE")
+    with open("observed.json", "w") as out:
+        json.dump({name: os.environ.get(name) for name in names}, out)
+    return "hi"
+
+def crash(request):
+    raise RuntimeError("boom")
+'''
+
+
+def test_function_entry_points_boot_with_functions_framework(tmp_path: Path) -> None:
+    app_dir = tmp_path / "fn"
+    app_dir.mkdir()
+    (app_dir / "main.py").write_text(FUNCTION)
+    (app_dir / "requirements.txt").write_text("functions-framework>=3.8,<4\n")
+    staged = _staged(app_dir, tmp_path)
+    reports = pf.preflight_functions(app_dir, [("hello-fn", "hello", "http"), ("crash-fn", "crash", "http")],
+                                     staged, variables={"MODE": "prod"}, cache_root=CACHE)
+    hello, crash = reports
+    assert hello.ok and hello.probes == {"/": 200} and hello.limit_mb == 256, hello.text()
+    assert json.loads((staged / "observed.json").read_text()) == {
+        "K_SERVICE": "hello-fn", "K_REVISION": "hello-fn-00001-pre", "FUNCTION_TARGET": "hello",
+        "FUNCTION_SIGNATURE_TYPE": "http", "GOOGLE_CLOUD_PROJECT": pf.PROJECT, "GAE_ENV": None, "MODE": "prod"}
+    assert not crash.ok and crash.problems == ["GET / answered 500"]
