@@ -5,8 +5,8 @@ deadlines to the platform, keeps shutdown inside App Engine's 2 s SIGTERM window
 log on Google's hosts (the platform logs every request itself). There gunicorn's own lines are Cloud
 Logging JSON like the app's (FRAMEWORK_LOG_FORMAT overrides). As each worker exits it runs the app's
 `@app.on_stop` handlers (`worker_exit`). Each request is read in the worker's event loop before a thread
-takes it, so slow clients cannot hold the threads (framework.adapters.gunicorn_worker), and no client
-header may set SCRIPT_NAME or PATH_INFO. Command-line flags still win.
+takes it, so slow clients cannot hold the threads (framework.adapters.gunicorn_worker; a request must
+arrive within GUNICORN_READ_TIMEOUT, default 30 s), and no client header may set SCRIPT_NAME or PATH_INFO. Command-line flags still win.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ of the request blocking, with no deadline. A handful of clients trickling their 
 thread (4 in the shipped configuration) and the app stops answering. Here the worker's own event loop
 (gthread's poller, one thread) collects the request head and a body of up to BUFFER_MAX bytes without
 blocking, and hands the connection to a thread only once they are all in. A client that has not sent them
-within REQUEST_READ_TIMEOUT gets a 408 and is closed; the number of such connections is bounded by
-gunicorn's `worker_connections`. App Engine's and Cloud Run's front ends buffer requests the same way;
+within READ_TIMEOUT gets a 408 and is closed; the number of such connections is bounded by gunicorn's
+`worker_connections`. A thread's own blocking reads and writes (a body beyond BUFFER_MAX, a response the
+client does not take) give up after READ_TIMEOUT of silence. GUNICORN_READ_TIMEOUT sets it (seconds). App Engine's and Cloud Run's front ends buffer requests the same way;
 this protects direct runs (`make run` without the local runner, tests, other hosts).
 """
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import collections
 import errno
+import os
 import re
 import selectors
+import socket
 import time
 from functools import partial
 from typing import Any
@@ -23,7 +26,16 @@ from typing import Any
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
-REQUEST_READ_TIMEOUT = 30.0  # seconds for a whole request head (and a buffered body) to arrive
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        return default
+    return number if number > 0 else default
+
+
+READ_TIMEOUT = _seconds(os.environ.get("GUNICORN_READ_TIMEOUT"), 30.0)  # seconds; see the module docstring
 BUFFER_MAX = 1024 * 1024  # bytes read ahead per connection; a longer body is read by the thread itself
 _END_OF_HEAD = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r\n", re.IGNORECASE)
@@ -68,9 +80,11 @@ class BufferingThreadWorker(ThreadWorker):
         if not self._buffering(conn):
             super().enqueue_req(conn)
             return
+        if type(conn.sock) is socket.socket:
+            conn.sock = _TimedSocket(conn.sock)
         conn.sock.setblocking(False)
         conn.prebuffer = b""
-        conn.read_deadline = time.monotonic() + REQUEST_READ_TIMEOUT
+        conn.read_deadline = time.monotonic() + READ_TIMEOUT
         if self._read_some(conn):  # usually the whole request is already there
             return
         self.reading_conns.append(conn)
@@ -119,7 +133,7 @@ class BufferingThreadWorker(ThreadWorker):
             except (OSError, KeyError, ValueError):
                 pass
             self.log.info("Closed a connection from %s: its request did not arrive within %d s (slow client).",
-                          _peer(conn), REQUEST_READ_TIMEOUT)
+                          _peer(conn), READ_TIMEOUT)
             try:
                 conn.sock.send(_TIMED_OUT)
             except OSError:
@@ -130,6 +144,22 @@ class BufferingThreadWorker(ThreadWorker):
         conn.__dict__.pop("prebuffer", None)
         self.nr_conns -= 1
         conn.close()
+
+
+class _TimedSocket(socket.socket):
+    """A client connection whose blocking mode has a timeout: gthread switches sockets to blocking for its
+    threads, where a silent client would otherwise hold one for good."""
+
+    __slots__ = ()
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
+
+    def setblocking(self, flag: bool) -> None:
+        if flag:
+            self.settimeout(READ_TIMEOUT)
+        else:
+            super().setblocking(False)
 
 
 def _peer(conn: Any) -> str:

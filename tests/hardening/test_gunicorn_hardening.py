@@ -213,3 +213,39 @@ def test_twenty_slow_clients_leave_normal_requests_answered(request: pytest.Fixt
         for _ in range(10):
             response = _get(server, "/", timeout=10)
             assert _status(response) == 200, response
+
+
+@pytest.fixture(scope="module")
+def short_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    cmd = [venv_tool("gunicorn"), "-c", str(REPO_ROOT / "gunicorn.conf.py"), "framework_app:app"]
+    env = {"PORT": str(port), "PYTHONPATH": f"{APPS}:{REPO_ROOT}", "GUNICORN_READ_TIMEOUT": "1.5"}
+    with run_server(cmd, port=port, tmp_path=tmp_path_factory.mktemp("short"), env=env, cwd=APPS) as server:
+        yield server
+
+
+def test_a_request_that_never_completes_gets_408(short_timeout_server: Server) -> None:
+    server = short_timeout_server
+    mark = len(server.log())
+    response = _exchange(server, b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ", timeout=30)
+    assert _status(response) == 408, response
+    log = _settled_log(server, mark, "slow client")
+    assert log.count("slow client") == 1 and "Traceback" not in log, log
+    assert _status(_get(server, "/")) == 200
+
+
+def test_a_big_body_that_stalls_frees_its_thread(short_timeout_server: Server) -> None:
+    """A body longer than the worker reads ahead goes to a thread; if the client then stalls, the thread's
+    read gives up (400, one log line) instead of waiting for ever."""
+    server = short_timeout_server
+    mark = len(server.log())
+    size = 3 * 1024 * 1024
+    with socket.create_connection((server.host, server.port), timeout=30) as s:
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size + b"u" * (size // 2))
+        reply = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := s.recv(65536):
+                reply += chunk
+    assert _status(reply) == 400, reply
+    log = _settled_log(server, mark, "could not be read")
+    assert "Request body could not be read (timed out)" in log and "Traceback" not in log, log

@@ -45,3 +45,9 @@ def server_error(e):
 def teardown(exc):
     if exc is not None:
         log.info("teardown saw %r", exc)
+
+
+@app.post("/upload")
+def upload():
+    request.max_content_length = 8 * 1024 * 1024  # this view takes big bodies
+    return f"got {len(request.get_data())} bytes"
