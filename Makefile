@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 4
 
-.PHONY: install run test bench lint clean
+.PHONY: install run deploy test bench lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 ## entrypoint, the Datastore and Cloud Tasks emulators and cron. ARGS passes more, e.g. ARGS="--port 9000".
 run: $(STAMP)
 	$(BIN)/python -m deploy.local_server $(ARGS)
+
+## Deploy to App Engine: check, stage (.gcloudignore), preflight (a production-like boot on loopback), then
+## `gcloud app deploy`. ARGS passes more, e.g. ARGS="--project my-proj --version v2 --no-promote --dry-run".
+deploy: $(STAMP)
+	$(BIN)/python -m deploy app $(ARGS)
 
 ## Lint, then every test.
 test: $(STAMP)
