@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -232,8 +233,20 @@ def test_unhandled_exception_logged_with_traceback(appengine: Server) -> None:
     assert "ValueError: kaboom" in entry["message"]
 
 
+def get_until_closed(server: Server, path: str) -> bytes:
+    """GET with `Connection: close` and read until the server closes the socket. gunicorn writes its
+    access log line before it closes the connection, so afterwards that line is in the log if it ever
+    will be (no waiting, no race)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_no_access_log_and_no_plain_app_log_lines(appengine: Server) -> None:
-    get(appengine, "/log")
+    assert get_until_closed(appengine, "/log").startswith(b"HTTP/1.1 200")
     wait_for_entry(appengine, "hello from the app")
     text = appengine.log()
     assert '"GET /log HTTP/1.1"' not in text  # the platform writes the request log
@@ -261,6 +274,13 @@ def test_forged_platform_headers_are_ignored_off_appengine(plain: Server) -> Non
     assert data["trusted"] is False and data["country"] is None and data["platform"] == "local"
     assert data["remote_addr"] == "127.0.0.1"  # no proxy trusted off App Engine
     assert data["scheme"] == "http"
+
+
+def test_access_line_is_written_before_the_connection_closes(plain: Server) -> None:
+    """The control for test_no_access_log_...: where the access log is on, the line is already there
+    when get_until_closed returns."""
+    assert get_until_closed(plain, "/info?control=1").startswith(b"HTTP/1.1 200")
+    assert '"GET /info?control=1 HTTP/1.1" 200' in plain.log()
 
 
 def test_plain_text_logs_and_access_log_locally(plain: Server) -> None:

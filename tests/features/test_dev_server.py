@@ -127,3 +127,28 @@ def test_run_serves_https_with_adhoc_cert(project: Path) -> None:
         with urllib.request.urlopen(f"https://127.0.0.1:{port}/", timeout=10, context=context) as response:
             assert response.status == 200 and "<title>Posts - " in response.read().decode()
         assert "Debug mode: off" in server.log()
+
+
+def test_watchdog_reloader_restarts_on_change(tmp_path: Path) -> None:
+    """`--reloader-type watchdog` (inotify events instead of polling) is used and reloads changed code."""
+    app_file = tmp_path / "wapp.py"
+    app_file.write_text("from framework import App\napp = App(__name__)\napp.add_url_rule('/', 'i', lambda: 'one')\n")
+    port = free_port()
+    cmd = [sys.executable, "-m", "framework", "--app", "wapp", "run", "--reload", "--reloader-type", "watchdog",
+           "--port", str(port)]
+    with run_server(cmd, port=port, tmp_path=tmp_path, env=server_env(), cwd=tmp_path) as server:
+        assert fetch(server.url + "/") == (200, "one")
+        assert "Restarting with watchdog" in server.log(), server.log()
+        app_file.write_text(app_file.read_text().replace("'one'", "'two'"))
+        deadline = time.monotonic() + 40
+        reply: tuple[int, str] = (0, "")
+        while time.monotonic() < deadline:
+            try:
+                reply = fetch(server.url + "/")
+            except (urllib.error.URLError, ConnectionError, OSError):
+                reply = (0, "")  # restarting
+            if reply == (200, "two"):
+                break
+            time.sleep(0.2)
+        assert reply == (200, "two"), server.log()
+        assert f"Detected change in '{app_file}'" in server.log()

@@ -43,3 +43,36 @@ def test_entities_are_served_from_the_redis_cache(ndb_env: str, redis_url: str) 
     assert make_app().test_client().get("/notes/r").status_code == 404
     with app.app_context():
         assert ndb.get_context().global_cache is fw_datastore.redis_cache(redis_url)
+
+
+def test_global_cache_policy_keeps_a_kind_out_of_redis(ndb_env: str, redis_url: str) -> None:
+    """NDB_GLOBAL_CACHE_POLICY (a key -> bool callable) reaches ndb: the refused kind is never cached."""
+    seen: list[str] = []
+
+    def policy(key: datastore.Key) -> bool:  # ndb hands the policy the Datastore key
+        seen.append(key.kind)
+        return False
+
+    app = make_app(REDIS_CACHE_URL=redis_url, NDB_GLOBAL_CACHE_POLICY=policy)
+    client = app.test_client()
+    client.put("/notes/p", data="not cached")
+    assert client.get("/notes/p").get_json() == {"text": "not cached"}
+    assert "Note" in seen
+    assert redis.from_url(redis_url).keys("*") == []
+    raw = datastore.Client(project=ndb_env)
+    raw.delete(raw.key("Note", "p"))
+    assert client.get("/notes/p").status_code == 404  # read from the Datastore, not a cache
+
+
+@pytest.mark.parametrize("timeout", [30, 600])
+def test_global_cache_timeout_sets_the_redis_expiry(ndb_env: str, redis_url: str, timeout: int) -> None:
+    """NDB_GLOBAL_CACHE_TIMEOUT (seconds) becomes the expiry of every entry ndb writes to Redis."""
+    app = make_app(REDIS_CACHE_URL=redis_url, NDB_GLOBAL_CACHE_TIMEOUT=str(timeout))
+    client = app.test_client()
+    client.put("/notes/t", data="expiring")
+    assert client.get("/notes/t").get_json() == {"text": "expiring"}
+    server = redis.from_url(redis_url)
+    keys = server.keys("*")
+    assert keys
+    ttls = {server.ttl(key) for key in keys}
+    assert all(timeout - 60 < ttl <= timeout for ttl in ttls), ttls
