@@ -1,10 +1,13 @@
-"""Datastore benchmarks: ndb round trips per second against the emulator, and indexed-query scaling.
+"""Datastore benchmarks: round trips per second against the emulator beside a no-op gRPC floor, paging, scaling.
 
-`python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on
-SQLite as `make run` uses it). Scaling: two kinds of the same shape, small and big, in one database,
-queried alternately with the same indexed equality filter (10 results each). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (kind
-sizes for the query-latency comparison, default 1000 / 100000), BENCH_DATASTORE_SECONDS (time per
-round-trip measurement, default 2).
+`python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on SQLite as
+`make run` uses it). Floor: a no-op gRPC server in its own process answering an empty message, called with a
+raw channel in the same run; Lookup, Commit and RunQuery of one entity are reported as ratios to it, both
+through google-cloud-datastore and as raw protobuf calls (the emulator's own cost). Paging: a kind of
+BENCH_DATASTORE_PAGING entities (default 100000) read to the end in batches, first pages against last.
+Scaling: two kinds of the same shape, small and big, queried alternately with the same indexed equality
+filter (10 results each). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (default 1000 /
+100000), BENCH_DATASTORE_SECONDS (time per round-trip measurement, default 2).
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ import contextlib
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 GROUP_SIZE = 10  # entities per value of the indexed property: every measured query returns this many
 BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
 SAMPLES = 300  # queries per latency measurement
 TARGET_RATIO = 1.5
+FLOOR_TARGET = 2.0  # issue 11: single-entity Lookup, RunQuery (and Commit, plus an fsync when durable) within 2x
+NOOP_METHOD = "/bench.Noop/Call"
 
 
 @contextlib.contextmanager
@@ -145,6 +153,189 @@ def context_overhead(host: str, rounds: int = 20000) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+def serve_noop() -> None:
+    """The floor's server: answers every NOOP_METHOD call with an empty message; prints its port, runs until stdin closes."""
+    from concurrent import futures
+
+    import grpc
+
+    handler = grpc.unary_unary_rpc_method_handler(lambda request, context: b"")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         handlers=[grpc.method_handlers_generic_handler("bench.Noop", {"Call": handler})])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()
+    server.stop(0)
+
+
+@contextlib.contextmanager
+def noop_server() -> Iterator[str]:
+    """A no-op gRPC server in its own process (as the emulator is); yields its host:port."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", "from bench.datastore import serve_noop; serve_noop()"],
+                            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield f"127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def floor_rate(address: str, seconds: float) -> float:
+    """No-op gRPC round trips per second over a raw channel."""
+    import grpc
+
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(NOOP_METHOD)
+        return rate(lambda i: call(b""), seconds)[0]
+
+
+def raw_rates(address: str, seconds: float) -> dict[str, float]:
+    """Lookup, Commit and RunQuery of one entity as raw protobuf calls (no client library)."""
+    import grpc
+
+    from framework.emulators.datastore import pb
+
+    def stub(channel: Any, name: str, response: Any) -> Any:
+        return channel.unary_unary(f"/google.datastore.v1.Datastore/{name}",
+                                   request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=response.FromString)
+
+    key = pb.Key(path=[pb.Key.PathElement(kind="RawBench", name="one")])
+    key.partition_id.project_id = "bench"
+    entity = pb.Entity(key=key)
+    entity.properties["n"].integer_value = 1
+    commit = pb.CommitRequest(project_id="bench", mode=pb.NON_TRANSACTIONAL, mutations=[pb.Mutation(upsert=entity)])
+    lookup = pb.LookupRequest(project_id="bench", keys=[key])
+    query = pb.RunQueryRequest(project_id="bench")
+    query.query.kind.add(name="RawBench")
+    query.query.filter.property_filter.property.name = "n"
+    query.query.filter.property_filter.op = pb.OP.EQUAL
+    query.query.filter.property_filter.value.integer_value = 1
+    with grpc.insecure_channel(address) as channel:
+        calls = {"Commit": (stub(channel, "Commit", pb.CommitResponse), commit),
+                 "Lookup": (stub(channel, "Lookup", pb.LookupResponse), lookup),
+                 "RunQuery": (stub(channel, "RunQuery", pb.RunQueryResponse), query)}
+        return {name: rate(lambda i, c=call, r=request: c(r), seconds)[0] for name, (call, request) in calls.items()}
+
+
+def client_rates(address: str, seconds: float) -> dict[str, float]:
+    """Lookup, Commit and RunQuery of one entity through google-cloud-datastore."""
+    from google.cloud import datastore
+
+    os.environ["DATASTORE_EMULATOR_HOST"] = address
+    try:
+        client = datastore.Client(project="bench")
+    finally:
+        del os.environ["DATASTORE_EMULATOR_HOST"]
+    key = client.key("ClientBench", "one")
+    entity = datastore.Entity(key)
+    entity["n"] = 1
+    client.put(entity)
+
+    def query(i: int) -> None:
+        q = client.query(kind="ClientBench")
+        q.add_filter(filter=datastore.query.PropertyFilter("n", "=", 1))
+        list(q.fetch())
+
+    return {"Commit": rate(lambda i: client.put(entity), seconds)[0],
+            "Lookup": rate(lambda i: client.get(key), seconds)[0],
+            "RunQuery": rate(query, seconds)[0]}
+
+
+def fsync_seconds(directory: str, rounds: int = 50) -> float:
+    """Mean seconds of one small write + fsync in `directory` (what a durable commit must add)."""
+    path = os.path.join(directory, "bench-fsync")
+    with open(path, "wb") as f:
+        began = time.perf_counter()
+        for _ in range(rounds):
+            f.write(b"x" * 100)
+            f.flush()
+            os.fsync(f.fileno())
+        elapsed = (time.perf_counter() - began) / rounds
+    os.remove(path)
+    return elapsed
+
+
+def paging(address: str, total: int) -> tuple[float, float, int]:
+    """Load `total` entities with big raw commits, then page to the end; (median ms per batch of the first and of
+    the last tenth of the batches, number of batches)."""
+    import grpc
+
+    from framework.emulators.datastore import pb
+
+    with grpc.insecure_channel(address) as channel:
+        commit = channel.unary_unary("/google.datastore.v1.Datastore/Commit",
+                                     request_serializer=lambda m: m.SerializeToString(),
+                                     response_deserializer=pb.CommitResponse.FromString)
+        run = channel.unary_unary("/google.datastore.v1.Datastore/RunQuery",
+                                  request_serializer=lambda m: m.SerializeToString(),
+                                  response_deserializer=pb.RunQueryResponse.FromString)
+        for low in range(0, total, 5000):
+            req = pb.CommitRequest(project_id="bench", mode=pb.NON_TRANSACTIONAL)
+            for i in range(low, min(total, low + 5000)):
+                e = req.mutations.add().upsert
+                e.key.partition_id.project_id = "bench"
+                e.key.path.add(kind="Paged", id=i + 1)
+                e.properties["n"].integer_value = i
+            commit(req)
+        request = pb.RunQueryRequest(project_id="bench")
+        request.query.kind.add(name="Paged")
+        times, seen = [], 0
+        while True:
+            began = time.perf_counter()
+            batch = run(request).batch
+            times.append(time.perf_counter() - began)
+            seen += len(batch.entity_results)
+            if batch.more_results != pb.NOT_FINISHED:
+                break
+            request.query.start_cursor = batch.end_cursor
+    if seen != total:
+        raise RuntimeError(f"paging returned {seen} entities, not {total}")
+    edge = max(1, len(times) // 10)
+    return statistics.median(times[:edge]) * 1000, statistics.median(times[-edge:]) * 1000, len(times)
+
+
+def bench_floor(data_dir: str | None, seconds: float, pages: int) -> None:
+    """Round trips beside the no-op floor, and paging, for one store."""
+    with noop_server() as noop, emulator_direct(data_dir) as address:
+        floor = floor_rate(noop, seconds)
+        raw = raw_rates(address, seconds)
+        client = client_rates(address, seconds)
+        floor_again = floor_rate(noop, seconds)  # measured before and after: load drift shows here
+        floor = max(floor, floor_again)
+        print(f"   no-op gRPC round trip (floor): {floor:8.0f}/s  ({1000 / floor:.3f} ms)")
+        extra = fsync_seconds(data_dir) if data_dir else 0.0
+        for name in ("Lookup", "Commit", "RunQuery"):
+            allowed = FLOOR_TARGET * (1 / floor + (extra if name == "Commit" else 0.0))
+            verdict = "met" if 1 / raw[name] <= allowed else "MISSED"
+            print(f"   {name:<8} raw {raw[name]:7.0f}/s = {floor / raw[name]:4.2f}x floor "
+                  f"(target 2x{' + fsync' if extra and name == 'Commit' else ''}: {verdict});  "
+                  f"google-cloud-datastore {client[name]:7.0f}/s = {floor / client[name]:4.2f}x floor")
+        if extra:
+            print(f"   one fsync in the data directory: {extra * 1000:.2f} ms")
+        first, last, count = paging(address, pages)
+        verdict = "steady" if last <= first * TARGET_RATIO else "SLOWS DOWN"
+        print(f"   paging {pages} entities in {count} batches: first pages {first:.1f} ms, last pages {last:.1f} ms "
+              f"each ({last / first:.2f}x: {verdict})")
+
+
+@contextlib.contextmanager
+def emulator_direct(data_dir: str | None) -> Iterator[str]:
+    """The emulator with gRPC directly on its port (admin on another), as the pytest plugin runs it."""
+    from framework.emulators.datastore import start
+
+    with start(data_dir=data_dir, project="bench", timeout=60, admin_port=0) as running:
+        yield running.address
+
+
 def bench_store(name: str, data_dir: str | None, seconds: float, small: int, big: int) -> None:
     with emulator(data_dir) as host, ndb_context(host):
         print(f"-- {name} store (emulator at {host})")
@@ -168,6 +359,12 @@ def main() -> None:
         with_ndb, without = context_overhead(host)
     print(f"-- app context push/pop: {with_ndb:.1f} us with an ndb context, {without:.1f} us "
           f"opted out ({with_ndb / without:.1f}x); the context makes no RPC")
+    pages = int(os.environ.get("BENCH_DATASTORE_PAGING", "100000"))
+    print("-- in-memory store: round trips against the floor")
+    bench_floor(None, seconds, pages)
+    with tempfile.TemporaryDirectory(prefix="bench-datastore-") as data_dir:
+        print("-- SQLite store: round trips against the floor")
+        bench_floor(data_dir, seconds, pages)
     bench_store("in-memory", None, seconds, small, big)
     with tempfile.TemporaryDirectory(prefix="bench-datastore-") as data_dir:
         bench_store("SQLite", data_dir, seconds, small, big)
