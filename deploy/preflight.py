@@ -247,7 +247,8 @@ def import_hints(log: str) -> list[str]:
             try:
                 from importlib.metadata import packages_distributions
 
-                dist = (packages_distributions().get(module.split(".")[0]) or [None])[0]
+                found = packages_distributions().get(module.split(".")[0]) or []
+                dist = found[0] if found else None
             except Exception:
                 dist = None
         dist = dist or module.split(".")[0]

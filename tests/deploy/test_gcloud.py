@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def wsgi_app(tmp_path: Path) -> Path:
 
 
 def deploy(tmp_path: Path, *args: str, path: str | None = None, env: dict[str, str] | None = None
-           ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, object]]]:
+           ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     """Run `python -m deploy ARGS` with the stand-in first on PATH; (result, recorded gcloud calls)."""
     log = tmp_path / "gcloud-calls.jsonl"
     log.unlink(missing_ok=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 FOLDER = Path(__file__).resolve().parent
 
 
-def recorded(log: Path) -> list[dict[str, object]]:
+def recorded(log: Path) -> list[dict[str, Any]]:
     """Every call the stand-in saw: {"argv": [...], "cwd": "..."} in order."""
     if not log.exists():
         return []
