@@ -205,6 +205,16 @@ def _local_value(key: str, reference: str, root: Path) -> str:
     )
 
 
+def _project(env: t.Mapping[str, str]) -> str | None:
+    """The app's project: from the environment, else (Cloud Run functions set none) the metadata server."""
+    project = detect(env).project
+    if project is None:
+        from .adapters.cloud_logging import metadata_project
+
+        project = metadata_project(env)
+    return project
+
+
 # --- config -------------------------------------------------------------------------------------------------
 def marked_keys(environ: t.Mapping[str, str] | None = None) -> tuple[str, ...]:
     """SECRET_KEY plus the config keys FRAMEWORK_SECRETS lists."""
@@ -228,10 +238,10 @@ def resolve_config(config: t.MutableMapping[str, t.Any], root: str | os.PathLike
         if not is_reference(value):
             continue
         if on_google and env.get(PREFLIGHT_VARIABLE) == "1":
-            parse_reference(value, detect(env).project)  # a malformed reference still fails the preflight
+            parse_reference(value, detect(env).project or "preflight")  # a malformed one still fails it
             config[key] = _random_stand_in()
         elif on_google:
-            config[key] = fetch(parse_reference(value, detect(env).project), client=client)
+            config[key] = fetch(parse_reference(value, _project(env)), client=client)
         else:
             config[key] = _local_value(key, value, base)
         resolved.append(key)

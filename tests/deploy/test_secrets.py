@@ -273,3 +273,37 @@ def test_check_applies_the_marker_to_other_keys(tmp_path: Path) -> None:
     assert status == 1 and "app.yaml:4: FRAMEWORK_DB_PASSWORD is marked secret" in report
     status, report = _check(tmp_path, "  FRAMEWORK_SECRETS: DB_PASSWORD\n  FRAMEWORK_DB_PASSWORD: hunter2\n")
     assert status == 0 and "app.yaml:4: warning: FRAMEWORK_DB_PASSWORD holds the secret itself" in report
+
+
+def test_functions_without_a_project_variable_ask_the_metadata_server(secret_manager, tmp_path: Path) -> None:
+    # Cloud Run functions set no GOOGLE_CLOUD_PROJECT: the project of a short reference comes from the
+    # metadata server (here a local stand-in at $GCE_METADATA_HOST; the real one exists only on Google's hosts).
+    import http.server
+    import threading
+
+    class Metadata(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/computeMetadata/v1/project/project-id" and self.headers["Metadata-Flavor"] == "Google"
+            body = b"proj" if ok else b""
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metadata)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        stand_in, client = secret_manager
+        env = {"K_SERVICE": "fn", "FUNCTION_TARGET": "f", "GCE_METADATA_HOST": f"127.0.0.1:{server.server_port}"}
+        config = {"SECRET_KEY": "secret://framework-secret-key"}
+        fsecrets.resolve_config(config, tmp_path, environ=env, client=client)
+        assert config["SECRET_KEY"] == STRONG
+        assert stand_in.asked == ["projects/proj/secrets/framework-secret-key/versions/latest"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
