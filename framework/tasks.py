@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from werkzeug.exceptions import BadRequest, NotFound
 
 from framework.adapters.appengine import task_only
+from framework.ctx import has_request_context
 from framework.globals import current_app, request
 
 if TYPE_CHECKING:
@@ -169,7 +170,10 @@ def defer(func: TaskFunction | Callable[..., Any], *args: Any, queue: str | None
 
 
 def current_task() -> TaskInfo | None:
-    """The task being run by this request, from App Engine's trusted headers; None outside a task."""
+    """The task being run by this request, from App Engine's trusted headers; None outside a task
+    (no request, or a request that App Engine did not deliver from a queue)."""
+    if not has_request_context():
+        return None
     info = request.appengine
     if not info.is_task:
         return None

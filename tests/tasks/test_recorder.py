@@ -84,7 +84,10 @@ def test_defer_refuses_what_cannot_be_a_task(recorder: TaskRecorder) -> None:
         App("elsewhere").task(nested)
 
 
-def test_task_function_still_runs_directly() -> None:
+def test_task_function_still_runs_directly(clean_datastore: Emulator) -> None:
+    with taskapp.app.app_context():
+        taskapp.write_note("direct", "called")  # outside a task: current_task() is None
+    assert _note("direct") == {"text": "called", "retries": -1, "queue": None}
     assert taskapp.flaky.path == "tests.tasks.apps.taskapp:flaky"
     assert task_functions(taskapp.app)["tests.tasks.apps.taskapp:flaky"] is taskapp.flaky
     assert taskapp.flaky.__name__ == "flaky" and taskapp.flaky.queue == "flaky"
