@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +20,39 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+# Test servers take ports below Linux's ephemeral range (32768-60999 by default), so no outgoing
+# connection is ever given one, split into one slice per pytest-xdist worker (the last slice for runs
+# without xdist, e.g. bench), so parallel workers never pick the same port between choosing and binding.
+_PORT_LOW, _PORT_HIGH, _SLICES = 20000, 32000, 16
+_handed_out: set[int] = set()
+
+
+def port_slice(worker: str | None = None) -> range:
+    """The ports free_port may hand out in this process (`worker`: an xdist worker id like "gw3")."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "") if worker is None else worker
+    number = worker[2:]
+    index = int(number) % (_SLICES - 1) if worker.startswith("gw") and number.isdigit() else _SLICES - 1
+    size = (_PORT_HIGH - _PORT_LOW) // _SLICES
+    return range(_PORT_LOW + index * size, _PORT_LOW + (index + 1) * size)
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free now, from this worker's own slice, never handed out before
+    by this process (a server given the previous one may not have bound it yet)."""
+    ports = port_slice()
+    start = random.randrange(len(ports))
+    for step in range(len(ports)):
+        port = ports[(start + step) % len(ports)]
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (or in TIME_WAIT): try the next one
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {ports}")
 
 
 def venv_tool(name: str) -> str:
@@ -127,7 +156,10 @@ def run_server(
             else:
                 wait_for_http(server.url + ready_path, proc, timeout)
         except Exception as exc:
-            raise RuntimeError(f"{exc}\n--- server log ---\n{server.log()}") from exc
+            log_text = server.log()
+            if "Address already in use" in log_text or "EADDRINUSE" in log_text:
+                exc = RuntimeError(f"port {port} was taken by another process before the server bound it: {exc}")
+            raise RuntimeError(f"{exc}\n--- server log ---\n{log_text}") from exc
         yield server
     finally:
         stop_process(proc)
