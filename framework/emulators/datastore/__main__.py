@@ -131,7 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# API endpoint: http://{args.host}:{port} ({where}); health check: GET http://{args.host}:{admin_port}/")
     print(READY_LINE, flush=True)
     if args.exit_with_stdin:
-        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        def wait_for_stdin() -> None:
+            sys.stdin.read()
+            stop.set()
+
+        threading.Thread(target=wait_for_stdin, daemon=True).start()
     while not stop.wait(0.5):
         pass
     if mux is not None:

@@ -109,7 +109,12 @@ def _having(
         if not props:
             yield m, {}
             continue
-        entity = m.entity if m.entity is not None else pb.Entity.FromString(storage.get(m.skey).data)
+        entity = m.entity
+        if entity is None:
+            record = storage.get(m.skey)
+            if record is None:
+                continue
+            entity = pb.Entity.FromString(record.data)
         if all(entity.properties.get(p) is not None for p in props):
             yield m, {p: _number(entity, p) for p in props}
 

@@ -204,7 +204,7 @@ def _result(plan: Plan, m: Match, projected: Any, out: Any) -> None:
         out.entity.key.CopyFrom(m.entity.key if m.entity is not None else key_of(plan, m.skey))
     elif projected is not None:
         out.entity.CopyFrom(projected)
-    else:
+    elif m.record is not None:
         out.entity.ParseFromString(m.record.data)
     if m.record is not None and plan.result_type != pb.KEY_ONLY:
         set_times(out, m.record)

@@ -7,6 +7,7 @@ metadata entities. Each yields Matches whose `pos` is the position a cursor reco
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +160,7 @@ class _SortedScan:
         items = [(rank, skey) for skey in skeys if (rank := self._rank(skey)) is not None]
         items.sort(key=lambda item: item[0][1], reverse=self.plan.key_descending)
         for i in range(len(self.desc) - 1, -1, -1):
-            items.sort(key=lambda item, i=i: item[0][0][i], reverse=self.desc[i])
+            items.sort(key=functools.partial(_sort_value, i), reverse=self.desc[i])
         for rank, skey in items:
             key_desc = self.plan.key_descending
             if self.first is not None and value == self.first[0] and not _after(rank, self.first[1], self.desc, key_desc):
@@ -167,6 +168,10 @@ class _SortedScan:
             if self.last is not None and value == self.last[0] and _after(rank, self.last[1], self.desc, key_desc):
                 return
             yield value, value + b"".join(rank[0]) + rank[1], skey
+
+
+def _sort_value(i: int, item: tuple[tuple[tuple[bytes, ...], bytes], bytes]) -> bytes:
+    return item[0][0][i]
 
 
 def _sorted_rows(
@@ -210,15 +215,16 @@ def _zigzag(storage: Storage, prefixes: list[bytes], lo: bytes, hi: bytes, rever
             yield row[len(p):]
         return
     bound = hi if reverse else lo
-    cand, agreed, i = None, 0, 0
+    cand: bytes | None = None
+    agreed, i = 0, 0
     while True:
         p = prefixes[i % n]
         i += 1
         scan = storage.scan_index(p + lo, p + bound, True) if reverse else storage.scan_index(p + bound, p + hi)
-        row = next(scan, None)
-        if row is None:
+        found = next(scan, None)
+        if found is None:
             return
-        path = row[0][len(p):]
+        path = found[0][len(p):]
         if path == cand:
             agreed += 1
         else:
@@ -254,8 +260,8 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
     if plan.driver == Driver.METADATA:
         from .metadata import metadata_rows
 
-        rows = metadata_rows(storage, plan.kind or "", plan.partition, ns)
-        return (Match(pos, skey, record) for pos, skey, record in rows if lo <= pos < hi), served
+        meta = metadata_rows(storage, plan.kind or "", plan.partition, ns)
+        return (Match(pos, skey, record) for pos, skey, record in meta if lo <= pos < hi), served
     if plan.driver == Driver.ENTITIES:
         return (Match(k[len(ns):], k, r) for k, r in storage.scan_entities(ns + lo, ns + hi, rev)), served
     if plan.driver == Driver.KIND:

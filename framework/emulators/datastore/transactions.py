@@ -96,11 +96,12 @@ class TransactionManager:
 
     def _deadlocked(self, txn: Transaction, owner: bytes) -> bool:
         seen = {txn.id}
-        while owner is not None:
-            if owner in seen:
+        current: bytes | None = owner
+        while current is not None:
+            if current in seen:
                 return True
-            seen.add(owner)
-            owner = self._waiting.get(owner)
+            seen.add(current)
+            current = self._waiting.get(current)
         return False
 
     def check_writable(self, keys: list[bytes], writer: Transaction | None) -> None:
