@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
@@ -45,28 +46,42 @@ def env_lines(host: str, port: int) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from ..mux import Multiplexer
-    from .admin import build_admin
-    from .dispatcher import Dispatcher
     from .journal import Journal
     from .queue_yaml import DEFAULT_QUEUE, QueueYamlError, load_queue_yaml
-    from .server import build_server
-    from .service import CloudTasksService
-    from .state import State
 
+    # Settings are checked before grpc and the protobuf types load, so a mistake is reported at once.
+    if args.app_engine_url and not args.app_engine_url.startswith(("http://", "https://")):
+        print(f"error: --app-engine-url {args.app_engine_url!r} must start with http:// or https:// "
+              "(e.g. http://127.0.0.1:8080)", file=sys.stderr)
+        return 2
+    if args.dedup_window is not None and not args.dedup_window >= 0:
+        print("error: --dedup-window must be 0 or more seconds", file=sys.stderr)
+        return 2
     try:
         specs = load_queue_yaml(args.queue_yaml) if args.queue_yaml else [DEFAULT_QUEUE]
     except QueueYamlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        journal = Journal(args.data_dir)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
+        return 2
+    from ..mux import Multiplexer
+    from .admin import build_admin
+    from .dispatcher import Dispatcher
+    from .server import build_server
+    from .service import CloudTasksService
+    from .state import State
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    state = State(journal)
     try:
-        state = State(Journal(args.data_dir))
         state.load()
     except Exception as exc:
-        print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
+        print(f"error: cannot read the data in {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2
     service = CloudTasksService(state, specs, args.dedup_window, from_yaml=bool(args.queue_yaml))
     dispatcher = Dispatcher(state, service, args.app_engine_url)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import signal
+import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from framework.emulators.tasks.launcher import Emulator, start
+from tests.support.procs import REPO_ROOT
 
 from .conftest import PARENT, make_client, queue
 
@@ -50,3 +55,34 @@ def test_stops_cleanly(how: str) -> None:
         assert "Cloud Tasks emulator stopped." in emulator.proc.stdout.read()
     finally:
         emulator.stop()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--app-engine-url", "localhost:8080"], "must start with http://"),
+    (["--dedup-window", "-1"], "--dedup-window"),
+    (["--data-dir", "/proc/no/such/dir"], "cannot open the data directory"),
+])
+def test_bad_flags_are_clear_errors(args: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "framework.emulators.tasks", "--port", "0", *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "framework.emulators.tasks", "--port", str(port)],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_corrupt_data_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "cloudtasks.sqlite3").write_bytes(b"this is not a database" * 100)
+    done = subprocess.run([sys.executable, "-m", "framework.emulators.tasks", "--port", "0", "--data-dir",
+                           str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "cannot open the data directory" in done.stderr and "Traceback" not in done.stderr
