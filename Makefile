@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 4
 
-.PHONY: install run deploy test bench lint clean
+.PHONY: install run deploy test bench lint docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+## The documentation as HTML in docs/_build/html, offline; a warning or a broken reference is an error.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W -n --keep-going -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .datastore

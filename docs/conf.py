@@ -1,0 +1,78 @@
+"""Sphinx configuration: `make docs` builds docs/_build/html offline, warnings as errors (-W -n).
+
+Sphinx is the generator Flask's documentation uses; docs/README.md says why it was chosen here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# autodoc imports the modules; without these variables they take their local, side-effect-free path.
+for _name in ("GAE_ENV", "K_SERVICE", "FUNCTION_TARGET", "DATASTORE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST",
+              "LOCAL_PLATFORM_TOKEN"):
+    os.environ.pop(_name, None)
+
+project = "framework"
+author = "the framework authors"
+copyright = "the framework authors"
+extensions = ["sphinx.ext.autodoc"]
+exclude_patterns = ["_build", "README.md", "tutorial/app"]
+root_doc = "index"
+# Docstrings in this repository write `name` for code, as Markdown does.
+default_role = "literal"
+nitpicky = True
+nitpick_ignore_regex = [
+    # Offline build: other projects' inventories cannot be fetched, so only our own names are checked.
+    (r"py:.*", r"(?!framework\b|deploy\b).*"),
+    # Type variables and private names that appear in signatures but are not part of the API.
+    (r"py:.*", r"(framework|deploy)\..*\.(_\w*|[A-Z]|T_\w+)"),
+]
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_default_options = {"members": True}
+html_theme = "alabaster"
+html_title = "framework documentation"
+html_theme_options = {"description": "Flask-compatible, for App Engine and Cloud Functions"}
+
+
+def _plain_layout(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    """Give the Markdown-style docstrings a blank line where their indentation changes or a list starts.
+
+    The modules' docstrings indent continuation lines and examples, and start lists, without reST's blank
+    lines; with one added, a deeper line becomes a block quote (or a list item's next paragraph) instead
+    of a warning.
+    """
+    out: list[str] = []
+    previous: int | None = None
+    for line in lines:
+        if not line.strip():
+            out.append(line)
+            previous = None
+            continue
+        indent = len(line) - len(line.lstrip())
+        if previous is not None:
+            starts_list = _LIST_ITEM.match(line) is not None and _LIST_ITEM.match(out[-1]) is None
+            if starts_list or (indent != previous and not _continues_list(out[-1], indent)):
+                out.append("")
+        out.append(line)
+        previous = indent
+    lines[:] = out
+
+
+_LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+\.)\s+")
+
+
+def _continues_list(previous_line: str, indent: int) -> bool:
+    """A line aligned with the text of the list item above it continues that item."""
+    match = _LIST_ITEM.match(previous_line)
+    return match is not None and indent == len(match.group(0))
+
+
+def setup(app: Any) -> None:
+    app.connect("autodoc-process-docstring", _plain_layout)
