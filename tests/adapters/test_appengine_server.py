@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.procs import REPO_ROOT, Server, free_port, run_server, venv_tool
+from tests.support.procs import REPO_ROOT, Server, free_port, get_until_closed, run_server, venv_tool
 
 pytestmark = pytest.mark.slow
 
@@ -231,18 +230,6 @@ def test_unhandled_exception_logged_with_traceback(appengine: Server) -> None:
     assert entry["severity"] == "ERROR"
     assert "Traceback (most recent call last)" in entry["message"]
     assert "ValueError: kaboom" in entry["message"]
-
-
-def get_until_closed(server: Server, path: str) -> bytes:
-    """GET with `Connection: close` and read until the server closes the socket. gunicorn writes its
-    access log line before it closes the connection, so afterwards that line is in the log if it ever
-    will be (no waiting, no race)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def test_no_access_log_and_no_plain_app_log_lines(appengine: Server) -> None:

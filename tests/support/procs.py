@@ -109,6 +109,21 @@ def wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
     raise TimeoutError(f"no answer from {url} within {timeout}s")
 
 
+def get_until_closed(server: Server, path: str, headers: dict[str, str] | None = None) -> bytes:
+    """GET `path` with `Connection: close` and read until the server closes the socket; the raw reply.
+
+    gunicorn writes its access log line before it closes the connection, so once this returns that
+    line is in the server's log if it ever will be: no waiting, no race.
+    """
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Wait until something accepts TCP connections on host:port."""
     deadline = time.monotonic() + timeout
