@@ -17,6 +17,7 @@ from importlib.machinery import PathFinder
 from importlib.util import module_from_spec
 
 from .flags import env_flag
+from .flask_bridge import watch_flask_import
 
 
 def _defer_werkzeug_package_init() -> None:
@@ -124,6 +125,10 @@ _SUBMODULES = frozenset({
 })
 # Captured now: once framework.globals is imported, the name `globals` here refers to that submodule.
 _namespace = globals()
+
+# Flask extensions: binds flask's contexts and signals to ours once flask is imported (now or later;
+# after the line above, since binding imports framework.globals).
+watch_flask_import()
 
 __all__ = sorted([*_EXPORTS, "json"])
 
