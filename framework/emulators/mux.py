@@ -61,9 +61,11 @@ class _Side:
 
 
 class Multiplexer:
-    """Accepts on host:port and routes each connection to gRPC (internal port) or the admin server."""
+    """Accepts on host:port and routes each connection to gRPC (internal port) or the admin server.
 
-    def __init__(self, host: str, port: int, grpc_port: int, admin: socketserver.BaseServer,
+    With `grpc_port` None the port is the admin server's alone (an HTTP/2 preface is hung up on)."""
+
+    def __init__(self, host: str, port: int, grpc_port: int | None, admin: socketserver.BaseServer,
                  *, admin_threads: int = ADMIN_THREADS) -> None:
         self.grpc_port = grpc_port
         self.admin = admin
@@ -200,8 +202,10 @@ class Multiplexer:
             return
         self._sel.unregister(conn)
         self._pending.discard(conn)
-        if head == _PREFACE:
+        if head == _PREFACE and self.grpc_port is not None:
             self._start_relay(conn)
+        elif head == _PREFACE:  # an admin-only port: no gRPC here
+            conn.close()
         else:
             self._to_admin(conn)
 
@@ -256,6 +260,7 @@ class Multiplexer:
 
     # --- HTTP/2: relayed to the gRPC server ------------------------------------------------------------------
     def _start_relay(self, conn: socket.socket) -> None:
+        assert self.grpc_port is not None
         try:
             upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         except OSError as exc:

@@ -26,6 +26,12 @@ class EmulatorProc:
     host: str
     port: int
     log_path: Path
+    admin_port: int = 0
+
+    @property
+    def admin(self) -> tuple[str, int]:
+        """host and port of the HTTP/1 admin surface (the shared port unless started with a separate one)."""
+        return self.host, self.admin_port or self.port
 
     @property
     def url(self) -> str:
@@ -52,10 +58,10 @@ def spawn_emulator(tmp_path: Path) -> Iterator[object]:
     """`spawn_emulator(nofile=None)` starts `python -m framework.emulators.datastore` on a free port; stopped at the end."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def spawn(nofile: int | None = None) -> EmulatorProc:
+    def spawn(nofile: int | None = None, separate_admin: bool = False) -> EmulatorProc:
         log_path = tmp_path / f"emulator-{len(procs)}.log"
         cmd = [sys.executable, "-m", "framework.emulators.datastore", "--host", "127.0.0.1", "--port", "0",
-               "--in-memory", "--project", "local-project"]
+               "--in-memory", "--project", "local-project"] + (["--admin-port", "0"] if separate_admin else [])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("DATASTORE_EMULATOR_HOST", None)
         with open(log_path, "wb") as log:
@@ -72,7 +78,9 @@ def spawn_emulator(tmp_path: Path) -> Iterator[object]:
         assert address is not None
         address = address.group(1)
         host, port = address.rsplit(":", 1)
-        return EmulatorProc(proc, host, int(port), log_path)
+        admin = re.search(r"^export DATASTORE_EMULATOR_ADMIN=http://\S+:(\d+)$", log_path.read_text(), re.M)
+        assert admin is not None
+        return EmulatorProc(proc, host, int(port), log_path, int(admin.group(1)) if separate_admin else 0)
 
     yield spawn
     for proc in procs:

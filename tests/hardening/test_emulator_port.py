@@ -122,14 +122,16 @@ def test_partial_connections_time_out(spawn_emulator) -> None:  # type: ignore[n
                 pass
 
 
-def test_admin_connections_are_bounded(spawn_emulator) -> None:  # type: ignore[no-untyped-def]
-    emulator = spawn_emulator()
+@pytest.mark.parametrize("separate_admin", [False, True], ids=["shared port", "--admin-port"])
+def test_admin_connections_are_bounded(spawn_emulator, separate_admin: bool) -> None:  # type: ignore[no-untyped-def]
+    emulator = spawn_emulator(separate_admin=separate_admin)
     pid = emulator.proc.pid
     threads_before = thread_count(pid)
     answers: list[bytes] = []
     with _sockets() as held:
         for _ in range(60):
-            s = _connect(emulator, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then stays open (keep-alive)
+            s = socket.create_connection(emulator.admin, timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then stays open (keep-alive)
             held.append(s)
         for s in held:
             s.settimeout(10)

@@ -8,12 +8,12 @@ port; with `--admin-port` it listens on a port of its own (`serve_admin`).
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..http_guard import HttpGuard
+from ..mux import Multiplexer
 
 MAX_BODY = 64 * 1024 * 1024
 IDLE_TIMEOUT = 10.0  # seconds a connection may sit idle or half-sent before it is closed
@@ -22,9 +22,16 @@ IDLE_TIMEOUT = 10.0  # seconds a connection may sit idle or half-sent before it 
 class _QuietServer(ThreadingHTTPServer):
     """A client that hangs up mid-reply is routine, not worth a traceback on the emulator's stderr."""
 
+    mux: Multiplexer | None = None  # set by serve_admin
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+    def shutdown(self) -> None:
+        """Stop serving the port of its own (serve_admin); nothing to do when mux.py's port serves it."""
+        if self.mux is not None:
+            self.mux.close()
 
 
 def build_admin(service: Any, shutdown: Callable[[], None], hosts: Iterable[str] = ("127.0.0.1",)) -> ThreadingHTTPServer:
@@ -98,9 +105,9 @@ def build_admin(service: Any, shutdown: Callable[[], None], hosts: Iterable[str]
 
 
 def serve_admin(server: ThreadingHTTPServer, host: str, port: int) -> int:
-    """Bind the admin server to host:port (0 = a free port), serve it in a daemon thread; return the port."""
-    server.server_address = (host, port)
-    server.server_bind()
-    server.server_activate()
-    threading.Thread(target=server.serve_forever, name="datastore-admin", daemon=True).start()
-    return server.server_address[1]
+    """Serve the admin server alone on host:port (0 = a free port); return the port. It goes through mux.py's
+    connection loop without a gRPC side, for the same limits: bounded threads, timeouts, EMFILE survived."""
+    mux = Multiplexer(host, port, None, server)
+    if isinstance(server, _QuietServer):
+        server.mux = mux
+    return mux.port
