@@ -82,9 +82,9 @@ class Request(_WRequest):
         cannot read (a malformed chunked encoding, a body cut short) is a 400, logged in one line."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
         if stream is self.environ.get("wsgi.input"):  # a terminated (chunked) body with no size limit
-            return t.cast(t.IO[bytes], _GuardedStream(_ServerInput(stream), sys.maxsize, is_max=True))
+            return t.cast(t.IO[bytes], _GuardedStream(_server_input(stream), sys.maxsize, is_max=True))
         if type(stream) is LimitedStream:
-            server_input = _ServerInput(stream._stream)
+            server_input = _server_input(stream._stream)
             if stream._limit_is_max:
                 return t.cast(t.IO[bytes], _CappedStream(server_input, stream.limit, is_max=True))
             return t.cast(t.IO[bytes], _GuardedStream(server_input, stream.limit))
@@ -174,11 +174,15 @@ class _ServerInput:
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self._raw.read(size)  # type: ignore[no-any-return]
+            return self._raw.read(size)
         except (OSError, HTTPException):  # werkzeug handles these (an inner stream may be werkzeug's own)
             raise
         except Exception as e:
             raise _UnreadableBody(str(e) or type(e).__name__) from e
+
+
+def _server_input(raw: t.Any) -> t.IO[bytes]:
+    return t.cast(t.IO[bytes], _ServerInput(raw))
 
 
 class _GuardedStream(LimitedStream):
