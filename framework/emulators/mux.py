@@ -34,7 +34,7 @@ _HIGH_WATER = 1024 * 1024  # bytes queued for one side before reading from the o
 CLASSIFY_TIMEOUT = 10.0  # seconds a new connection may take to send the HTTP/2 preface or its first request head
 _HTTP_HEAD_MAX = 64 * 1024  # a longer request head goes to the admin server as it is (which refuses it)
 _REPEEK = 0.05  # a partial preface is looked at again after this long (no busy polling)
-ADMIN_THREADS = 16  # HTTP/1 connections served at once; more get a 503
+ADMIN_THREADS = 64  # HTTP/1 connections served at once (REST clients keep theirs alive); more get a 503
 _EMFILE_PAUSE = 0.1  # seconds accepting pauses when descriptors run out
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from framework.emulators.mux import ADMIN_THREADS
+
 from .conftest import EmulatorProc, cpu_seconds, open_fds, thread_count
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -129,7 +131,7 @@ def test_admin_connections_are_bounded(spawn_emulator, separate_admin: bool) -> 
     threads_before = thread_count(pid)
     answers: list[bytes] = []
     with _sockets() as held:
-        for _ in range(60):
+        for _ in range(ADMIN_THREADS + 20):
             s = socket.create_connection(emulator.admin, timeout=5)
             s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then stays open (keep-alive)
             held.append(s)
@@ -141,4 +143,4 @@ def test_admin_connections_are_bounded(spawn_emulator, separate_admin: bool) -> 
     busy = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
     assert len(ok) + len(busy) == len(answers)
     assert ok and busy and b"admin connections are in use" in busy[0]
-    assert threads_loaded - threads_before <= 16 + 1
+    assert len(ok) == ADMIN_THREADS and threads_loaded - threads_before <= ADMIN_THREADS + 1
