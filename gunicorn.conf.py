@@ -16,6 +16,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import gunicorn
+
 # Google's recommended workers per instance class, keyed by the class's memory (GAE_MEMORY_MB):
 # F1/B1 384 MB -> 2, F2/B2 768 MB -> 4, F4/B4 and up -> 8.
 _WORKERS_BY_MEMORY = ((384, 2), (768, 4))
@@ -72,7 +74,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         "workers": workers,
         "threads": threads,
         # gthread, reading each request in its event loop first: slow clients hold no thread (the module says how).
-        "worker_class": "framework.adapters.gunicorn_worker.BufferingThreadWorker",
+        "worker_class": buffering_worker(),
         "worker_connections": 1000,  # open connections per worker, slow ones included; more wait in the backlog
         "timeout": timeout,
         "graceful_timeout": graceful_timeout,
@@ -95,6 +97,14 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
         "proc_name": env.get("GAE_SERVICE") or env.get("K_SERVICE") or "framework",
         "logconfig_dict": structured_log_config(env, on_google),
     }
+
+
+def buffering_worker() -> str:
+    """The worker class: framework's buffering gthread where the installed gunicorn is the one it is built on
+    (27.x: it extends gthread's internals), else gunicorn's own gthread."""
+    if tuple(gunicorn.version_info[:1]) == (27,):
+        return "framework.adapters.gunicorn_worker.BufferingThreadWorker"
+    return "gthread"
 
 
 def structured_log_config(env: Mapping[str, str], on_google: bool) -> dict[str, Any]:
