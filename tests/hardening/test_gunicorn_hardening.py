@@ -136,6 +136,13 @@ def test_client_cannot_set_script_name_or_path_info(plain_server: Server) -> Non
     assert response.endswith(b"|/evilprefix/page|0"), response  # mounted at the root, the real path
 
 
+def test_pipelined_requests_are_all_answered(framework_server: Server) -> None:
+    response = _exchange(framework_server, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+                                           b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+                                           b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert response.count(b"HTTP/1.1 200") == 3 and b"got 3 bytes" in response, response
+
+
 def test_413_closes_the_connection_it_leaves_unread(framework_server: Server) -> None:
     big = b"x" * 200_000
     with socket.create_connection((framework_server.host, framework_server.port), timeout=10) as s:
@@ -175,7 +182,8 @@ class _Tricklers:
         self.rests = []
         for start, rest in starts:
             s = socket.create_connection((server.host, server.port), timeout=10)
-            s.sendall(start)
+            if start:
+                s.sendall(start)
             self.socks.append(s)
             self.rests.append(rest)
         self.interval = interval
@@ -203,11 +211,12 @@ class _Tricklers:
 
 
 @pytest.mark.parametrize("server_name", ["framework_server", "plain_server"])
-def test_twenty_slow_clients_leave_normal_requests_answered(request: pytest.FixtureRequest, server_name: str) -> None:
+def test_thirty_slow_or_silent_clients_leave_normal_requests_answered(request: pytest.FixtureRequest, server_name: str) -> None:
     server: Server = request.getfixturevalue(server_name)
     head = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: 500\r\n\r\n"
     starts = [(head[:5], head[5:] + b"z" * 500) for _ in range(10)]  # trickled headers
     starts += [(head + b"z", b"z" * 499) for _ in range(10)]  # headers in, body trickled
+    starts += [(b"", b"") for _ in range(10)]  # connected, silent
     with _Tricklers(server, starts):
         time.sleep(0.5)  # every slow client has started; gthread alone would now have all 4 threads taken
         for _ in range(10):
