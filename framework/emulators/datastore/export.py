@@ -120,7 +120,11 @@ def import_store(service: Any, project: str, body: dict[str, Any]) -> dict[str, 
     request, size, count = _commit_request(project, ""), 0, 0
     try:
         for data in _records(data_path):
-            entity = pb.Entity.FromString(data)
+            entity = pb.Entity()
+            try:
+                entity.ParseFromString(data)
+            except Exception:  # protobuf's DecodeError: not an entity written by export
+                raise invalid(f"{data_path} holds a record that is not an entity.") from None
             if not _keep(entity, kinds, namespaces):
                 continue
             entity.key.partition_id.project_id = project

@@ -163,5 +163,10 @@ def test_export_and_import_round_trip_every_value(tmp_path, raw):
         status, answer = _post(f"{target.admin_url}/v1/projects/local-project:import",
                                {"input_url": str(tmp_path / "missing.overall_export_metadata")})
         assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"
+        data = metadata.replace(".overall_export_metadata", ".entities")
+        with open(data, "ab") as f:
+            f.write(b"\x00\x00\x00\x03\xff\xff\xff")  # a record that is no entity
+        status, answer = _post(f"{target.admin_url}/v1/projects/local-project:import", {"input_url": metadata})
+        assert status == 400 and "not an entity" in answer["error"]["message"]
         raw_source.channel.close()
         raw_target.channel.close()
