@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from functools import cache
@@ -113,7 +114,7 @@ def test_console_commands_use_existing_flags_and_targets() -> None:
     assert COMMANDS, "the docs show no command at all: the parser is broken"
     targets = set(re.findall(r"^([\w-]+):", (REPO_ROOT / "Makefile").read_text(), re.M))
     for where, command in COMMANDS:
-        words = command.split()
+        words = shlex.split(command)
         if words[0] == "make":
             unknown = [w for w in words[1:] if "=" not in w and w not in targets]
             assert not unknown, f"{where}: `{command}`: no Makefile target {unknown}"
