@@ -153,7 +153,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     app = subparsers.add_parser("app", help="check, stage, preflight, then gcloud app deploy",
                                 description=(__doc__ or "").splitlines()[0])
     app.add_argument("app_dir", nargs="?", default=".", help="the app folder (default: .)")
-    _common(app)
+    _common(app)  # with --dry-run, check, stage and preflight still run; only gcloud is not
     app.add_argument("--version", help="the version id (default: gcloud's timestamp)")
     app.add_argument("--promote", action=argparse.BooleanOptionalAction, default=None,
                      help="send all traffic to the new version (default: gcloud's app/promote_by_default)")

@@ -35,6 +35,10 @@ def check_env_secrets(block: Node | None, findings: Findings) -> None:
     """Add a problem for each secret in the env_variables mapping `block` that is not a reference."""
     if block is None or not block.is_map:
         return
+    flag = block.entries.get(secrets.PREFLIGHT_VARIABLE)
+    if flag is not None:
+        findings.error(flag.key_line, f"{secrets.PREFLIGHT_VARIABLE} replaces every secret by a random stand-in; "
+                       "only `python -m deploy preflight` sets it", f"remove {secrets.PREFLIGHT_VARIABLE}")
     for name in sorted(_marked(block), key=lambda n: block.entries[n].key_line if n in block.entries else 0):
         node = block.entries.get(name)
         if node is None or not node.is_scalar:

@@ -307,3 +307,8 @@ def test_functions_without_a_project_variable_ask_the_metadata_server(secret_man
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_check_refuses_the_preflight_flag_in_app_yaml(tmp_path: Path) -> None:
+    status, report = _check(tmp_path, "  FRAMEWORK_SECRET_KEY: \"secret://k\"\n  FRAMEWORK_PREFLIGHT: \"1\"\n")
+    assert status == 1 and "app.yaml:4: FRAMEWORK_PREFLIGHT replaces every secret" in report
