@@ -33,7 +33,8 @@ _CHUNK = 256 * 1024
 _HIGH_WATER = 1024 * 1024  # bytes queued for one side before reading from the other pauses
 CLASSIFY_TIMEOUT = 10.0  # seconds a new connection may take to send the HTTP/2 preface or its first request head
 _HTTP_HEAD_MAX = 64 * 1024  # a longer request head goes to the admin server as it is (which refuses it)
-_REPEEK = 0.05  # a partial preface is looked at again after this long (no busy polling)
+_REPEEK = 0.05  # a partial first message is looked at again after this long, then twice as long each time
+_REPEEK_MAX = 1.0
 ADMIN_THREADS = 64  # HTTP/1 connections served at once (REST clients keep theirs alive); more get a 503
 _EMFILE_PAUSE = 0.1  # seconds accepting pauses when descriptors run out
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -76,7 +77,7 @@ class Multiplexer:
         self._sel = selectors.DefaultSelector()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
-        self._pending: set[socket.socket] = set()  # connections not yet classified
+        self._pending: dict[socket.socket, float] = {}  # connections not yet classified -> next re-peek delay
         self._sides: set[_Side] = set()
         self._admin_pool = ThreadPoolExecutor(max_workers=admin_threads, thread_name_prefix="emulator-admin")
         self._admin_limit = admin_threads
@@ -152,7 +153,7 @@ class Multiplexer:
                 log.warning("emulator port: file descriptors available again; accepting connections")
                 self._out_of_fds_since = None
             conn.setblocking(False)
-            self._pending.add(conn)
+            self._pending[conn] = _REPEEK
             self._sel.register(conn, selectors.EVENT_READ, ("classify", conn))
             self._at(CLASSIFY_TIMEOUT, lambda conn=conn: self._expire(conn))  # type: ignore[misc]
 
@@ -198,10 +199,12 @@ class Multiplexer:
             # Part of the preface or of the request head so far: look again shortly, without spinning on the
             # readable socket; CLASSIFY_TIMEOUT bounds the wait.
             self._sel.unregister(conn)
-            self._at(_REPEEK, lambda: self._repeek(conn))
+            delay = self._pending[conn]
+            self._pending[conn] = min(delay * 2, _REPEEK_MAX)
+            self._at(delay, lambda: self._repeek(conn))
             return
         self._sel.unregister(conn)
-        self._pending.discard(conn)
+        del self._pending[conn]
         if head == _PREFACE and self.grpc_port is not None:
             self._start_relay(conn)
         elif head == _PREFACE:  # an admin-only port: no gRPC here
@@ -219,7 +222,7 @@ class Multiplexer:
             self._drop_pending(conn)
 
     def _drop_pending(self, conn: socket.socket) -> None:
-        self._pending.discard(conn)
+        self._pending.pop(conn, None)
         with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(conn)
         conn.close()
