@@ -128,7 +128,10 @@ class Multiplexer:
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             _, _, func = heapq.heappop(self._timers)
-            func()
+            try:
+                func()
+            except Exception:
+                log.exception("emulator port: unexpected error in a timer")
 
     def _listen(self, on: bool) -> None:
         if on and not self._accepting and not self._closed:
