@@ -143,6 +143,24 @@ def test_pipelined_requests_are_all_answered(framework_server: Server) -> None:
     assert response.count(b"HTTP/1.1 200") == 3 and b"got 3 bytes" in response, response
 
 
+@pytest.mark.parametrize("body", [
+    b"Content-Length: 3\r\n\r\nabc",
+    b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+], ids=["length", "chunked"])
+def test_a_body_read_in_full_keeps_the_connection_alive(framework_server: Server, body: bytes) -> None:
+    with socket.create_connection((framework_server.host, framework_server.port), timeout=10) as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\n" + body)
+        first = b""
+        while b"got 3 bytes" not in first:
+            first += s.recv(65536)
+        assert "connection: keep-alive" in _head(first)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        rest = b""
+        while chunk := s.recv(65536):
+            rest += chunk
+        assert rest.startswith(b"HTTP/1.1 200")
+
+
 def test_413_closes_the_connection_it_leaves_unread(framework_server: Server) -> None:
     big = b"x" * 200_000
     with socket.create_connection((framework_server.host, framework_server.port), timeout=10) as s:
