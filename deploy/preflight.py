@@ -42,6 +42,7 @@ INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384
 BUILDPACK_GUNICORN = "gunicorn==22.0.0"  # what the buildpack adds without an entrypoint (§1.2)
 DEFAULT_ENTRYPOINT = "gunicorn -b 127.0.0.1:$PORT main:app"  # the platform's own flags are unconfirmed (§1.3)
 PROJECT = "preflight-local"
+PRUNE_AFTER_DAYS = 14  # a cached virtualenv unused this long is removed when another is built
 FUNCTION_MEMORY_MB = 256  # gcloud's default --memory for new functions (§7.3)
 FUNCTIONS_FRAMEWORK = "functions-framework"  # injected by the buildpack when requirements lack it (§7.2)
 # Modules whose distribution has another name (the ModuleNotFoundError names the module).
@@ -116,6 +117,18 @@ def venv_key(requirements: Path, additions: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _prune(cache_root: Path, max_age_days: float = PRUNE_AFTER_DAYS) -> None:
+    """Remove this tool's virtualenvs not used for `max_age_days` (old requirements leave them behind)."""
+    limit = time.time() - max_age_days * 86400
+    for old in cache_root.glob("preflight-*"):
+        stamp = old / ".complete"
+        try:
+            if not stamp.exists() or stamp.stat().st_mtime < limit:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def ensure_venv(cache_root: Path, requirements: Path, additions: Sequence[str], log: Path) -> tuple[Path, bool]:
     """(venv folder, reused?) for `requirements`; builds it with `python -m venv` and pip when not cached."""
     venv = cache_root / f"preflight-{venv_key(requirements, additions)}"
@@ -124,7 +137,9 @@ def ensure_venv(cache_root: Path, requirements: Path, additions: Sequence[str], 
     with open(cache_root / ".preflight.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two preflights of one app build the venv once
         if done.exists():
+            done.touch()  # last used: what pruning goes by
             return venv, True
+        _prune(cache_root)
         if venv.exists():
             shutil.rmtree(venv)  # a build that was interrupted
         # A venv without pip of its own, filled by this interpreter's pip (`--python`): the same packages,

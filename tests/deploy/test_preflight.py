@@ -196,3 +196,19 @@ def test_function_entry_points_boot_with_functions_framework(tmp_path: Path) -> 
         "K_SERVICE": "hello-fn", "K_REVISION": "hello-fn-00001-pre", "FUNCTION_TARGET": "hello",
         "FUNCTION_SIGNATURE_TYPE": "http", "GOOGLE_CLOUD_PROJECT": pf.PROJECT, "GAE_ENV": None, "MODE": "prod"}
     assert not crash.ok and crash.problems == ["GET / answered 500"]
+
+
+def test_old_cached_virtualenvs_are_pruned(tmp_path: Path) -> None:
+    import os
+    import time
+
+    for name, age_days in (("preflight-old", 30), ("preflight-recent", 1), ("preflight-broken", None)):
+        (tmp_path / name).mkdir()
+        if age_days is not None:
+            stamp = tmp_path / name / ".complete"
+            stamp.touch()
+            then = time.time() - age_days * 86400
+            os.utime(stamp, (then, then))
+    (tmp_path / "0123abcd").mkdir()  # the local runner's virtualenvs share the folder: not ours to remove
+    pf._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0123abcd", "preflight-recent"]
