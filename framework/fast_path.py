@@ -61,21 +61,6 @@ def methods_untouched(app: App) -> bool:
     )
 
 
-def _observed(app: RequestCycle, ctx: RequestContext) -> bool:
-    """Whether something would see the skipped steps: the Response object, the session, or a skipped
-    hook or signal."""
-    if ctx._after_request_functions or ctx._session is not None or app.response_class is not Response:
-        return True
-    for signal in SIGNALS_SKIPPED:
-        if signal.receivers:
-            return True
-    for name in HOOKS_SKIPPED:
-        if any(getattr(app, name).values()):
-            return True
-    # A session cookie may need refreshing (permanent sessions): that needs the normal path.
-    return ctx.session_cookie_sent()
-
-
 def direct_response(
     app: RequestCycle, ctx: RequestContext, rv: t.Any, start_response: t.Callable[..., t.Any]
 ) -> list[bytes] | None:
@@ -83,7 +68,17 @@ def direct_response(
     cls = rv.__class__
     if cls is not str and cls is not bytes and cls is not dict and cls is not list:
         return None
-    if _observed(app, ctx):
+    # Would something see the skipped steps: the Response object, the session, a skipped hook or signal?
+    if ctx._after_request_functions or ctx._session is not None or app.response_class is not Response:
+        return None
+    for signal in SIGNALS_SKIPPED:
+        if signal.receivers:
+            return None
+    for name in HOOKS_SKIPPED:
+        if any(getattr(app, name).values()):
+            return None
+    # A session cookie may need refreshing (permanent sessions): that needs the normal path.
+    if "HTTP_COOKIE" in ctx.request.environ and ctx.session_cookie_sent():
         return None
     if cls is str:
         body = rv.encode()

@@ -31,10 +31,8 @@ def path_info_of(environ: dict[str, t.Any]) -> str:
     400 on every host; so is a bad escape (`/a%zz`), which PATH_INFO no longer shows.
     """
     uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if uri:
-        path = uri.partition("?")[0]
-        if "%" in path or not path.isascii():
-            _check_raw_path(path)
+    if uri and ("%" in uri or not uri.isascii()):
+        _check_raw_path(uri.partition("?")[0])
     raw: str = environ.get("PATH_INFO", "")
     if raw.isascii():
         return raw
