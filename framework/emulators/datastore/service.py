@@ -10,7 +10,6 @@ from . import pb
 from .aggregation import plan_aggregation, run_aggregation
 from .commit import (
     PendingCommit,
-    Replaced,
     apply_mutations,
     build_batch,
     index_rows,
@@ -64,8 +63,8 @@ class DatastoreService:
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
-        self._history = History(storage.last_version())  # what commits replaced: the last hour, and more for
-        # open read-only transactions
+        self._history = History(*storage.load_history())  # what commits replaced: the last hour, and more for
+        # open read-only transactions (kept durably by a durable store)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -302,8 +301,11 @@ class DatastoreService:
         if txn is not None and not txn.read_only:
             self._validate(txn, pending)
         batch, written, replaced = build_batch(pending)
-        self._remember(pending.version, replaced)
+        keep_from = self._keep_history_from()
+        batch.history = History.entries(pending.version, replaced)
+        batch.prune_history_to = keep_from
         self.storage.apply(batch)
+        self._history.remember(batch.history, keep_from)
         for result, skey in pending.results:
             record = written.get(skey) if skey is not None else None
             if record is not None:
@@ -314,13 +316,11 @@ class DatastoreService:
         if transactional:
             timestamp(pending.version, response.commit_time)
 
-    def _remember(self, version: int, replaced: Replaced) -> None:
-        """Keep what a commit replaces for read_time reads (an hour) and open read-only transactions."""
+    def _keep_history_from(self) -> int:
+        """The oldest version reads may still ask for: an hour ago, or an open read-only transaction's begin."""
         keep_from = time.time_ns() // 1000 - RETENTION_US
         oldest = self.txns.oldest_read_only()
-        if oldest is not None:
-            keep_from = min(keep_from, oldest)
-        self._history.remember(version, replaced, keep_from)
+        return keep_from if oldest is None else min(keep_from, oldest)
 
     def _validate(self, txn: Transaction, pending: PendingCommit) -> None:
         """ABORTED when anything read changed since it was read, or anything written since the begin."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import pb
-from .storage import Batch, Record, Storage
+from .storage import Batch, HistoryEntry, Record, Storage
 
 IndexRows = Callable[[bytes, Any, bytes], dict[bytes, bytes]]
 
@@ -25,20 +25,23 @@ class History:
     """What commits replaced, oldest first: kept for the last hour (reads at a read_time) and for as long as an
     open read-only transaction may need it, pruned from the front as both move on."""
 
-    def __init__(self, complete_since: int = 0) -> None:
+    def __init__(self, complete_since: int = 0, entries: list[HistoryEntry] | None = None) -> None:
         # (version that replaced it, storage key, partition prefix, the record before or None), by version
-        self._log: list[tuple[int, bytes, bytes, Record | None]] = []
+        self._log: list[HistoryEntry] = list(entries or [])
         self._head = 0  # entries before it are pruned (dropped from the list in chunks)
         self.complete_since = complete_since  # snapshots at or after this version can be rebuilt
 
     def __len__(self) -> int:
         return len(self._log) - self._head
 
-    def remember(self, version: int, replaced: dict[bytes, tuple[bytes, Record | None]], keep_from: int) -> None:
-        """Record what a commit at `version` replaces (skey -> (prefix, record before)); drop what no read
-        at or after `keep_from` (a version) can need."""
-        for skey, (ns, before) in replaced.items():
-            self._log.append((version, skey, ns, before))
+    @staticmethod
+    def entries(version: int, replaced: dict[bytes, tuple[bytes, Record | None]]) -> list[HistoryEntry]:
+        """The entries of a commit at `version` replacing `replaced` (skey -> (prefix, record before))."""
+        return [(version, skey, ns, before) for skey, (ns, before) in replaced.items()]
+
+    def remember(self, entries: list[HistoryEntry], keep_from: int) -> None:
+        """Record a commit's entries; drop what no read at or after `keep_from` (a version) can need."""
+        self._log.extend(entries)
         log = self._log
         while self._head < len(log) and log[self._head][0] <= keep_from:
             self.complete_since = max(self.complete_since, log[self._head][0])

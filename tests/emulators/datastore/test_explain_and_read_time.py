@@ -152,29 +152,66 @@ def test_read_times_outside_the_window_are_refused(raw):
 
 def test_history_keeps_what_reads_need_and_prunes_the_rest(tmp_path):
     history = History(complete_since=100)
-    history.remember(200, {b"a": (b"", None)}, keep_from=0)
-    history.remember(300, {b"a": (b"", "r200"), b"b": (b"", None)}, keep_from=0)  # type: ignore[dict-item]
+    history.remember(History.entries(200, {b"a": (b"", None)}), keep_from=0)
+    history.remember(History.entries(300, {b"a": (b"", "r200"), b"b": (b"", None)}), keep_from=0)  # type: ignore[dict-item]
     assert history.as_of(250) == {b"a": (b"", "r200"), b"b": (b"", None)}
     assert history.as_of(150) == {b"a": (b"", None), b"b": (b"", None)}
-    history.remember(400, {b"c": (b"", None)}, keep_from=250)  # versions up to 250 are no longer needed
+    history.remember(History.entries(400, {b"c": (b"", None)}), keep_from=250)  # versions up to 250: not needed
     assert len(history) == 3 and history.complete_since == 200  # the change at 200 is gone
     assert history.as_of(300) == {b"c": (b"", None)}
 
-    from framework.emulators.datastore.storage.sqlite import SqliteStorage
+    from framework.emulators.datastore.storage.sqlite import FILENAME, SqliteStorage
+
+    def put(service, v):
+        req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+        req.mutations.add().upsert.CopyFrom(entity(key("V", 1), v=v))
+        return service.commit(req).mutation_results[0].update_time
+
+    def read(service, read_time):
+        lookup = pb.LookupRequest(project_id=PROJECT, keys=[key("V", 1)])
+        lookup.read_options.read_time.CopyFrom(read_time)
+        found = service.lookup(lookup).found
+        return found[0].entity.properties["v"].integer_value if found else None
 
     storage = SqliteStorage(str(tmp_path))
     service = DatastoreService(storage)
-    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
-    req.mutations.add().upsert.CopyFrom(entity(key("V", 1), v=1))
-    then = service.commit(req).mutation_results[0].update_time
+    then = put(service, 1)
+    put(service, 2)
     storage.close()
-    restarted = DatastoreService(SqliteStorage(str(tmp_path)))  # history is in memory: older snapshots are gone
-    lookup = pb.LookupRequest(project_id=PROJECT, keys=[key("V", 1)])
-    lookup.read_options.read_time.CopyFrom(then)
+    restarted = DatastoreService(SqliteStorage(str(tmp_path)))  # the durable store keeps its history
     before = type(then)(seconds=then.seconds - 1)
-    lookup.read_options.read_time.CopyFrom(before)
-    with pytest.raises(DatastoreError, match="too old"):
-        restarted.lookup(lookup)
+    assert read(restarted, then) == 1 and read(restarted, before) is None
     restarted.storage.close()
-    memory = DatastoreService(MemoryStorage())
-    assert memory._history.complete_since == 0
+
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / FILENAME) as db:  # a store written before history was kept
+        db.execute("DELETE FROM meta WHERE name = 'history_since'")
+        db.execute("DELETE FROM history")
+    older = DatastoreService(SqliteStorage(str(tmp_path)))
+    with pytest.raises(DatastoreError, match="too old"):
+        read(older, then)
+    older.storage.close()
+    assert DatastoreService(MemoryStorage())._history.complete_since == 0
+
+
+def test_the_durable_store_prunes_its_history_with_the_memory_one(tmp_path, monkeypatch):
+    import sqlite3
+
+    from framework.emulators.datastore import service as service_module
+    from framework.emulators.datastore.storage.sqlite import FILENAME, SqliteStorage
+
+    service = DatastoreService(SqliteStorage(str(tmp_path)))
+    for v in range(3):
+        req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+        req.mutations.add().upsert.CopyFrom(entity(key("V", 1), v=v))
+        service.commit(req)
+    with sqlite3.connect(tmp_path / FILENAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 3 == len(service._history)
+    monkeypatch.setattr(service_module, "RETENTION_US", 0)  # nothing is needed any more: all of it goes
+    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().upsert.CopyFrom(entity(key("V", 2), v=0))
+    service.commit(req)
+    with sqlite3.connect(tmp_path / FILENAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0 == len(service._history)
+    service.storage.close()

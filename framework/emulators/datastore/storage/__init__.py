@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Batch, Record, Storage
+from .base import Batch, HistoryEntry, Record, Storage
 
 
 def open_storage(data_dir: str | None) -> Storage:
@@ -16,4 +16,4 @@ def open_storage(data_dir: str | None) -> Storage:
     return MemoryStorage()
 
 
-__all__ = ["Batch", "Record", "Storage", "open_storage"]
+__all__ = ["Batch", "HistoryEntry", "Record", "Storage", "open_storage"]

@@ -5,6 +5,8 @@ Key spaces (all byte strings compared byte-wise):
 - index rows: b"K" + partition + kind + path (kind index), b"P" + partition + kind + property + value + path
   (property index) -> the entity's storage key
 - ids: partition prefix + encoded id: numeric ids that must never be auto-allocated
+- history: what each commit replaced (version, storage key, partition prefix, record before or None), kept for
+  point-in-time reads and pruned by version
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class Batch:
     index_add: dict[bytes, bytes] = field(default_factory=dict)
     index_del: set[bytes] = field(default_factory=set)
     ids: set[bytes] = field(default_factory=set)
+    history: list[HistoryEntry] = field(default_factory=list)  # what this commit replaces
+    prune_history_to: int | None = None  # drop history entries of versions up to this one
+
+
+HistoryEntry = tuple[int, bytes, bytes, "Record | None"]  # (version that replaced it, storage key, prefix, before)
 
 
 class Storage(abc.ABC):
@@ -66,6 +73,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def reset(self) -> None:
         """Delete everything."""
+
+    def load_history(self) -> tuple[int, list[HistoryEntry]]:
+        """(version since which the history is complete, its entries by version) as stored; a store that keeps
+        no history has none and is complete from its last version on."""
+        return self.last_version(), []
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release in memory
         """Release files and connections."""

@@ -70,7 +70,7 @@ class MemoryStorage(Storage):
             self._entities.delete(key)
         for key, record in batch.puts.items():
             self._entities.put(key, record)
-        self._ids |= batch.ids
+        self._ids |= batch.ids  # history lives in the service's memory for this store: nothing to keep here
         self._version = max(self._version, batch.version)
 
     def last_version(self) -> int:

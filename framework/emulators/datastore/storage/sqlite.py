@@ -6,7 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
-from .base import Batch, Record, Storage
+from .base import Batch, HistoryEntry, Record, Storage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (k BLOB PRIMARY KEY, version INTEGER NOT NULL, ctime INTEGER NOT NULL,
@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS entities (k BLOB PRIMARY KEY, version INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS idx (k BLOB PRIMARY KEY, ek BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ids (k BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS history (version INTEGER NOT NULL, k BLOB NOT NULL, ns BLOB NOT NULL, rversion INTEGER,
+    ctime INTEGER, utime INTEGER, data BLOB, PRIMARY KEY (version, k)) WITHOUT ROWID;
 """
 _CHUNK = 1024  # rows per SELECT once a scan goes on (the first reads are small, for seeks)
 FILENAME = "datastore.sqlite3"
@@ -31,6 +33,9 @@ class SqliteStorage(Storage):
         self._db.executescript(_SCHEMA)
         row = self._db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
         self._version = row[0] if row else 0
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'history_since'").fetchone()
+        # A store written before history was kept knows nothing of its past: complete from its last version.
+        self._history_since = row[0] if row else self._version
 
     def get(self, key: bytes) -> Record | None:
         row = self._db.execute("SELECT version, ctime, utime, data FROM entities WHERE k = ?", (key,)).fetchone()
@@ -74,6 +79,7 @@ class SqliteStorage(Storage):
                 [(k, r.version, r.create_us, r.update_us, r.data) for k, r in batch.puts.items()],
             )
             db.executemany("INSERT OR IGNORE INTO ids (k) VALUES (?)", [(k,) for k in batch.ids])
+            self._write_history(batch)
             version = max(self._version, batch.version)
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (version,))
             db.execute("COMMIT")
@@ -82,6 +88,27 @@ class SqliteStorage(Storage):
             raise
         self._version = version
 
+    def _write_history(self, batch: Batch) -> None:
+        db = self._db
+        db.executemany(
+            "INSERT OR REPLACE INTO history (version, k, ns, rversion, ctime, utime, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(v, k, ns, *((r.version, r.create_us, r.update_us, r.data) if r is not None else (None,) * 4))
+             for v, k, ns, r in batch.history],
+        )
+        if batch.prune_history_to is not None and batch.prune_history_to > self._history_since:
+            row = db.execute("SELECT MAX(version) FROM history WHERE version <= ?", (batch.prune_history_to,)).fetchone()
+            if row[0] is not None:
+                db.execute("DELETE FROM history WHERE version <= ?", (row[0],))
+                self._history_since = max(self._history_since, row[0])
+        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (self._history_since,))
+
+    def load_history(self) -> tuple[int, list[HistoryEntry]]:
+        rows = self._db.execute("SELECT version, k, ns, rversion, ctime, utime, data FROM history ORDER BY version, k")
+        entries: list[HistoryEntry] = [
+            (v, k, ns, Record(rv, ct, ut, data) if data is not None else None) for v, k, ns, rv, ct, ut, data in rows
+        ]
+        return self._history_since, entries
+
     def last_version(self) -> int:
         return self._version
 
@@ -89,8 +116,10 @@ class SqliteStorage(Storage):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("entities", "idx", "ids"):
+            for table in ("entities", "idx", "ids", "history"):
                 db.execute(f"DELETE FROM {table}")
+            self._history_since = self._version
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (self._version,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
