@@ -190,3 +190,15 @@ def test_no_answer_within_the_deadline_is_deadline_exceeded(recorder_server: Rec
     outcome = send(Outgoing("GET", recorder_server.url + "/slow/3/deadline", {}, b"", timeout=0.5))
     assert outcome.status is None and outcome.reason.startswith("DEADLINE_EXCEEDED")
     assert send(Outgoing("GET", recorder_server.url + "/status/302/r", {}, b"", 5)).status == 302  # not followed
+
+
+def test_age_limit_alone_ends_retries(delivering: Delivering) -> None:
+    client, app = delivering
+    made = queue(client, "aged", retry_config={
+        "max_attempts": -1, "max_retry_duration": duration_pb2.Duration(seconds=1),
+        "min_backoff": duration_pb2.Duration(nanos=200_000_000), "max_backoff": duration_pb2.Duration(nanos=300_000_000)})
+    task = client.create_task(parent=made.name, task={"app_engine_http_request": {"relative_uri": "/status/500/aged"}})
+    wait_until(lambda: _gone(client, task.name), what="the task to be dropped once a second old")
+    got = app.requests()
+    assert len(got) >= 3  # unlimited attempts: it kept trying until the age limit
+    assert got[-1]["time"] - got[0]["time"] >= 0.8  # and not long before the limit (a reply takes some ms)
