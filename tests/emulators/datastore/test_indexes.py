@@ -271,6 +271,18 @@ def test_clients_see_failed_precondition_and_two_recording_processes_share_one_f
             list(query.fetch())
         assert info.value.message == EXPECTED_TEXT
 
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import ndb
+
+        class Task(ndb.Model):
+            done = ndb.BooleanProperty()
+            created = ndb.IntegerProperty()
+
+        with ndb.Client(project=PROJECT, credentials=AnonymousCredentials()).context(cache_policy=False):
+            with pytest.raises(exceptions.FailedPrecondition, match="recommended index is"):
+                Task.query(Task.done == False).order(-Task.created).fetch()  # noqa: E712 - ndb's filter syntax
+            assert Task.query(Task.done == False).fetch() == []  # noqa: E712 - built-in indexes serve it
+
     shared = tmp_path / "index.yaml"
     shared.write_text(HAND_WRITTEN)
     kinds = [f"K{i}" for i in range(12)]
