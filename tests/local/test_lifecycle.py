@@ -158,3 +158,14 @@ def test_start_request_before_traffic_on_basic_and_manual_scaling(tmp_path: Path
         running.server.proc.send_signal(signal.SIGTERM)
         assert running.server.proc.wait(timeout=60) == 0
         assert "GET /_ah/stop 200" in running.log()  # basic and manual instances are told they stop
+
+
+@pytest.mark.slow
+def test_requirements_that_do_not_install_stop_the_runner(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\nentrypoint: python -m http.server $PORT\n")
+    (tmp_path / "requirements.txt").write_text("--no-index\nno-such-package-xyz==1.0\n")
+    result = run_once(tmp_path)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'requirements.txt'}:1: installing these requirements failed" in result.stderr
+    assert "no-such-package-xyz" in result.stdout  # pip's own words, prefixed by the service
+    assert not list((tmp_path / ".local" / "venvs").glob("*/.complete"))  # nothing half-built is reused

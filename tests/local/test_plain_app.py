@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp_path = tmp_path_factory.mktemp("plain")
     app_dir = copy_app("plain", tmp_path)
-    args = ["--request-timeout", "2", "--idle-timeout", "1", "--body-timeout", "1"]
+    args = ["--request-timeout", "2", "--idle-timeout", "1", "--body-timeout", "3"]
     with start_runner(app_dir, tmp_path, args=args, env=NO_EMULATORS) as running:
         yield running
 
@@ -195,6 +195,32 @@ def test_half_open_and_slow_body_clients_are_cut_off(plain: Running) -> None:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")  # body never ends
         assert sock.recv(4096).startswith(b"HTTP/1.1 408")
     assert "/never-finished" not in json.dumps(plain.json("/after-slow")["seen"])
+
+
+def test_slow_clients_never_hold_the_app(plain: Running) -> None:
+    """The app runs one sync worker: had a slow client held it, the other requests here would hang."""
+    with socket.create_connection(("127.0.0.1", plain.port), timeout=30) as reader, \
+            socket.create_connection(("127.0.0.1", plain.port), timeout=30) as uploader:
+        reader.sendall(b"GET /bigstream HTTP/1.1\r\nHost: x\r\n\r\n")  # 24 MB it does not read yet
+        uploader.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # body unfinished
+        # Served while both are pending, and after the app answered /bigstream in full.
+        for _ in range(100):
+            if "/bigstream" in plain.json("/meanwhile", timeout=10)["seen"]:
+                break
+        else:
+            raise AssertionError("the app never got /bigstream")
+        uploader.sendall(b"defghij")
+        answer = b""
+        while b"}" not in answer:
+            chunk = uploader.recv(65536)
+            assert chunk
+            answer += chunk
+        assert b'"body_length": 10' in answer
+        received = 0
+        while received < 24 * 1024 * 1024:
+            chunk = reader.recv(1024 * 1024)
+            assert chunk
+            received += len(chunk)
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(plain: Running) -> None:
