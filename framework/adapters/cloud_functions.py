@@ -155,8 +155,29 @@ def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> Response:
     return Response(body, status=started.status, headers=started.headers, direct_passthrough=True)
 
 
+def _check_secrets_at_load(app: Any) -> None:
+    """Under functions-framework on Google's hosts, refuse a missing or weak SECRET_KEY while main.py loads.
+
+    FF has no start hook; creating the entry point is the moment the module is imported, so the revision
+    fails to start with the fix in its log instead of refusing sessions at the first request.
+    """
+    if "functions_framework" not in sys.modules or not hasattr(app, "config"):
+        return
+    from framework.platform import on_google_host
+
+    if not on_google_host():
+        return
+    import flask
+
+    if flask.has_app_context():  # FF's app is current while it imports the source
+        from framework.secrets import check_app
+
+        check_app(app)
+
+
 def http(app: WSGIApp, *, script_name: str | None = None) -> Callable[[Any], Response]:
     """A functions-framework HTTP function running `app` (an App or any WSGI callable) on each request."""
+    _check_secrets_at_load(app)
 
     def http_function(request: Any) -> Response:
         environ = dict(request.environ)
@@ -223,6 +244,7 @@ def _answer(result: EventResult) -> None:
 
 def cloud_event(app: Any) -> Callable[[Any], None]:
     """A functions-framework CloudEvent function that dispatches each event to `app`'s `on_event` handlers."""
+    _check_secrets_at_load(app)
 
     def event_function(cloud_event: Any) -> None:
         try:

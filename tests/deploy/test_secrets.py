@@ -312,3 +312,39 @@ def test_functions_without_a_project_variable_ask_the_metadata_server(secret_man
 def test_check_refuses_the_preflight_flag_in_app_yaml(tmp_path: Path) -> None:
     status, report = _check(tmp_path, "  FRAMEWORK_SECRET_KEY: \"secret://k\"\n  FRAMEWORK_PREFLIGHT: \"1\"\n")
     assert status == 1 and "app.yaml:4: FRAMEWORK_PREFLIGHT replaces every secret" in report
+
+
+FUNCTION_APP = """
+from framework import App
+from framework.adapters.cloud_functions import http
+app = App(__name__)
+app.config.from_prefixed_env()
+@app.get("/")
+def index():
+    return "served"
+entry = http(app)
+"""
+
+
+@pytest.mark.parametrize(("key", "boots"), [(None, False), (STRONG, True)])
+def test_functions_framework_on_google_refuses_to_load_without_a_good_key(tmp_path: Path, key: str | None,
+                                                                          boots: bool) -> None:
+    (tmp_path / "main.py").write_text(FUNCTION_APP)
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "K_SERVICE": "entry", "FUNCTION_TARGET": "entry", "GOOGLE_CLOUD_PROJECT": "p",
+           "PYTHONPATH": str(REPO_ROOT)}
+    if key:
+        env["FRAMEWORK_SECRET_KEY"] = key
+    cmd = [venv_tool("functions-framework"), "--target", "entry", "--source", str(tmp_path / "main.py"),
+           "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        if boots:
+            wait_for_http(f"http://127.0.0.1:{port}/", proc)  # type: ignore[arg-type]
+            return
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        stop_process(proc)  # type: ignore[arg-type]
+    assert proc.returncode != 0
+    assert "Refusing to start on Google's hosts: no SECRET_KEY is set" in out and "token_urlsafe(48)" in out
