@@ -28,15 +28,6 @@ _sentinel = object()
 _base_close = _WRequest.close  # closing a request only matters once its files were parsed
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
-#: Flask's own (app, request) context variables, set by framework.flask_bridge once flask is imported;
-#: every push then sets them too, so extensions reading `flask.request` & co. see the framework context.
-flask_context_vars: tuple[contextvars.ContextVar[t.Any], contextvars.ContextVar[t.Any]] | None = None
-
-
-def _reset_flask_var(tokens: list[contextvars.Token[t.Any]]) -> None:
-    token = tokens.pop()
-    token.var.reset(token)
-
 
 class _AppCtxGlobals:
     """The `g` namespace: free attributes that live as long as the application context."""
@@ -157,7 +148,6 @@ class AppContext:
         self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
-        self._flask_tokens: list[contextvars.Token[t.Any]] = []
         self._hooks: list[t.ContextManager[t.Any]] | None = None
 
     def push(self) -> None:
@@ -177,8 +167,6 @@ class AppContext:
                 _cv_app.reset(self._cv_tokens.pop())
                 raise
             self._hooks = entered
-        if flask_context_vars is not None:
-            self._flask_tokens.append(flask_context_vars[0].set(self))
         _send(signals.appcontext_pushed, self.app)
 
     def _exit_hooks(self, typ: t.Any = None, exc: t.Any = None, tb: t.Any = None) -> None:
@@ -200,8 +188,6 @@ class AppContext:
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
-            if self._flask_tokens:
-                _reset_flask_var(self._flask_tokens)
         if ctx is not self:
             raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
         _send(signals.appcontext_popped, self.app)
@@ -240,7 +226,6 @@ class RequestContext:
         self._session: SessionMixin | None = session
         self._after_request_functions: list[AfterRequestCallable[t.Any]] = []
         self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
-        self._flask_tokens: list[contextvars.Token[t.Any]] = []
 
     def _open_session(self) -> SessionMixin:
         sess = self._session
@@ -296,8 +281,6 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        if flask_context_vars is not None:
-            self._flask_tokens.append(flask_context_vars[1].set(self))
         if self.url_adapter is not None and self.request.url_rule is None and len(self._cv_tokens) == 1:
             self.match_request()
 
@@ -316,8 +299,6 @@ class RequestContext:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
-            if self._flask_tokens:
-                _reset_flask_var(self._flask_tokens)
             if clear_request:
                 ctx.request.environ["werkzeug.request"] = None
             if app_ctx is not None:

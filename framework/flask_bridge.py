@@ -1,31 +1,33 @@
 """The bridge that lets unmodified Flask extensions run on `framework.App`.
 
-Extensions import `flask` and reach the request through Flask's own context variables, helpers and
-signals. Once `flask` is imported in the process (before or after framework, in any order), this
-module binds them to ours:
+Extensions import `flask` and reach the request through Flask's context variables, proxies, helpers
+and signals. Once `flask` is imported in the process (before or after framework, in any order):
 
-- contexts: every framework context push also sets Flask's `_cv_app` / `_cv_request` to the framework
-  context object (framework.ctx reads `flask_context_vars`), and every pop resets them; so
-  `flask.current_app`, `request`, `session`, `g`, `has_request_context`, `url_for`, `abort`,
-  `redirect`, `render_template`, `jsonify`, `flash`, `flask.globals.app_ctx` ... see the framework
-  app while it handles something, and a real Flask app's own contexts are untouched;
+- contexts: framework and Flask keep their contexts in the same two context variables. When flask is
+  imported first, framework.globals takes Flask's (`shared_context_vars`); when framework.globals is
+  imported first, Flask's `flask.globals` is pointed at ours right after it runs, before any other
+  module reads it. So `flask.current_app`, `request`, `session`, `g`, `has_request_context`,
+  `url_for`, `abort`, `redirect`, `render_template`, `jsonify`, `flash`, `flask.globals.app_ctx` ...
+  see whichever context was pushed last, a framework app's or a Flask app's, as Flask does with two
+  Flask apps; nothing extra runs per request.
 - signals: a framework app's signals reach receivers connected to Flask's signals of the same name,
   and Flask's signals sent for a framework app (by `flask.flash`, `flask.render_template`) reach
   framework's receivers. A forwarder is connected only while the other side has receivers of its own.
 
-Until flask is imported nothing here runs but a finder that waits for it on `sys.meta_path`, so apps
-that use no extension pay nothing per request. `import framework` never imports flask.
+Until flask is imported nothing here runs but a finder on `sys.meta_path` waiting for it (one name
+check per import); `import framework` never imports flask. Only Flask's 3.0/3.1 layout of
+`flask.globals` is bound, after checking it; anything else leaves the two apart with a warning.
 """
 
 from __future__ import annotations
 
-import contextvars
 import sys
 import threading
 import typing as t
 import warnings
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    import contextvars
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
     from types import ModuleType
@@ -39,23 +41,115 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "appcontext_popped", "message_flashed",
 )
 
+#: flask.globals' proxies: (name, context variable it reads, attribute it takes from the context).
+_PROXIES: tuple[tuple[str, str, str | None], ...] = (
+    ("app_ctx", "_cv_app", None), ("current_app", "_cv_app", "app"), ("g", "_cv_app", "g"),
+    ("request_ctx", "_cv_request", None), ("request", "_cv_request", "request"),
+    ("session", "_cv_request", "session"),
+)
+_MESSAGES = {"_cv_app": "_no_app_msg", "_cv_request": "_no_req_msg"}
+
 _lock = threading.RLock()
-_state: dict[str, t.Any] = {"active": False, "finder": None}
+_state: dict[str, t.Any] = {"signals": False, "finder": None, "warned": False}
 _pairs: list[_SignalPair] = []
 
 
-def is_active() -> bool:
-    """Whether flask has been imported and bound to framework's contexts and signals."""
-    return bool(_state["active"])
+# --- contexts --------------------------------------------------------------------------------------
+def shared_context_vars() -> tuple[contextvars.ContextVar[t.Any], contextvars.ContextVar[t.Any]] | None:
+    """Flask's (app, request) context variables, for framework.globals to use as its own, when flask
+    is already imported with the layout this bridge knows; else None (framework makes its own)."""
+    module = sys.modules.get("flask.globals")
+    if module is None:
+        return None
+    if not _layout_matches(module):
+        _warn_unbound()
+        return None
+    return module._cv_app, module._cv_request
 
 
+def _layout_matches(module: ModuleType) -> bool:
+    """Whether flask.globals is laid out as in Flask 3.0/3.1: two ContextVars, and each proxy of
+    `_PROXIES` returning the expected attribute of what its variable holds (checked with a probe)."""
+    import contextvars  # cold start: only once flask is imported
+
+    class Probe:
+        app, g, request, session = object(), object(), object(), object()
+
+    probe = Probe()
+
+    def check() -> bool:
+        for name, var_name, attr in _PROXIES:
+            var = getattr(module, var_name, None)
+            proxy = getattr(module, name, None)
+            if not isinstance(var, contextvars.ContextVar) or not hasattr(proxy, "_get_current_object"):
+                return False
+            var.set(probe)
+            try:
+                got = proxy._get_current_object()
+            except Exception:
+                return False
+            if got is not (probe if attr is None else getattr(probe, attr)):
+                return False
+        return True
+
+    return contextvars.copy_context().run(check)  # the probe never shows in any real context
+
+
+def _point_flask_at(module: ModuleType, ours: ModuleType) -> None:
+    """Make a just-executed flask.globals use framework's context variables (its proxies too)."""
+    from werkzeug.local import LocalProxy
+
+    if not _layout_matches(module):
+        _warn_unbound()
+        return
+    variables = {"_cv_app": ours._cv_app, "_cv_request": ours._cv_request}
+    for name, var_name, attr in _PROXIES:
+        message = getattr(module, _MESSAGES[var_name], None)
+        LocalProxy.__init__(getattr(module, name), variables[var_name], attr, unbound_message=message)
+    module._cv_app = variables["_cv_app"]
+    module._cv_request = variables["_cv_request"]
+
+
+def contexts_shared() -> bool:
+    """Whether Flask and framework keep their contexts in the same variables (flask imported)."""
+    theirs = sys.modules.get("flask.globals")
+    ours = sys.modules.get("framework.globals")
+    if theirs is None or ours is None:
+        return False
+    return getattr(theirs, "_cv_app", None) is ours._cv_app and getattr(theirs, "_cv_request", None) is ours._cv_request
+
+
+def _warn_unbound() -> None:
+    if _state["warned"]:
+        return
+    _state["warned"] = True
+    # Unconfirmed for Flask releases after 3.1 (3.2 merges the app and request contexts): leave the two
+    # apart rather than guess, and say so once.
+    warnings.warn(
+        f"framework cannot share its contexts with this Flask ({_flask_version()}), so Flask extensions"
+        " will not see framework's requests; flask>=3.0,<3.2 is supported.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _flask_version() -> str:
+    from importlib import metadata  # only on the warning path
+
+    try:
+        return metadata.version("flask")
+    except metadata.PackageNotFoundError:
+        return "unknown version"
+
+
+# --- waiting for flask -----------------------------------------------------------------------------
 def watch_flask_import() -> None:
-    """Bind flask now if it is already imported, else as soon as its import finishes."""
+    """Bind flask now if it is already imported, else as its import happens (called by `import framework`)."""
     if _flask_loaded():
-        activate()
+        bind_signals()
         return
     with _lock:
-        if _state["finder"] is None and not _state["active"]:
+        if _state["finder"] is None and not _state["signals"]:
             finder = _FlaskImportFinder()
             _state["finder"] = finder
             sys.meta_path.insert(0, finder)
@@ -69,16 +163,51 @@ def _flask_loaded() -> bool:
 
 
 class _FlaskImportFinder:
-    """First on `sys.meta_path` until flask is imported; finds nothing itself. Every import asks it
-    first, so the first import after `flask.globals` and `flask.signals` exist (flask's own `__init__`
-    imports more right after them) binds flask, whoever imports it and in whatever order."""
+    """First on `sys.meta_path` until flask is imported; finds nothing of its own.
+
+    For `flask.globals`, when framework.globals already exists, it hands back the spec the other
+    finders give with the loader's `exec_module` wrapped for that one call, so Flask's module is
+    pointed at framework's context variables before any other module imports from it. The first
+    import after flask's signals exist binds the signals and removes the finder.
+    """
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
+        if fullname == "flask.globals" and "framework.globals" in sys.modules:
+            return self._spec_pointing_flask_at_ours(fullname, path, target)
         if _flask_loaded():
-            activate()
+            bind_signals()
         return None
+
+    def _spec_pointing_flask_at_ours(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None
+    ) -> ModuleSpec | None:
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        loader = spec.loader if spec is not None else None
+        real_exec = getattr(loader, "exec_module", None)
+        if loader is None or real_exec is None:
+            return spec
+
+        def exec_module(module: ModuleType) -> None:
+            try:
+                real_exec(module)
+            finally:
+                vars(loader).pop("exec_module", None)
+            _point_flask_at(module, sys.modules["framework.globals"])
+
+        try:
+            loader.exec_module = exec_module  # type: ignore[method-assign]
+        except AttributeError:  # a loader with __slots__: Flask keeps its own variables (warned at binding)
+            pass
+        return spec
 
 
 def _remove_finder() -> None:
@@ -88,53 +217,39 @@ def _remove_finder() -> None:
         sys.meta_path.remove(finder)
 
 
-def activate() -> None:
-    """Bind the imported flask to framework's contexts and signals (idempotent)."""
+# --- signals ---------------------------------------------------------------------------------------
+def bind_signals() -> None:
+    """Pair framework's signals with the imported flask's (idempotent); stop watching imports."""
     with _lock:
-        if _state["active"]:
+        if _state["signals"]:
             return
+        _state["signals"] = True
         _remove_finder()
-        import flask.globals
+        import contextvars
+
         import flask.signals
 
-        app_var = getattr(flask.globals, "_cv_app", None)
-        request_var = getattr(flask.globals, "_cv_request", None)
-        if not isinstance(app_var, contextvars.ContextVar) or not isinstance(request_var, contextvars.ContextVar):
-            # Unconfirmed for Flask releases after 3.1 (3.2 merges the two contexts): do nothing rather
-            # than guess, and say so once.
-            warnings.warn(
-                f"framework cannot bind this Flask version ({_flask_version()}) to its contexts, so Flask"
-                " extensions will not see framework's request; install flask>=3.0,<3.2.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            _state["active"] = True
-            return
-        from . import ctx
+        global _forwarding
+        _forwarding = contextvars.ContextVar("framework.flask_bridge.forwarding", default=None)
+
         from . import signals as ours
 
         for name in SIGNAL_NAMES:
             theirs = getattr(flask.signals, name, None)
             if theirs is not None:
                 _pairs.append(_SignalPair(getattr(ours, name), theirs))
-        ctx.flask_context_vars = (app_var, request_var)
-        _state["active"] = True
+        if "framework.globals" in sys.modules and not contexts_shared():
+            _warn_unbound()  # flask.globals was imported where the finder could not see it
 
 
-def _flask_version() -> str:
-    from importlib import metadata  # only on the warning path
-
-    try:
-        return metadata.version("flask")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def is_active() -> bool:
+    """Whether flask is imported and bound: contexts shared and signals paired."""
+    return bool(_state["signals"]) and (contexts_shared() or "framework.globals" not in sys.modules)
 
 
 # Which pair is forwarding right now in this thread/task: its own forwarder on the other side must
-# not send the signal back.
-_forwarding: contextvars.ContextVar[_SignalPair | None] = contextvars.ContextVar(
-    "framework.flask_bridge.forwarding", default=None
-)
+# not send the signal back. Created by bind_signals (cold start: contextvars only once flask is here).
+_forwarding: contextvars.ContextVar[_SignalPair | None]
 
 
 class _SignalPair:
@@ -198,7 +313,7 @@ class _SignalPair:
 
 
 def _is_framework_app(sender: t.Any) -> bool:
-    from .app import App  # cycle: framework.app imports framework.ctx, which this module feeds
+    from .app import App  # cycle: framework.app imports framework.globals, which imports this module
 
     return isinstance(sender, App)
 

@@ -7,6 +7,8 @@ from contextvars import ContextVar
 
 from werkzeug.local import LocalProxy
 
+from .flask_bridge import shared_context_vars
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import App
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -26,8 +28,11 @@ This code needs an active HTTP request (request, session, ...). In tests, use
 `with app.test_request_context(): ...` or the test client.\
 """
 
-_cv_app: ContextVar[AppContext] = ContextVar("framework.app_ctx")
-_cv_request: ContextVar[RequestContext] = ContextVar("framework.request_ctx")
+# With flask already imported, its two variables are ours too (Flask extensions see our contexts);
+# flask imported later is pointed at these instead (framework.flask_bridge).
+_shared = shared_context_vars()
+_cv_app: ContextVar[AppContext] = _shared[0] if _shared else ContextVar("framework.app_ctx")
+_cv_request: ContextVar[RequestContext] = _shared[1] if _shared else ContextVar("framework.request_ctx")
 
 app_ctx: AppContext = LocalProxy(_cv_app, unbound_message=_no_app_msg)  # type: ignore[assignment]
 current_app: App = LocalProxy(_cv_app, "app", unbound_message=_no_app_msg)  # type: ignore[assignment]

@@ -28,7 +28,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("order", ["framework-first", "flask-first"])
+@pytest.mark.parametrize("order", ["framework-first", "framework-package-first", "flask-first"])
 def test_flask_and_framework_apps_side_by_side(order: str) -> None:
     proc = _run(str(SCRIPT), order)
     assert proc.returncode == 0, proc.stderr
@@ -37,19 +37,20 @@ def test_flask_and_framework_apps_side_by_side(order: str) -> None:
 
 def test_import_framework_does_not_import_flask_and_binding_waits_for_it() -> None:
     code = (
-        "import sys, framework, framework.ctx\n"
+        "import sys, framework, framework.globals\n"
         "from framework import App, flask_bridge\n"
         "app = App('light'); app.add_url_rule('/', 'i', lambda: 'x'); app.test_client().get('/')\n"
-        "before = ('flask' in sys.modules, flask_bridge.is_active(), framework.ctx.flask_context_vars is None)\n"
+        "before = ('flask' in sys.modules, flask_bridge.is_active(), flask_bridge.contexts_shared())\n"
         "watching = sum(type(f).__name__ == '_FlaskImportFinder' for f in sys.meta_path)\n"
         "import flask.globals\n"
-        "after = (flask_bridge.is_active(), framework.ctx.flask_context_vars == (flask.globals._cv_app, flask.globals._cv_request))\n"
+        "after = (flask_bridge.is_active(), flask.globals._cv_app is framework.globals._cv_app,"
+        " flask.globals._cv_request is framework.globals._cv_request)\n"
         "left = sum(type(f).__name__ == '_FlaskImportFinder' for f in sys.meta_path)\n"
         "print(before, watching, after, left)\n"
     )
     proc = _run("-c", code)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[0] == "(False, False, True) 1 (True, True) 0"
+    assert proc.stdout.split("\n")[0] == "(False, False, False) 1 (True, True, True) 0"
 
 
 def test_flask_imported_first_binds_at_import_framework() -> None:

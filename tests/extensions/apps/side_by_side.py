@@ -1,7 +1,8 @@
 """A real Flask app and a framework app with the same extension (Flask-Login) in one process.
 
 Run as `python side_by_side.py ORDER`: "framework-first" imports framework and serves a request
-before flask is imported at all; "flask-first" imports flask and the extension before framework.
+before flask is imported at all; "framework-package-first" imports only the framework package before
+flask; "flask-first" imports flask and the extension before framework.
 Prints one JSON line of what each app saw; exits non-zero on any mismatch.
 """
 
@@ -19,11 +20,17 @@ if order == "framework-first":
     early.add_url_rule("/", "i", lambda: "early")
     assert early.test_client().get("/").get_data() == b"early"
     assert "flask" not in sys.modules
+elif order == "framework-package-first":  # framework imported, but not its contexts, before flask
+    import framework
+
+    assert "framework.globals" not in sys.modules
 
 import flask  # noqa: E402
+import flask.globals  # noqa: E402
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user  # noqa: E402
 
 import framework  # noqa: E402
+import framework.globals  # noqa: E402
 
 seen: list[str] = []
 
@@ -82,5 +89,6 @@ for label, c in clients.items():
     out[f"{label}/me"] = c.get("/me").get_json()
     out[f"{label}/nested"] = c.get("/nested").get_json()
 assert not flask.has_app_context() and not flask.has_request_context()
+assert flask.globals._cv_app is framework.globals._cv_app  # one set of contexts
 out["seen"] = seen
 print(json.dumps(out, sort_keys=True))
