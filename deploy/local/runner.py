@@ -77,7 +77,6 @@ class Runner:
     _front_end: FrontEnd | None = None
     _session: aiohttp.ClientSession | None = None
     _cron: Any = None
-    _stopping: bool = False
 
     @property
     def app_dir(self) -> Path:
@@ -147,7 +146,6 @@ class Runner:
                 raise StartError(str(result)) if isinstance(result, EmulatorError) else result
         await self._start_services()
         for name, instance in self._instances.items():
-            asyncio.create_task(self._watch(instance))
             output.runner(f"service {name}: {service_urls[name]} (instance {instance.base_url})")
         await self._probe()
         self._start_cron()
@@ -162,15 +160,6 @@ class Runner:
             for task in starts:
                 task.cancel()
             raise StartError(str(exc)) from None
-
-    async def _watch(self, instance: ServiceInstance) -> None:
-        """Say so when a service's process ends on its own (production would start another instance)."""
-        if instance.child is None:
-            return
-        code = await instance.child.wait()
-        if not self._stopping:
-            output.emit(instance.name, f"the instance exited with status {code}; its requests now get 503 "
-                                       "(restart the runner to start it again)")
 
     async def _probe(self) -> None:
         """Our own front end answers (not just any process on the port)."""
@@ -219,7 +208,6 @@ class Runner:
 
     async def _stop(self) -> None:
         """Stop everything started, whatever state it is in."""
-        self._stopping = True
         self._remove_state()
         if self._cron is not None:
             await asyncio.to_thread(self._cron.stop)

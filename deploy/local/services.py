@@ -20,12 +20,13 @@ from deploy.config.app_yaml import AppYaml
 from deploy.local import output
 from deploy.local.headers import upstream_headers
 from deploy.local.processes import Child
-from deploy.local.venvs import KIT_BIN, bin_dir_for
+from deploy.local.venvs import KIT_BIN, VenvError, bin_dir_for
 
 # App Engine's default when app.yaml has no entrypoint (its exact flags are unconfirmed, §1.3).
 DEFAULT_ENTRYPOINT = "gunicorn -b :$PORT main:app"
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0  # what App Engine gives an /_ah/stop handler
+RESTART_PAUSE = 5.0  # a crashing service is started again at most this often
 # GAE_MEMORY_MB by instance class (§1.4).
 _MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
               "B4_1G": 3072, "B8": 3072}
@@ -95,6 +96,10 @@ class ServiceInstance:
         self._usable = False
         self._started = config.scaling.kind != "basic"  # basic: /_ah/start before the first request
         self._start_lock = asyncio.Lock()
+        self._stopping = False
+        self._was_up = False  # started once: from then on an exited instance is replaced on demand
+        self._last_start = 0.0
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -106,6 +111,8 @@ class ServiceInstance:
 
     async def ready(self) -> str | None:
         await self._up.wait()
+        if self._was_up and self.child is not None and not self.child.running and not self._stopping:
+            await self._replace()
         if not self._usable or self.child is None or not self.child.running:
             return None
         if not self._started:
@@ -115,8 +122,32 @@ class ServiceInstance:
                     self._started = True
         return self.base_url
 
+    async def _replace(self) -> None:
+        """A new instance for one that exited, as App Engine starts one (after a failed start: one try per
+        RESTART_PAUSE)."""
+        async with self._start_lock:
+            loop = asyncio.get_running_loop()
+            if self.child is None or self.child.running:
+                return
+            if not self._usable and loop.time() - self._last_start < RESTART_PAUSE:
+                return  # the last new instance did not even start: do not retry on every request
+            output.emit(self.name, "starting a new instance for the one that exited")
+            self._usable = False
+            self._started = self.config.scaling.kind != "basic"
+            self._up.clear()
+            try:
+                await self.start()
+            except (ServiceStartError, VenvError) as exc:
+                output.emit(self.name, f"the new instance did not start: {exc}")
+
+    async def _watch(self, child: Child) -> None:
+        code = await child.wait()
+        if not self._stopping:
+            output.emit(self.name, f"the instance exited with status {code}; the next request starts a new one")
+
     async def start(self) -> None:
         """Start the process and wait until it listens; then /_ah/start (manual) and /_ah/warmup; then traffic."""
+        self._last_start = asyncio.get_running_loop().time()
         try:
             bin_dir = await bin_dir_for(self.name, self.config.root, self.app_dir,
                                         has_entrypoint=self.config.entrypoint is not None)
@@ -125,12 +156,13 @@ class ServiceInstance:
             self.child = Child(self.name, ["/bin/sh", "-c", f"exec {self.entrypoint}"], env=env,
                                cwd=self.config.root)
             await self.child.start()
+            self._watcher = asyncio.create_task(self._watch(self.child))
             await self._wait_listening()
             if self.config.scaling.kind == "manual":
                 await self._lifecycle_request("/_ah/start", "start")
             if self.config.warmup and self.config.scaling.kind == "automatic":  # never sent on basic/manual
                 await self._lifecycle_request("/_ah/warmup", "warmup")
-            self._usable = True
+            self._usable = self._was_up = True
         finally:
             self._up.set()
 
@@ -191,6 +223,7 @@ class ServiceInstance:
 
     async def stop(self) -> None:
         """/_ah/stop first on basic and manual scaling (the handler gets 30 s, §1.5), then SIGTERM."""
+        self._stopping = True
         if self.child is None:
             return
         if self._usable and self._started and self.child.running and self.config.scaling.kind != "automatic":

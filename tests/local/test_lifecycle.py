@@ -169,3 +169,25 @@ def test_requirements_that_do_not_install_stop_the_runner(tmp_path: Path) -> Non
     assert f"{tmp_path / 'requirements.txt'}:1: installing these requirements failed" in result.stderr
     assert "no-such-package-xyz" in result.stdout  # pip's own words, prefixed by the service
     assert not list((tmp_path / ".local" / "venvs").glob("*/.complete"))  # nothing half-built is reused
+
+
+@pytest.mark.slow
+def test_an_instance_that_exits_is_replaced_on_the_next_request(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\ninbound_services: [warmup]\n")
+    (tmp_path / "main.py").write_text(
+        "import os, signal\n"
+        "SEEN = []\n"
+        "def app(environ, start_response):\n"
+        "    SEEN.append(environ['PATH_INFO'])\n"
+        "    if environ['PATH_INFO'] == '/die':\n"
+        "        os.kill(os.getppid(), signal.SIGTERM)  # the whole instance (gunicorn's master) goes\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [' '.join(SEEN).encode()]\n"
+    )
+    with start_runner(tmp_path, tmp_path, env=NO_EMULATORS) as running:
+        assert running.request("GET", "/one")[2] == b"/_ah/warmup /one"
+        running.request("GET", "/die")
+        running.wait_for_log("the instance exited with status")
+        # A new process: warmed up again before it gets the request.
+        assert running.request("GET", "/two")[2] == b"/_ah/warmup /two"
+        assert "starting a new instance" in running.log()
