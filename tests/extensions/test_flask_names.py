@@ -64,6 +64,7 @@ def test_proxies_and_context_objects(app: App) -> None:
 
 
 def test_helpers(app: App) -> None:
+    app.template_folder = str(BP_TEMPLATES)
     @app.get("/abort")
     def do_abort():
         flask.abort(418)
@@ -119,6 +120,19 @@ def test_helpers(app: App) -> None:
 
         return app.response_class(flask.stream_with_context(gen()))
 
+    @app.get("/file")
+    def file():
+        return flask.send_from_directory(BP_TEMPLATES / "bp", "page.html", max_age=0)
+
+    @app.get("/streamed")
+    def streamed():
+        return flask.stream_template_string("{% for i in items %}{{ i }}{{ request.path }};{% endfor %}", items=[1, 2])
+
+    @app.get("/macro")
+    def macro():
+        hello = flask.get_template_attribute("macros.html", "hello")
+        return hello("ext")
+
     @app.before_request
     def tag():
         flask.g.tag = "tagged"
@@ -135,6 +149,11 @@ def test_helpers(app: App) -> None:
     assert (resp.status_code, resp.headers["X-Made"], resp.headers["X-After"], resp.get_data()) == (201, "1", "1", b"made")
     assert client.get("/thread?v=threaded").get_data() == b"threaded"
     assert client.get("/stream").get_data() == b"/stream!"
+    resp = client.get("/file")
+    assert resp.get_data() == (BP_TEMPLATES / "bp" / "page.html").read_bytes()
+    assert resp.mimetype == "text/html"
+    assert client.get("/streamed").get_data() == b"1/streamed;2/streamed;"
+    assert client.get("/macro").get_data() == b"<i>ext</i>"
 
 
 def test_flask_blueprint_registered_on_our_app(app: App) -> None:
