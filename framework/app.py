@@ -38,6 +38,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
     import logging
 
     from . import typing as ft
+    from .blueprints import Blueprint
+    from .cli import AppGroup
+    from .dispatch import ExcInfo
+    from .sessions import SessionInterface
     from .testing import FrameworkClient
     from .testing.cli import FrameworkCliRunner
 
@@ -96,7 +100,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
     url_map_class = Map
     test_client_class: type[FrameworkClient] | None = None
     test_cli_runner_class: type[FrameworkCliRunner] | None = None
-    session_interface: t.Any = _DefaultSessionInterface()
+    session_interface: SessionInterface = _DefaultSessionInterface()  # type: ignore[assignment]  # a descriptor
 
     default_config = ImmutableDict(
         {
@@ -161,7 +165,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         self.url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]] = []
         self.teardown_appcontext_funcs: list[ft.TeardownCallable] = []
         self.shell_context_processors: list[ft.ShellContextProcessorCallable] = []
-        self.blueprints: dict[str, t.Any] = {}
+        self.blueprints: dict[str, Blueprint] = {}
         self.extensions: dict[str, t.Any] = {}
         self.context_hooks: list[t.Callable[[], t.ContextManager[t.Any]]] = []
         self.url_map = self.url_map_class(host_matching=host_matching)
@@ -333,7 +337,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         self.jinja_env.globals[name or f.__name__] = f
 
     @cached_property
-    def cli(self) -> t.Any:
+    def cli(self) -> AppGroup:
         """The click command group of this app (framework.cli.AppGroup)."""
         from .cli import AppGroup  # cold start: click
 
@@ -361,7 +365,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
             cls = FrameworkClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
-    def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
+    def test_cli_runner(self, **kwargs: t.Any) -> FrameworkCliRunner:
         """A click CliRunner for this app's commands."""
         cls = self.test_cli_runner_class
         if cls is None:
@@ -379,11 +383,11 @@ class App(RequestCycle, HostingMixin, EventsMixin):
 
     # --- registration ------------------------------------------------------------------------------
     @setupmethod
-    def register_blueprint(self, blueprint: t.Any, **options: t.Any) -> None:
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
         """Register a blueprint (calls `blueprint.register(app, options)`)."""
         blueprint.register(self, options)
 
-    def iter_blueprints(self) -> t.ValuesView[t.Any]:
+    def iter_blueprints(self) -> t.ValuesView[Blueprint]:
         """Registered blueprints in registration order."""
         return self.blueprints.values()
 
@@ -593,7 +597,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
             object.__setattr__(self, "_fast_path", False)
         super().__setattr__(name, value)
 
-    def log_exception(self, exc_info: t.Any) -> None:
+    def log_exception(self, exc_info: ExcInfo) -> None:
         """Log an unhandled exception with the request path and method (records show "in app")."""
         req_ctx = _cv_request.get(None)
         where = f" on {req_ctx.request.path} [{req_ctx.request.method}]" if req_ctx is not None else ""

@@ -20,13 +20,15 @@ _MODULES = ("app", "wsgi", "main", "factory", "noapp")
 
 
 @pytest.fixture
-def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
+def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[pathlib.Path]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     for name in _MODULES:  # restored afterwards; each run below imports its own copies
         if name in sys.modules:
             monkeypatch.delitem(sys.modules, name)
-    return tmp_path
+    yield tmp_path
+    for name in _MODULES:  # the copies must not leak into later tests of this worker (e.g. an `app`)
+        sys.modules.pop(name, None)
 
 
 def _write(workdir: pathlib.Path, files: dict[str, str]) -> None:
