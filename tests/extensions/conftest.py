@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 import uuid
@@ -16,9 +17,12 @@ SITE_DIR = Path(__file__).parent / "apps" / "site"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-def load_site(database_uri: str = "sqlite://") -> ModuleType:
-    """Import apps/site/main.py as a new module (a new App with new extension objects)."""
-    name = f"extsite_{uuid.uuid4().hex[:8]}"
+def load_site(framework: str = "framework") -> ModuleType:
+    """Import apps/site/main.py as a new module (a new app with new extension objects), built on
+    framework.App, or on flask.Flask with `framework="flask"`."""
+    name = f"extsite_{framework}_{uuid.uuid4().hex[:8]}"
+    previous = os.environ.get("SITE_FRAMEWORK")
+    os.environ["SITE_FRAMEWORK"] = framework
     spec = importlib.util.spec_from_file_location(name, SITE_DIR / "main.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -28,6 +32,11 @@ def load_site(database_uri: str = "sqlite://") -> ModuleType:
     except BaseException:
         del sys.modules[name]
         raise
+    finally:
+        if previous is None:
+            os.environ.pop("SITE_FRAMEWORK", None)
+        else:
+            os.environ["SITE_FRAMEWORK"] = previous
     return module
 
 

@@ -3,7 +3,8 @@ way its own documentation shows (`LoginManager(app)`, `CSRFProtect(app)`, `CORS(
 `SQLAlchemy(app)`, `Cache(app)`), and a JSON API on a `flask.Blueprint`.
 
 Served by the tests through the test client, gunicorn (`main:app`) and functions-framework
-(`--target http_function`). SITE_DATABASE_URI picks the database (in-memory SQLite by default).
+(`--target http_function`). SITE_DATABASE_URI picks the database (in-memory SQLite by default);
+SITE_FRAMEWORK=flask builds the same site on real Flask, as the oracle of test_parity.py.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from framework import App, redirect, render_template, request, url_for
-from framework.adapters.cloud_functions import http
+if os.environ.get("SITE_FRAMEWORK") == "flask":  # the oracle of tests/extensions/test_parity.py
+    from flask import Flask as App
+    from flask import redirect, render_template, request, url_for
+else:
+    from framework import App, redirect, render_template, request, url_for
 
 app = App(__name__)
 app.config.update(
@@ -152,4 +156,7 @@ def run_counts():
 
 app.register_blueprint(api)
 
-http_function = http(app)
+if not isinstance(app, flask.Flask):
+    from framework.adapters.cloud_functions import http
+
+    http_function = http(app)
