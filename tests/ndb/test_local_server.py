@@ -45,7 +45,9 @@ def wait_closed(port: int, timeout: float = 15.0) -> bool:
 
 
 def runner_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {"FRAMEWORK_DATASTORE_DIR": str(data_dir), "GOOGLE_CLOUD_PROJECT": "local-test", **extra}
+    # An address nobody listens on: no Cloud Tasks emulator (not used here, tested in tests/local).
+    return {"FRAMEWORK_DATASTORE_DIR": str(data_dir), "GOOGLE_CLOUD_PROJECT": "local-test",
+            "CLOUD_TASKS_EMULATOR_HOST": "127.0.0.1:9", **extra}
 
 
 def test_embedded_emulator_keeps_data_across_restarts(tmp_path: Path) -> None:
