@@ -9,6 +9,7 @@ first (project, database, namespace), as the legacy service did.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Any
@@ -55,6 +56,7 @@ def encode_double(value: float) -> bytes:
     return struct.pack(">Q", bits)
 
 
+@functools.lru_cache(maxsize=1024)
 def partition_prefix(project: str, database: str, namespace: str) -> bytes:
     """The byte prefix under which everything of one (project, database, namespace) is stored."""
     return escape(project.encode()) + escape(database.encode()) + escape(namespace.encode())
