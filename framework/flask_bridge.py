@@ -69,30 +69,34 @@ def shared_context_vars() -> tuple[contextvars.ContextVar[t.Any], contextvars.Co
 
 def _layout_matches(module: ModuleType) -> bool:
     """Whether flask.globals is laid out as in Flask 3.0/3.1: two ContextVars, and each proxy of
-    `_PROXIES` returning the expected attribute of what its variable holds (checked with a probe)."""
+    `_PROXIES` returning the expected attribute of what its own variable holds (checked with a
+    distinct probe object in each variable, inside a throwaway context)."""
     import contextvars  # cold start: only once flask is imported
 
     class Probe:
-        app, g, request, session = object(), object(), object(), object()
-
-    probe = Probe()
+        def __init__(self) -> None:
+            self.app, self.g, self.request, self.session = object(), object(), object(), object()
 
     def check() -> bool:
-        for name, var_name, attr in _PROXIES:
+        probes: dict[str, Probe] = {}
+        for var_name in _MESSAGES:
             var = getattr(module, var_name, None)
-            proxy = getattr(module, name, None)
-            if not isinstance(var, contextvars.ContextVar) or not hasattr(proxy, "_get_current_object"):
+            if not isinstance(var, contextvars.ContextVar):
                 return False
-            var.set(probe)
+            probes[var_name] = Probe()
+            var.set(probes[var_name])
+        for name, var_name, attr in _PROXIES:
+            proxy = getattr(module, name, None)
+            probe = probes[var_name]
             try:
-                got = proxy._get_current_object()
+                got = proxy._get_current_object()  # type: ignore[union-attr]
             except Exception:
                 return False
             if got is not (probe if attr is None else getattr(probe, attr)):
                 return False
         return True
 
-    return contextvars.copy_context().run(check)  # the probe never shows in any real context
+    return contextvars.copy_context().run(check)
 
 
 def _point_flask_at(module: ModuleType, ours: ModuleType) -> None:
