@@ -88,6 +88,9 @@ class FrontEnd:
     token: str
     default_service: str = "default"
     limits: Limits = field(default_factory=Limits)
+    # Told of every answered request (the local console's request log): keyword arguments method, path,
+    # status, millis, service, handler, trace_id, headers, from_platform.
+    on_request: Callable[..., None] | None = None
     _session: aiohttp.ClientSession | None = None
     _servers: list[asyncio.AbstractServer] = field(default_factory=list)
     _web_servers: list[web.Server] = field(default_factory=list)
@@ -153,6 +156,10 @@ class FrontEnd:
             response, label = web.Response(status=500, text="500: local front end error (see the runner output)\n"), "error"
         millis = (loop.time() - started) * 1000
         output.access_line(service, request.method, request.path_qs, response.status, millis, label)
+        if self.on_request is not None:
+            self.on_request(method=request.method, path=request.path_qs, status=response.status, millis=millis,
+                            service=service, handler=label, trace_id=request.get("trace_id"),
+                            headers=request.headers, from_platform=from_platform)
         return response
 
     async def _respond(self, request: web.BaseRequest, backend: Backend,
@@ -208,6 +215,7 @@ class FrontEnd:
             front_end_host=request.host, token=self.token, from_platform=from_platform,
             timeout_ms=int(timeout * 1000) - 1,
         )
+        request["trace_id"] = headers["X-Cloud-Trace-Context"].split("/", 1)[0]
         url = yarl.URL(base + request.raw_path, encoded=True)
         assert self._session is not None
         try:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 _lock = threading.Lock()
+# Called with (source, line) for every line printed (the local console keeps the recent ones).
+listeners: list[Callable[[str, str], None]] = []
 
 
 def emit(source: str, text: str, stream: TextIO | None = None) -> None:
@@ -17,6 +20,9 @@ def emit(source: str, text: str, stream: TextIO | None = None) -> None:
     with _lock:
         out.write(block)
         out.flush()
+    for listener in listeners:
+        for line in lines:
+            listener(source, line)
 
 
 def runner(text: str) -> None:

@@ -26,6 +26,7 @@ import aiohttp
 
 from deploy.config.project import Project
 from deploy.local import output
+from deploy.local.console import Console
 from deploy.local.emulators import EmulatorError, start_datastore, start_tasks
 from deploy.local.frontend import PROBE_HEADER, FrontEnd, Limits
 from deploy.local.headers import TOKEN_HEADER
@@ -77,6 +78,7 @@ class Runner:
     _front_end: FrontEnd | None = None
     _session: aiohttp.ClientSession | None = None
     _cron: Any = None
+    _console: Any = None
 
     @property
     def app_dir(self) -> Path:
@@ -132,7 +134,11 @@ class Runner:
             for svc in self.project.services
         }
         default = "default" if "default" in self._instances else self.project.services[0].service
-        self._front_end = FrontEnd(self._instances, self.project.dispatch, self.token, default, self.limits)
+        self._console = Console(self.project, self.env, self.token, self.url,
+                                emit=lambda text: output.emit("cron", str(text)))
+        output.listeners.append(self._console.log.line)
+        self._front_end = FrontEnd(self._instances, self.project.dispatch, self.token, default, self.limits,
+                                   on_request=self._console.log.record)
         await self._front_end.start(sockets)
         emulators = [
             asyncio.create_task(start_datastore(self.app_dir, self.env, KIT_ROOT)),
@@ -149,6 +155,9 @@ class Runner:
             output.runner(f"service {name}: {service_urls[name]} (instance {instance.base_url})")
         await self._probe()
         self._start_cron()
+        self._console.set_scheduler(self._cron)
+        console_url = await asyncio.to_thread(self._console.start, self.port + 1 + len(self.project.services))
+        output.runner(f"console: {console_url}/")
         self._write_state(service_urls)
         output.runner(f"Serving on {self.url}/  (Ctrl-C to stop)")
 
@@ -191,6 +200,7 @@ class Runner:
             "instances": {name: inst.base_url for name, inst in self._instances.items()},
             "datastore": self.env.get("DATASTORE_EMULATOR_HOST"),
             "tasks": self.env.get("CLOUD_TASKS_EMULATOR_HOST"),
+            "console": self._console.url if self._console is not None else None,
         }
         path = self.app_dir / STATE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +221,9 @@ class Runner:
         self._remove_state()
         if self._cron is not None:
             await asyncio.to_thread(self._cron.stop)
+        if self._console is not None:
+            await asyncio.to_thread(self._console.stop)
+            output.listeners.remove(self._console.log.line)
         if self._front_end is not None:
             await self._front_end.close()
         stops = [instance.stop() for instance in self._instances.values()]

@@ -14,10 +14,7 @@ from typing import Any
 
 from deploy.config.project import Project
 from deploy.local.console.crons import Crons
-from deploy.local.console.queues import Queues
 from deploy.local.console.requestlog import RequestLog
-from deploy.local.console.safety import Safety
-from deploy.local.console.store import Store
 
 __all__ = ["Console", "RequestLog"]
 
@@ -50,6 +47,9 @@ class Console:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         from deploy.local.console.app import Parts, create_app
+        from deploy.local.console.queues import Queues
+        from deploy.local.console.safety import Safety
+        from deploy.local.console.store import Store
 
         parts = Parts(app_dir=self.project.app_dir, store=Store(self._env), queues=Queues(self._env),
                       crons=self.crons, log=self.log, safety=Safety(), front_end_url=self._front_end_url)
@@ -59,10 +59,9 @@ class Console:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass  # the console's own requests are not the app's: not in the runner's output
 
-        try:
-            self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
-        except (OSError, SystemExit):  # werkzeug exits on a taken port
-            self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        if port and not port_is_free(port):
+            port = 0  # any free port: the one printed and in runner.json is what counts
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="console", daemon=True)
         self._thread.start()

@@ -1,0 +1,180 @@
+"""The console in real headless Chromium against a real runner, real emulators and a real app (apps/shop).
+
+One runner serves the whole module (they share an xdist group); each test works on its own entities,
+job or queue. Screenshots of each page go to tests/console/screenshots/ (CONSOLE_SCREENSHOTS overrides).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console.browser import chromium, screenshot, skip_without_browser, until
+from tests.local.conftest import Running, start_runner
+from tests.support.procs import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console_browser")]
+APP = Path(__file__).parent / "apps" / "shop"
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    skip_without_browser()
+    tmp = tmp_path_factory.mktemp("console")
+    app_dir = tmp / "shop"
+    shutil.copytree(APP, app_dir, ignore=shutil.ignore_patterns("__pycache__", ".local", ".datastore"))
+    shutil.copy(REPO_ROOT / "requirements.txt", app_dir / "requirements.txt")  # the kit's own interpreter
+    with start_runner(app_dir, tmp) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(runner: Running) -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
+
+
+def console(runner: Running) -> str:
+    return str(runner.state["console"])
+
+
+def text(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def app_json(runner: Running, method: str, path: str) -> dict[str, Any]:
+    status, _, body = runner.request(method, path)
+    assert status == 200, (status, body)
+    return dict(json.loads(body))
+
+
+def test_browse_to_an_entity_a_request_created_edit_it_and_the_app_reads_it(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    app_json(runner, "POST", "/items/lamp?price=12")
+    browser.get(console(runner) + "/")
+    assert "Datastore" in browser.title
+    row = browser.find_element(By.XPATH, "//table[@id='kinds']//tr[td/a[text()='Item']]")
+    assert row.find_elements(By.TAG_NAME, "td")[1].text == "1"
+    screenshot(browser, "datastore")
+
+    row.find_element(By.LINK_TEXT, "Item").click()
+    table = browser.find_element(By.ID, "entities")
+    shown = table.text
+    assert 'Item:"lamp"' in shown and "blob, 100 bytes" in shown and "2026-12-04 12:30:00.000000 UTC" in shown
+    assert "45.76, 4.84" in shown and "null" in shown
+    shop_link = table.find_element(By.LINK_TEXT, 'Shop:"main"')  # a key value is a link to its entity
+    assert "/datastore/entity/" in shop_link.get_attribute("href")
+    embedded = table.find_element(By.CSS_SELECTOR, "details.v-entity")
+    assert not embedded.find_element(By.TAG_NAME, "table").is_displayed()
+    embedded.find_element(By.TAG_NAME, "summary").click()  # expandable without JavaScript: <details>
+    assert "weight_g" in embedded.text and embedded.find_element(By.TAG_NAME, "table").is_displayed()
+    screenshot(browser, "kind")
+
+    table.find_element(By.LINK_TEXT, 'Item:"lamp"').click()
+    assert browser.find_element(By.ID, "key").text == 'Item:"lamp"'
+    screenshot(browser, "entity")
+
+    price = browser.find_element(By.NAME, "value:price")
+    price.clear()
+    price.send_keys("not a number")
+    browser.find_element(By.ID, "save").click()
+    assert "is not an integer" in text(browser)  # refused, field kept, nothing written
+    assert browser.find_element(By.NAME, "value:price").get_attribute("value") == "not a number"
+    assert app_json(runner, "GET", "/items/lamp")["price"] == 12
+    screenshot(browser, "entity-invalid")
+
+    price = browser.find_element(By.NAME, "value:price")
+    price.clear()
+    price.send_keys("99")
+    title = browser.find_element(By.NAME, "value:title")
+    title.clear()
+    title.send_keys("A better lamp")
+    browser.find_element(By.ID, "save").click()
+    assert "Saved." in text(browser)
+    assert app_json(runner, "GET", "/items/lamp") == {"price": 99, "title": "A better lamp"}
+    values = browser.find_element(By.ID, "values").text
+    assert "blob, 100 bytes" in values and "weight_g" not in values  # untouched values kept (embedded collapsed)
+
+    browser.find_element(By.ID, "delete").click()
+    assert 'Deleted Item:"lamp"' in text(browser)
+    status, _, _ = runner.request("GET", "/items/lamp")
+    assert status == 404
+
+
+def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(console(runner) + "/cron")
+    job = browser.find_element(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]")
+    assert "every 24 hours" in job.text and "not since the runner started" in job.text
+    screenshot(browser, "cron")
+    job.find_element(By.CLASS_NAME, "run-now").click()
+    assert "Started /cron/tick" in text(browser)
+
+    browser.get(console(runner) + "/requests")
+
+    def cron_row() -> Any:
+        rows = browser.find_elements(By.XPATH, "//table[@id='requests']//tr[td/a[text()='/cron/tick']]")
+        return rows[0] if rows else None
+
+    row = until(cron_row, "the cron request in the request log", between=browser.refresh)
+    cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[1:4] == ["GET", "/cron/tick", "200"] and cells[5] == "default" and cells[7] == "cron"
+    screenshot(browser, "requests")
+    row.find_element(By.LINK_TEXT, "/cron/tick").click()
+
+    def tied_line() -> bool:
+        return "cron tick ran" in text(browser)
+
+    until(tied_line, "the request's log line", between=browser.refresh)
+    line = browser.find_element(By.XPATH, "//table[@id='lines']//tr[td[contains(., 'cron tick ran')]]")
+    assert "trace id" in line.text and "INFO" in line.text
+    assert len(browser.find_element(By.ID, "trace").text) == 32
+    screenshot(browser, "request")
+
+    browser.get(console(runner) + "/cron")
+    job = browser.find_element(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]")
+    assert "200" in job.text  # the last run and its result
+
+
+def test_purge_a_queue(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    app_json(runner, "POST", "/enqueue/3")
+    browser.get(console(runner) + "/queues")
+    row = browser.find_element(By.XPATH, "//table[@id='queues']//tr[td/a[text()='held']]")
+    assert "PAUSED" in row.text  # rate 0 in queue.yaml holds the tasks
+    assert row.find_elements(By.TAG_NAME, "td")[2].text == "3"
+    screenshot(browser, "queues")
+    row.find_element(By.LINK_TEXT, "held").click()
+    tasks = browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")
+    assert len(tasks) == 3 and "POST /work/0" in browser.find_element(By.ID, "tasks").text
+    screenshot(browser, "queue")
+
+    browser.find_element(By.ID, "purge").click()
+    assert "Purged" in text(browser)
+    assert browser.find_element(By.ID, "no-tasks").is_displayed()
+    screenshot(browser, "queue-purged")
+
+
+def test_the_indexes_page_and_a_filtered_ordered_page(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    for name, price in (("cup", 3), ("pan", 30), ("pot", 20)):
+        app_json(runner, "POST", f"/items/{name}?price={price}")
+    browser.get(console(runner) + "/datastore/kind/Item?prop=price&op=>=&value=20&order=-price")
+    keys = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#entities tbody td.mono a")]
+    assert keys == ['Item:"pan"', 'Item:"pot"']
+    browser.get(console(runner) + "/datastore/kind/Item?prop=price&op==&value=20&order=title")
+    assert "needs a composite index" in text(browser)  # the console never adds to the app's index.yaml
+    browser.get(console(runner) + "/datastore/indexes")
+    screenshot(browser, "indexes")
+    assert "Indexes the app needed" in text(browser)
