@@ -110,8 +110,8 @@ def _point_flask_at(module: ModuleType, ours: ModuleType) -> None:
     for name, var_name, attr in _PROXIES:
         message = getattr(module, _MESSAGES[var_name], None)
         LocalProxy.__init__(getattr(module, name), variables[var_name], attr, unbound_message=message)
-    module._cv_app = variables["_cv_app"]
-    module._cv_request = variables["_cv_request"]
+    for var_name, variable in variables.items():
+        setattr(module, var_name, variable)
 
 
 def contexts_shared() -> bool:
@@ -208,7 +208,7 @@ class _FlaskImportFinder:
             _point_flask_at(module, sys.modules["framework.globals"])
 
         try:
-            loader.exec_module = exec_module  # type: ignore[method-assign]
+            loader.exec_module = exec_module
         except AttributeError:  # a loader with __slots__: Flask keeps its own variables (warned at binding)
             pass
         return spec
