@@ -183,6 +183,21 @@ def test_expect_100_continue_and_head(plain: Running) -> None:
     assert (status, body) == (200, b"") and headers["content-type"].startswith("text/html")
 
 
+def test_a_streamed_body_over_32_mb_is_cut_off(plain: Running) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", plain.port, timeout=30)
+    try:
+        conn.request("GET", "/bigstream?mb=33")
+        response = conn.getresponse()
+        assert response.status == 200  # already sent when the limit was passed
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+    finally:
+        conn.close()
+    assert "passed 32 MB" in plain.wait_for_log("passed 32 MB")
+
+
 def test_request_timeout_is_504(plain: Running) -> None:
     assert plain.request("GET", "/slow?s=5")[0] == 504
 

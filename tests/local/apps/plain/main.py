@@ -23,9 +23,10 @@ def app(environ, start_response):
         size = 33 * 1024 * 1024
         start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
         return (b"\0" * (1024 * 1024) for _ in range(33))
-    if path == "/bigstream":  # 24 MB (more than socket buffers hold), length not declared
+    if path == "/bigstream":  # 24 MB by default (more than socket buffers hold), length not declared
+        megabytes = int(environ.get("QUERY_STRING", "").partition("=")[2] or 24)
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
-        return (b"\1" * (1024 * 1024) for _ in range(24))
+        return (b"\1" * (1024 * 1024) for _ in range(megabytes))
     if path == "/text":
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [b"<p>hello</p>\n" * 500]
