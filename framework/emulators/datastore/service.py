@@ -98,8 +98,8 @@ class DatastoreService:
         if micros > now:  # production's answer to a future read_time is UNCONFIRMED; refusing is the safe side
             raise invalid("The read_time must not be in the future.")
         if micros < now - RETENTION_US or micros < self._history.complete_since:
-            # Versions older than an hour are gone in production too; here also those before this process's
-            # last restart or reset, as the history of replaced records is kept in memory.
+            # Versions older than an hour are gone in production too; here also those before a reset (or, for
+            # a store written before history was kept, before it was opened).
             raise DatastoreError("FAILED_PRECONDITION", "The requested snapshot version is too old.")
         return micros
 
