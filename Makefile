@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 4
 
-.PHONY: install run deploy test bench lint docs clean
+.PHONY: install run deploy test bench lint docs clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,8 +25,18 @@ run: $(STAMP)
 deploy: $(STAMP)
 	$(BIN)/python -m deploy app $(ARGS)
 
+## Debian's Chromium and ChromeDriver for the console's browser tests (tests/console), installed when missing
+## and possible (root with apt-get); never fails the build: without them those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver for tests/console"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+			>/dev/null 2>&1 || echo "could not install chromium: tests/console's browser tests will skip"; \
+	else echo "no chromium, and no root apt-get to install it: tests/console's browser tests will skip"; fi
+
 ## Lint, then every test.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
