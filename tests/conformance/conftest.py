@@ -9,7 +9,8 @@ import pytest
 from tests.conformance import hosts
 from tests.support.procs import free_port
 
-HOST_NAMES = ("test-client", "gunicorn-sync", "gunicorn-gthread", "functions-framework", "werkzeug")
+HOST_NAMES = ("test-client", "gunicorn-sync", "gunicorn-gthread", "functions-framework", "werkzeug",
+              "framework-server")
 
 
 @pytest.fixture(
@@ -24,6 +25,9 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     tmp = tmp_path_factory.mktemp(f"host-{name}")
     if name.startswith("gunicorn-"):
         with hosts.gunicorn(tmp, free_port(), worker=name.removeprefix("gunicorn-")) as server:
+            yield server
+    elif name == "framework-server":
+        with hosts.framework_server(tmp, free_port()) as server:
             yield server
     elif name == "functions-framework":
         with hosts.functions_framework(tmp, free_port()) as server:
