@@ -191,3 +191,30 @@ def test_an_instance_that_exits_is_replaced_on_the_next_request(tmp_path: Path) 
         # A new process: warmed up again before it gets the request.
         assert running.request("GET", "/two")[2] == b"/_ah/warmup /two"
         assert "starting a new instance" in running.log()
+
+
+@pytest.mark.slow
+def test_traffic_sent_during_startup_waits_for_the_warmed_up_instance(tmp_path: Path) -> None:
+    from tests.local.conftest import RUNNER as runner_cmd
+    from tests.support.procs import run_server
+
+    (tmp_path / "app.yaml").write_text("runtime: python312\ninbound_services: [warmup]\n")
+    (tmp_path / "main.py").write_text(
+        "import time\n"
+        "SEEN = []\n"
+        "time.sleep(1)  # a slow import: the front end is listening long before the app\n"
+        "def app(environ, start_response):\n"
+        "    SEEN.append(environ['PATH_INFO'])\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [' '.join(SEEN).encode()]\n"
+    )
+    port = free_port()
+    cmd = [*runner_cmd, "--app-dir", str(tmp_path), "--port", str(port)]
+    # ready_path=None: go as soon as the front end's port accepts connections (it is bound first).
+    with run_server(cmd, port=port, tmp_path=tmp_path, env=NO_EMULATORS, ready_path=None, timeout=60) as server:
+        early = subprocess.run([sys.executable, "-c", (
+            "import urllib.request, sys; "
+            f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{port}/early', timeout=60).read().decode())")],
+            capture_output=True, text=True, timeout=90)
+        assert early.stdout == "/_ah/warmup /early", early.stderr
+        assert "GET /early 200" in server.log()
