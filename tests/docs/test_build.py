@@ -1,5 +1,5 @@
 """The documentation builds with Sphinx, warnings and broken internal references as errors, and its API
-reference covers every public name of `framework`.
+reference covers every public name of `framework` and every public attribute of App and Blueprint.
 
 One `sphinx-build -b dummy` (reads and resolves every page, writes nothing) with `-W -n`, as `make docs`
 runs the html builder; it takes seconds, so it runs in `make test` and the docs cannot rot silently.
@@ -37,4 +37,12 @@ def test_docs_build_without_warnings_and_document_every_public_name(tmp_path: Pa
             where = f"framework.{module}.{attribute}"
         if where not in documented:
             missing.append(f"{name} ({where})")
+    # App and Blueprint: every public attribute the framework defines on them, inherited ones included.
+    for cls in (framework.App, framework.Blueprint):
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        for name in dir(cls):
+            owner = next((k for k in cls.__mro__ if name in vars(k)), None)
+            ours = owner is not None and owner.__module__.startswith("framework.")
+            if ours and not name.startswith("_") and f"{where}.{name}" not in documented:
+                missing.append(f"{where}.{name}")
     assert not missing, f"public names without an API entry: {missing}"
