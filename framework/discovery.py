@@ -148,9 +148,9 @@ class ScriptInfo:
         self.data: dict[t.Any, t.Any] = {}
         self.set_debug_flag = set_debug_flag
         self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
-        self._loaded_app: t.Any = None
+        self._loaded_app: App | None = None
 
-    def load_app(self) -> t.Any:
+    def load_app(self) -> App:
         """Find, import and return the app (once; later calls return the same object)."""
         if self._loaded_app is not None:
             return self._loaded_app

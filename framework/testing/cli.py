@@ -8,11 +8,14 @@ from click.testing import CliRunner, Result
 
 from ..cli import ScriptInfo
 
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import App
+
 
 class FrameworkCliRunner(CliRunner):
     """Runs CLI commands of `app` in isolation (captured output, temporary environment)."""
 
-    def __init__(self, app: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, app: App, **kwargs: t.Any) -> None:
         self.app = app
         super().__init__(**kwargs)
 

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from framework.events import (
@@ -29,6 +29,9 @@ from framework.events import (
     Event,
     EventResult,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from framework.app import App
 
 _CORE_ATTRIBUTES = ("specversion", "type", "source", "id", "time", "subject", "datacontenttype")
 
@@ -133,7 +136,7 @@ def storage(
     )
 
 
-def deliver(app: Any, event: Event) -> EventResult:
+def deliver(app: App, event: Event) -> EventResult:
     """Dispatch `event` to `app`'s handlers in-process, exactly as the adapters do."""
     return app.dispatch_event(event)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import _PLATFORM_VARS
 from tests.support.procs import REPO_ROOT, Server, free_port, get_until_closed, run_server, venv_tool
 
 pytestmark = pytest.mark.slow
@@ -96,8 +97,13 @@ def cloud_run(metadata: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     }
     cmd = [venv_tool("gunicorn"), "-c", str(REPO_ROOT / "gunicorn.conf.py"), "--chdir", str(tmp_path),
            "run_test_app:app"]
-    with run_server(cmd, port=port, tmp_path=tmp_path, env=env, ready_path="/where") as server:
-        yield server
+    # A module fixture starts before the per-test clean-up of tests/conftest.py, and functions-framework
+    # sets FUNCTION_TARGET in os.environ when a test of this worker loads a function: take them out.
+    with pytest.MonkeyPatch.context() as clean:
+        for name in _PLATFORM_VARS:
+            clean.delenv(name, raising=False)
+        with run_server(cmd, port=port, tmp_path=tmp_path, env=env, ready_path="/where") as server:
+            yield server
 
 
 def _reply(raw: bytes) -> tuple[int, bytes]:
