@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tests.docs.blocks import DOCS, Block, code_blocks, documents
 from tests.support.procs import REPO_ROOT
 
 _FILE_CAPTION = re.compile(r"^[\w.-]+(/[\w.-]+)*\.\w+$")
-_LOADERS = {"app.yaml": load_app_yaml, "cron.yaml": load_cron, "dispatch.yaml": load_dispatch,
+_LOADERS: dict[str, Callable[[Path], object]] = {"app.yaml": load_app_yaml, "cron.yaml": load_cron, "dispatch.yaml": load_dispatch,
             "index.yaml": load_indexes, "queue.yaml": load_queues}
 # Runs the page's blocks in order; a failure names the page and line (the compile filename).
 _DRIVER = """

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -114,10 +114,10 @@ def _runner(app: Path, tmp_path: Path) -> Iterator[str]:
         yield server.url
 
 
-def _until(condition: object, what: str, timeout: float = 60) -> None:
+def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     """Poll `condition()` until true (bounded; no duration is asserted)."""
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(0.2)
 
