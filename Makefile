@@ -54,4 +54,4 @@ docs: $(STAMP)
 	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .datastore
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .datastore
