@@ -16,7 +16,6 @@ import pytest
 
 from tests.console.browser import chromium, screenshot, skip_without_browser, until
 from tests.local.conftest import Running, start_runner
-from tests.support.procs import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console_browser")]
 APP = Path(__file__).parent / "apps" / "shop"
@@ -28,7 +27,6 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("console")
     app_dir = tmp / "shop"
     shutil.copytree(APP, app_dir, ignore=shutil.ignore_patterns("__pycache__", ".local", ".datastore"))
-    shutil.copy(REPO_ROOT / "requirements.txt", app_dir / "requirements.txt")  # the kit's own interpreter
     with start_runner(app_dir, tmp) as running:
         yield running
 
@@ -159,14 +157,43 @@ def test_purge_a_queue(runner: Running, browser: Any) -> None:
     assert len(tasks) == 3 and "POST /work/0" in browser.find_element(By.ID, "tasks").text
     screenshot(browser, "queue")
 
+    first, second = (row.find_element(By.TAG_NAME, "td").text for row in tasks[:2])
+    tasks[0].find_element(By.XPATH, ".//button[text()='Run now']").click()  # sent now, even though held
+    assert f"Task {first} sent now." in text(browser)
+
+    def delivered() -> bool:
+        rows = browser.find_elements(By.XPATH, "//table[@id='requests']//tr[td/a[text()='/work/0']]")
+        return bool(rows) and "task held" in rows[0].text and "200" in rows[0].text
+
+    browser.get(console(runner) + "/requests")
+    until(delivered, "the task's request in the request log", between=browser.refresh)
+    browser.get(console(runner) + "/queues/held")
+    until(lambda: first not in text(browser), "the completed task to leave the queue", between=browser.refresh)
+    row = browser.find_element(By.XPATH, f"//table[@id='tasks']//tr[td[text()='{second}']]")
+    row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    assert f"Task {second} deleted." in text(browser)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")) == 1
+
     browser.find_element(By.ID, "purge").click()
     assert "Purged" in text(browser)
     assert browser.find_element(By.ID, "no-tasks").is_displayed()
     screenshot(browser, "queue-purged")
 
 
-def test_the_indexes_page_and_a_filtered_ordered_page(runner: Running, browser: Any) -> None:
+def test_pause_and_resume_a_queue(runner: Running, browser: Any) -> None:
     from selenium.webdriver.common.by import By
+
+    browser.get(console(runner) + "/queues/work")
+    assert browser.find_element(By.ID, "state").text == "RUNNING"
+    browser.find_element(By.ID, "pause").click()
+    assert "Paused." in text(browser) and browser.find_element(By.ID, "state").text == "PAUSED"
+    browser.find_element(By.ID, "resume").click()
+    assert "Resumed." in text(browser) and browser.find_element(By.ID, "state").text == "RUNNING"
+
+
+def test_namespaces_filters_orders_deleting_a_kind_and_reset(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     for name, price in (("cup", 3), ("pan", 30), ("pot", 20)):
         app_json(runner, "POST", f"/items/{name}?price={price}")
@@ -178,3 +205,17 @@ def test_the_indexes_page_and_a_filtered_ordered_page(runner: Running, browser: 
     browser.get(console(runner) + "/datastore/indexes")
     screenshot(browser, "indexes")
     assert "Indexes the app needed" in text(browser)
+
+    app_json(runner, "POST", "/items/mug?ns=tenant-a")
+    browser.get(console(runner) + "/datastore")
+    Select(browser.find_element(By.NAME, "ns")).select_by_visible_text("tenant-a")
+    browser.find_element(By.XPATH, "//button[text()='Show']").click()
+    kinds = browser.find_element(By.ID, "kinds").text
+    assert "Item 1" in kinds and "Shop 1" in kinds
+    browser.find_element(By.XPATH, "//button[@value='Item']").click()  # delete the kind's entities
+    assert "Deleted 1 Item entities." in text(browser) and "Item" not in browser.find_element(By.ID, "kinds").text
+    browser.get(console(runner) + "/datastore")
+    assert "Item 3" in browser.find_element(By.ID, "kinds").text  # the default namespace's are untouched
+    browser.find_element(By.ID, "reset").click()
+    assert "every entity is gone" in text(browser) and "No entities here yet." in text(browser)
+    assert runner.request("GET", "/items/cup")[0] == 404

@@ -73,6 +73,7 @@ class Console:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)
+        self.crons.wait(5)
 
 
 def port_is_free(port: int) -> bool:

@@ -56,6 +56,11 @@ class Crons:
             self._reader = threading.Thread(target=self._read, name="console-cron-declarations", daemon=True)
             self._reader.start()
 
+    def wait(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) for a declaration read in progress: its subprocess ends with it."""
+        if self._reader is not None:
+            self._reader.join(timeout)
+
     def _read(self) -> None:
         try:
             from deploy.cron_declarations import declared_jobs

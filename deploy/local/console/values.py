@@ -17,7 +17,7 @@ from typing import Any
 
 from google.cloud.datastore import Entity, Key
 from google.cloud.datastore.helpers import GeoPoint
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 # Types a property can be given in the edit form. "keep" leaves a value the form cannot edit (an embedded
 # entity, an array) exactly as stored.
@@ -65,7 +65,7 @@ def key_path_text(key: Key) -> str:
 def parse_key_path(text: str, *, project: str, namespace: str | None, database: str | None) -> Key:
     """The key a `Kind:id/Kind:"name"` path names; ValueError_ saying the expected shape otherwise."""
     flat: list[Any] = []
-    for segment in _split_segments(text):
+    for segment in _split_segments(text) if text.strip() else []:
         match = _SEGMENT.fullmatch(segment)
         if match is None:
             raise ValueError_(f'{segment.strip()!r} is not Kind:id or Kind:"name" (e.g. Item:42/Note:"a")')
@@ -98,7 +98,7 @@ def _split_segments(text: str) -> list[str]:
             current.append(char)
             quoted = char == '"'
     parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    return parts
 
 
 def key_token(key: Key) -> str:
@@ -256,6 +256,3 @@ def _render_entity(entity: Entity, link: Callable[[Key], str], short: bool) -> M
     return Markup('<details class="v-entity"><summary>{} ({} properties)</summary><table>{}</table></details>').format(
         label, len(entity), rows)
 
-
-def escape_text(text: str) -> Markup:
-    return escape(text)

@@ -25,11 +25,12 @@ def db() -> datastore.Client:
 @app.post("/items/<name>")
 def create_item(name: str) -> dict[str, object]:
     client = db()
-    shop = datastore.Entity(client.key("Shop", "main"))
+    namespace = request.args.get("ns") or None
+    shop = datastore.Entity(client.key("Shop", "main", namespace=namespace))
     shop["city"] = "Lyon"
     details = datastore.Entity()
     details.update({"color": "red", "weight_g": 350})
-    item = datastore.Entity(client.key("Item", name), exclude_from_indexes=("photo",))
+    item = datastore.Entity(client.key("Item", name, namespace=namespace), exclude_from_indexes=("photo",))
     item.update({
         "price": int(request.args.get("price", "10")), "title": f"The {name}", "on_sale": False,
         "created": datetime(2026, 12, 4, 12, 30, tzinfo=UTC), "photo": b"\x89PNG" + bytes(96),
