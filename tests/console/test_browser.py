@@ -143,6 +143,27 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
     assert "200" in job.text  # the last run and its result
 
 
+def test_a_job_declared_with_app_cron_only_is_listed_and_runs_now(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(console(runner) + "/cron")
+
+    def sweep_row() -> Any:
+        rows = browser.find_elements(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/sweep']]")
+        return rows[0] if rows else None
+
+    row = until(sweep_row, "the @app.cron declaration to be read", timeout=60, between=browser.refresh)
+    assert "not scheduled" in row.text and "every 12 hours" in row.text
+    row.find_element(By.CLASS_NAME, "run-now").click()
+    browser.get(console(runner) + "/requests")
+
+    def delivered() -> bool:
+        rows = browser.find_elements(By.XPATH, "//table[@id='requests']//tr[td/a[text()='/cron/sweep']]")
+        return bool(rows) and "200" in rows[0].text and "cron" in rows[0].text
+
+    until(delivered, "the declared job's request", between=browser.refresh)
+
+
 def test_purge_a_queue(runner: Running, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 

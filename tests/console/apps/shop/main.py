@@ -70,3 +70,9 @@ def enqueue(count: int) -> dict[str, object]:
 @app.post("/work/<int:number>")
 def work(number: int) -> dict[str, object]:
     return {"worked": number}
+
+
+@app.cron("every 12 hours", description="Declared in code, not in cron.yaml")
+def sweep() -> dict[str, bool]:
+    app.logger.info("sweep ran")
+    return {"swept": True}
