@@ -1,17 +1,21 @@
 """The production HTTP server behind app.yaml's entrypoint: `python -m framework.server main:app`.
 
-granian's WSGI interface (a Rust HTTP server: connections, parsing and slow clients are handled off the GIL,
-the app runs in a pool of Python threads), sized from the instance: worker processes from the instance
-class's memory (GAE_MEMORY_MB) capped by the CPUs, threads so the instance takes `max_concurrent_requests`
-at once. Each worker checks SECRET_KEY before serving (framework.secrets) and runs the app's `@app.on_stop`
-handlers as it exits on SIGTERM; granian's own lines are Cloud Logging JSON wherever the app's are.
-Measured against gunicorn's workers in `python -m bench server`; README "Server" has the figures.
-`gunicorn -c gunicorn.conf.py main:app` stays supported.
+Behind a front end that buffers each request (App Engine, Cloud Run, the local runner: GAE_ENV=localdev) it
+runs granian's WSGI interface: a Rust HTTP server (connections, parsing, keep-alive and slow request heads
+off the GIL) with the app in a pool of Python threads, sized from the instance: worker processes from the
+instance class's memory (GAE_MEMORY_MB) capped by the CPUs, threads so the instance takes
+`max_concurrent_requests` at once. Each worker checks SECRET_KEY before serving (framework.secrets) and runs
+the app's `@app.on_stop` handlers as it exits on SIGTERM; granian's own lines are Cloud Logging JSON
+wherever the app's are. Run directly (no front end) it execs `gunicorn -c gunicorn.conf.py` instead: granian
+hands a thread a request before its body is in, so a slow uploader holds that thread, and it gives the app a
+cut-short or malformed chunked body as a complete one, where gunicorn's buffering worker answers 408/400.
+FRAMEWORK_SERVER=granian|gunicorn overrides. Figures: `python -m bench server`, README "Server".
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import re
@@ -114,7 +118,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
 
     on_google = appengine or cloud_run
     host = env.get("HOST") or ("0.0.0.0" if on_google else "127.0.0.1")
-    read_timeout = _positive_float(env.get("GUNICORN_READ_TIMEOUT"), 30.0)
+    read_timeout = _positive_float(env.get("FRAMEWORK_READ_TIMEOUT") or env.get("GUNICORN_READ_TIMEOUT"), 30.0)
     project = detect(env).project
     return Settings(
         host=host.strip("[]"),
@@ -203,11 +207,42 @@ def _check_secret_key(app: Any) -> None:
     try:
         check_app(app)
     except SecretKeyError as exc:
-        import logging  # cold start: only on this failure
-
         logging.getLogger("_granian").critical("%s", exc)
         sys.stderr.flush()
         os._exit(3)  # the parent sees the worker fail and stops: no request is ever served
+
+
+def choose_server(env: Mapping[str, str]) -> str:
+    """"granian" behind a front end that buffers requests, else "gunicorn" (see the module docstring).
+
+    App Engine's and Cloud Run's front ends terminate HTTP and hand the instance whole requests (HTTP/2 is
+    converted to HTTP/1.1, §1.6; that they buffer every body is unconfirmed, as gunicorn_worker notes); the
+    local runner's front end reads each body in full before it forwards it (deploy/local/frontend.py).
+    """
+    chosen = (env.get("FRAMEWORK_SERVER") or "").strip().lower()
+    if chosen in SERVERS:
+        return chosen
+    behind_front_end = env.get("GAE_ENV") in ("standard", "localdev") or bool(env.get("K_SERVICE"))
+    return "granian" if behind_front_end else "gunicorn"
+
+
+SERVERS = ("granian", "gunicorn")
+
+
+def gunicorn_command(target: str, app_dir: Path) -> list[str]:
+    """The gunicorn command for a direct run: the app's gunicorn.conf.py, else the one shipped beside framework/."""
+    for folder in (app_dir, Path(__file__).resolve().parent.parent):
+        conf = folder / "gunicorn.conf.py"
+        if conf.is_file():
+            return [sys.executable, "-m", "gunicorn", "-c", str(conf), target]
+    return [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--threads", "4", target]
+
+
+class _SizedOnPurpose:
+    """Drops granian's start-up warning about many threads per CPU: the threads wait on I/O, sized on purpose."""
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Configuration allows spawning up to")
 
 
 def serve(target: str, settings: Settings) -> None:
@@ -225,6 +260,7 @@ def serve(target: str, settings: Settings) -> None:
         log_access=settings.access_log, workers_kill_timeout=settings.kill_timeout,
         working_dir=Path.cwd(),
     )
+    logging.getLogger("_granian").addFilter(_SizedOnPurpose())
     server.serve(spawn_target=WorkerProcess.wrap_target(_worker))
 
 
@@ -236,6 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if ":" not in args.target:
         parser.error(f"target {args.target!r} must be MODULE:ATTRIBUTE, e.g. main:app")
+    if choose_server(os.environ) == "gunicorn":
+        command = gunicorn_command(args.target, Path.cwd())
+        if args.print_settings:
+            print(" ".join(command))
+            return 0
+        os.execv(command[0], command)  # gunicorn takes over this process: signals reach it directly
     settings = compute_settings(os.environ, os.cpu_count(), Path.cwd())
     if args.print_settings:
         print(settings)

@@ -144,10 +144,11 @@ def gunicorn(
 
 @contextmanager
 def framework_server(tmp_path: Path, port: int, env: dict[str, str] | None = None) -> Iterator[Host]:
-    """app.yaml's entrypoint, `python -m framework.server` (granian's WSGI interface), serving `application`
-    with its local settings (one worker)."""
+    """app.yaml's entrypoint, `python -m framework.server`, on the server it runs behind a front end
+    (granian's WSGI interface), serving `application` with its local settings (one worker)."""
     cmd = [sys.executable, "-m", "framework.server", "tests.conformance.app:application"]
-    with run_server(cmd, port=port, tmp_path=tmp_path, env={**CLEAN_ENV, "PORT": str(port), **(env or {})},
+    env = {**CLEAN_ENV, "PORT": str(port), "FRAMEWORK_SERVER": "granian", **(env or {})}
+    with run_server(cmd, port=port, tmp_path=tmp_path, env=env,
                     ready_path="/text") as srv:
         yield Host("framework-server", url=srv.url, log=srv.log)
 

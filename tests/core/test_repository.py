@@ -36,7 +36,12 @@ def test_runtime_requirements_have_version_ranges() -> None:
 def test_app_yaml_and_gunicorn_config_bind_port() -> None:
     config = yaml.safe_load((REPO_ROOT / "app.yaml").read_text())
     assert config["runtime"] == "python312"
-    assert config["entrypoint"].split() == ["gunicorn", "-c", "gunicorn.conf.py", "main:app"]
+    assert config["entrypoint"].split() == ["python", "-m", "framework.server", "main:app"]
+    served = subprocess.run(  # the entrypoint's server on Google's hosts binds $PORT too
+        [sys.executable, "-m", "framework.server", "--print-settings", "main:app"], cwd=REPO_ROOT,
+        env={"PORT": "8123", "GAE_ENV": "standard", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
+    )
+    assert "port=8123" in served.stdout, served.stderr
     out = subprocess.run(
         [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"],
         cwd=REPO_ROOT, env={"PORT": "8123", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
