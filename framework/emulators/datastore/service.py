@@ -215,13 +215,15 @@ class DatastoreService:
         return response
 
     def _on_read(self, txn: Transaction | None) -> OnRead | None:
-        """What a read-write transaction remembers of each query result (validated at commit)."""
+        """What a read-write transaction does with each query result: remember its version (validated at
+        commit) and lock it."""
         if txn is None or txn.read_only:
             return None
 
         def on_read(skey: bytes, record: Record | None) -> None:
             record = record if record is not None else self.storage.get(skey)
             txn.record_read(skey, record.version if record is not None else 0)
+            self.txns.lock_if_free(txn, skey)
 
         return on_read
 

@@ -4,7 +4,8 @@ Correctness comes from validation: a read-write commit fails with ABORTED when a
 after it was read, or an entity it blindly writes changed after the transaction began. Read-write Lookups
 also take a per-entity lock (waiting for the holder, with deadlock detection and a timeout after which the
 read proceeds unlocked), so concurrent read-modify-write transactions queue instead of failing and retrying;
-a write from outside to a locked entity fails with ABORTED at once (no wait, so no deadlock).
+a write from outside to a locked entity fails with ABORTED at once (no wait, so no deadlock). Query results
+read in a read-write transaction are locked too when no other transaction holds them (queries never wait).
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ class TransactionManager:
             holder = self._open.get(owner)
             if holder is not None and now - holder.last_used <= LOCK_WAIT:
                 raise aborted()
+
+    def lock_if_free(self, txn: Transaction, key: bytes) -> None:
+        """Lock an entity a query of `txn` read, unless another transaction holds it (queries never wait; the
+        commit's validation still catches a change)."""
+        if key not in self._owners:
+            self._owners[key] = txn.id
+            txn.locks.add(key)
 
     def lock(self, txn: Transaction, keys: list[bytes]) -> None:
         """Take the entity locks of a read-write read; ABORTED on deadlock, unlocked after LOCK_WAIT."""

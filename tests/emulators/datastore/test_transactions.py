@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from framework.emulators.datastore import pb
+from framework.emulators.datastore.errors import DatastoreError
 
 from .conftest import code, commit, entity, key
 
@@ -33,23 +34,54 @@ def value(raw, k):
 
 
 def query_read(raw, kind, txn):
-    """Read through RunQuery in the transaction: recorded for validation, but no lock is taken."""
+    """Read through RunQuery in the transaction: recorded for validation and locked."""
     req = pb.RunQueryRequest(read_options=pb.ReadOptions(transaction=txn))
     req.query.kind.add(name=kind)
     return raw("RunQuery", req).batch
 
 
-def test_conflict_with_a_commit_since_the_read_is_aborted(raw):
+def test_conflict_with_a_commit_since_the_read_is_aborted(monkeypatch):
+    """Validation at commit: once a lock's holder has been idle past LOCK_WAIT (0 here) writers go through, and
+    the holder's commit then fails with ABORTED and writes nothing."""
+    from framework.emulators.datastore import transactions
+    from framework.emulators.datastore.service import DatastoreService
+    from framework.emulators.datastore.storage.memory import MemoryStorage
+
+    monkeypatch.setattr(transactions, "LOCK_WAIT", 0.0)
+    svc = DatastoreService(MemoryStorage())
+
+    def call(method, request):
+        request.project_id = "local-project"
+        return getattr(svc, method)(request)
+
+    def write(*mutations):
+        call("commit", pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, mutations=[pb.Mutation(upsert=e) for e in mutations]))
+
+    write(entity(key("C", 1), v=1))
+    txn = call("begin_transaction", pb.BeginTransactionRequest()).transaction
+    req = pb.RunQueryRequest(read_options=pb.ReadOptions(transaction=txn))
+    req.query.kind.add(name="C")
+    assert len(call("run_query", req).batch.entity_results) == 1
+    write(entity(key("C", 1), v=2))  # the lock is stale at once: a concurrent writer wins
+    with pytest.raises(DatastoreError) as info:
+        call("commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=10)), ("upsert", entity(key("C", 2)))))
+    assert info.value.code == "ABORTED" and "contention" in info.value.message
+    found = call("lookup", pb.LookupRequest(keys=[key("C", 1), key("C", 2)]))
+    assert [f.entity.properties["v"].integer_value for f in found.found] == [2] and len(found.missing) == 1
+    # The aborted transaction is finished; a rollback of it is still a silent success.
+    with pytest.raises(DatastoreError, match="expired or is no longer valid"):
+        call("commit", _txn_commit(txn))
+    call("rollback", pb.RollbackRequest(transaction=txn))
+
+
+def test_query_results_are_locked_like_lookups(raw):
     commit(raw, ("upsert", entity(key("C", 1), v=1)))
     txn = begin(raw)
     assert len(query_read(raw, "C", txn).entity_results) == 1
-    commit(raw, ("upsert", entity(key("C", 1), v=2)))  # a concurrent writer wins: query reads take no lock
-    err = raw.error("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=10)), ("upsert", entity(key("C", 2)))))
-    assert code(err) == "ABORTED" and "contention" in err.details()
-    assert value(raw, key("C", 1)) == 2 and value(raw, key("C", 2)) is None
-    # The aborted transaction is finished; a rollback of it is still a silent success.
-    assert code(raw.error("Commit", _txn_commit(txn))) == "INVALID_ARGUMENT"
-    raw("Rollback", pb.RollbackRequest(transaction=txn))
+    assert code(raw.error("Commit", pb.CommitRequest(mode=pb.NON_TRANSACTIONAL, mutations=[
+        pb.Mutation(upsert=entity(key("C", 1), v=2))]))) == "ABORTED"
+    raw("Commit", _txn_commit(txn, ("upsert", entity(key("C", 1), v=3))))
+    assert value(raw, key("C", 1)) == 3
 
 
 def test_an_outside_write_to_an_entity_a_transaction_looked_up_is_aborted_and_the_transaction_commits(raw):
@@ -135,16 +167,21 @@ def test_ndb_transaction_retries_after_aborted(ndb_client, raw):
     with ndb_client.context(cache_policy=False):
         k = Counter(id="c", v=0).put()
 
+        other = begin(raw)
+        blocker = ndb.Key("Counter", "blocked")._key.to_protobuf()._pb
+
         def work():
-            c = Counter.query().get()  # a query read takes no lock, so the outside write below goes through
             if not calls:
-                commit(raw, ("upsert", entity(k._key.to_protobuf()._pb, v=100)))  # interfere once
+                read(raw, blocker, other)  # another transaction locks the entity this one writes blindly
+            else:
+                raw("Rollback", pb.RollbackRequest(transaction=other))
             calls.append(1)
+            c = k.get()
             c.v += 1
-            c.put()
+            ndb.put_multi([c, Counter(id="blocked", v=1)])  # ABORTED at commit the first time; ndb retries
 
         ndb.transaction(work)
-        assert len(calls) == 2 and k.get().v == 101
+        assert len(calls) == 2 and k.get().v == 1 and ndb.Key("Counter", "blocked").get().v == 1
 
 
 def test_ndb_transactional_put_of_incomplete_key_and_rollback(ndb_client):
@@ -274,15 +311,16 @@ def test_datastore_client_transactions(ds_client):
     assert ds_client.get(k)["balance"] == 16
 
     outside = datastore.Client(project=ds_client.project)
-    with pytest.raises(exceptions.Aborted), ds_client.transaction() as txn:
-        [acct] = list(ds_client.query(kind="Acct").fetch())  # a query in the transaction takes no lock,
-        outside.put(other)  # so a concurrent write goes through and the transaction loses at commit
+    with ds_client.transaction() as txn:
+        [acct] = list(ds_client.query(kind="Acct").fetch())  # query results are locked as well
+        with pytest.raises(exceptions.Aborted):
+            outside.put(other)
         acct["balance"] += 1
         txn.put(acct)
-    assert ds_client.get(k)["balance"] == 0
+    assert ds_client.get(k)["balance"] == 17
 
     with ds_client.transaction(read_only=True) as ro:
-        assert ds_client.get(k, transaction=ro)["balance"] == 0
+        assert ds_client.get(k, transaction=ro)["balance"] == 17
     later = ds_client.transaction(begin_later=True)
     with later:
         acct = ds_client.get(k, transaction=later)  # begins the transaction with new_transaction
