@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -93,7 +94,10 @@ def test_runner_serves_the_sample_app_and_stops_on_sigterm(tmp_path: Path) -> No
         req = urllib.request.Request(server.url + "/_ah/stop", headers={"X-Appengine-User-IP": "203.0.113.9"})
         with urllib.request.urlopen(req, timeout=30) as resp:
             assert resp.status == 200
-        assert f"Serving on http://127.0.0.1:{port}/" in server.log()
+        deadline = time.monotonic() + 30  # printed once the front end answered its own probe
+        while f"Serving on http://127.0.0.1:{port}/" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
         server.proc.send_signal(signal.SIGTERM)  # the runner alone, as `kill PID` would
         assert server.proc.wait(timeout=30) == 0
         with pytest.raises(OSError):
