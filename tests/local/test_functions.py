@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -30,5 +31,8 @@ def test_function_routes_use_the_local_datastore(tmp_path: Path) -> None:
         saved = call(server.url + "/notes/first", "POST")
         assert saved["saved"] == "first" and str(saved["datastore"]).startswith("127.0.0.1:")
         assert call(server.url + "/notes/first") == {"text": "note first", "count": 1}
-        assert "Serving function handler on" in server.log()
+        deadline = time.monotonic() + 30
+        while "Serving function handler on" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
     assert any((app_dir / ".datastore").iterdir())  # the emulator kept its data in the app folder
