@@ -13,6 +13,10 @@ from typing import Any
 
 from deploy import gcloud as gc
 from deploy import stage as staging
+from deploy.check import run_check, split_targets
+from deploy.config.app_yaml import version_problems
+from deploy.config.problems import ConfigError
+from deploy.config.project import load_project
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -21,20 +25,36 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 # --- app -------------------------------------------------------------------------------------------------
+def version_refusal(version: str, services: list[str], project: str | None) -> str | None:
+    """Why App Engine would refuse `--version` for these services (§5.1), or None; checked before any work."""
+    for service in services:
+        problems = version_problems(version, service, project)
+        if problems:
+            return f"--version {version!r}: {'; '.join(problems)} (e.g. v42 or 20261204t1200)"
+    return None
+
+
 def deploy_app(args: argparse.Namespace) -> int:
     """check -> stage -> preflight -> gcloud app deploy; stops at the first step that fails."""
-    from deploy.check import run_check
-    from deploy.config.problems import ConfigError
-    from deploy.config.project import load_project
-
-    app_dir = Path(args.app_dir).resolve()
-    status, report = run_check([str(app_dir)])
+    cwd = Path.cwd()
+    app_dir, files = split_targets(args.paths, cwd)
+    outside = [f for f in files if not f.is_relative_to(app_dir)]
+    if outside:
+        print(f"app: not deployed: {outside[0]} is outside the app folder {app_dir}, which is what gets "
+              "staged and uploaded; move it inside, or name the folder that holds every file", file=sys.stderr)
+        return 2
+    status, report = run_check([str(app_dir), *map(str, files)], cwd)
     print(report)
     if status:
         print("app: not deployed: fix the problems `check` found", file=sys.stderr)
         return status
     try:
-        project = load_project(app_dir)
+        project = load_project(app_dir, files)
+        refusal = args.version and version_refusal(args.version, [svc.service for svc in project.services],
+                                                   args.project)
+        if refusal:
+            print(f"app: not deployed: {refusal}", file=sys.stderr)
+            return 2
         upload, staged = staging.stage(app_dir, args.out)
     except (staging.StageError, ConfigError) as exc:
         print(f"app: not deployed: stage refused\n{exc}", file=sys.stderr)
@@ -54,11 +74,10 @@ def deploy_app(args: argparse.Namespace) -> int:
         if not result.ok:
             print("app: not deployed: the staged app did not boot cleanly", file=sys.stderr)
             return 1
-    deployables = [svc.path.name for svc in project.services if svc.path.parent == app_dir]
-    deployables += [p.name for p in project.config_files]
-    promote = None if args.promote is None else args.promote
+    deployables = [path.relative_to(app_dir).as_posix()
+                   for path in (*(svc.path for svc in project.services), *project.config_files)]
     driver = gc.Gcloud(dry_run=args.dry_run)
-    return driver.run(gc.app_deploy(deployables, project=args.project, version=args.version, promote=promote,
+    return driver.run(gc.app_deploy(deployables, project=args.project, version=args.version, promote=args.promote,
                                     quiet=args.yes), cwd=staged)
 
 
@@ -152,7 +171,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `app`, `rollback`, `traffic`, `logs` and `browse` on `python -m deploy`."""
     app = subparsers.add_parser("app", help="check, stage, preflight, then gcloud app deploy",
                                 description=(__doc__ or "").splitlines()[0])
-    app.add_argument("app_dir", nargs="?", default=".", help="the app folder (default: .)")
+    app.add_argument("paths", nargs="*", metavar="[DIR] [FILES...]",
+                     help="the app folder (default: here) and the files to deploy, as `gcloud app deploy` takes "
+                     "them (default: app.yaml and the config files beside it)")
     _common(app)  # with --dry-run, check, stage and preflight still run; only gcloud is not
     app.add_argument("--version", help="the version id (default: gcloud's timestamp)")
     app.add_argument("--promote", action=argparse.BooleanOptionalAction, default=None,

@@ -26,14 +26,17 @@ def summary(problems: Sequence[Problem], files: Sequence[Path], cwd: Path | None
 
 
 def split_targets(paths: Sequence[str], cwd: Path) -> tuple[Path, list[Path]]:
-    """(app folder, files) from `[DIR] [FILES...]`: files are found in the working folder, else in DIR."""
+    """(app folder, files) from `[DIR] [FILES...]`: files are found in DIR, else in the working folder.
+
+    DIR first: `check other-app app.yaml` means other-app's app.yaml even when the working folder has one.
+    """
     app_dir, rest = cwd, list(paths)
     if rest and (cwd / rest[0]).is_dir():
         app_dir = (cwd / rest.pop(0)).resolve()
     files = []
     for name in rest:
-        here = cwd / name
-        files.append(here.resolve() if here.exists() else (app_dir / name).resolve())
+        inside, here = app_dir / name, cwd / name
+        files.append(here.resolve() if here.exists() and not inside.exists() else inside.resolve())
     return app_dir, files
 
 

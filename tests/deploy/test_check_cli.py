@@ -82,6 +82,18 @@ def test_dir_and_files_arguments(app_dir: Path, tmp_path: Path) -> None:
         ("dispatch.yaml", 2, True)]  # the worker service is not part of this deploy
 
 
+def test_a_file_named_after_dir_is_the_one_in_dir_even_when_the_working_folder_has_one(
+        app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    here = tmp_path_factory.mktemp("here")  # the working folder holds a broken app.yaml of another app
+    (here / "app.yaml").write_text("runtime: python27\n")
+    result = check(str(app_dir), "app.yaml", cwd=here)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith(f"in 1 file ({app_dir / 'app.yaml'})")
+    (app_dir / "app.yaml").unlink()  # not in DIR: the working folder's file is the one meant
+    result = check(str(app_dir), "app.yaml", cwd=here)
+    assert result.returncode == 1 and "python27" in result.stdout
+
+
 def test_a_missing_app_yaml_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = check(cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -120,16 +120,54 @@ def test_gcloud_failure_is_the_exit_status(tmp_path: Path, wsgi_app: Path) -> No
 
 
 def test_second_service_deploys_its_own_yaml(tmp_path: Path) -> None:
-    # A two-service app: the `worker` service in its own folder, with its own app.yaml.
+    # A two-service app: the `worker` service in its own folder, with its own app.yaml, named as gcloud takes it.
     root = tmp_path / "two"
     (root / "worker").mkdir(parents=True)
-    (root / "main.py").write_text(WSGI_MAIN)
-    (root / "requirements.txt").write_text("gunicorn>=23,<24\n")
+    for folder in (root, root / "worker"):
+        (folder / "main.py").write_text(WSGI_MAIN)
+        (folder / "requirements.txt").write_text("gunicorn>=23,<24\n")
     (root / "app.yaml").write_text("runtime: python312\nentrypoint: gunicorn -b :$PORT main:app\n")
-    (root / "dispatch.yaml").write_text("dispatch:\n- url: \"*/work/*\"\n  service: default\n")
-    done, calls = deploy(tmp_path, "app", str(root), "--skip-preflight")
+    (root / "worker" / "app.yaml").write_text("runtime: python312\nservice: worker\n"
+                                              "entrypoint: gunicorn -b :$PORT main:app\n")
+    (root / "dispatch.yaml").write_text("dispatch:\n- url: \"*/work/*\"\n  service: worker\n")
+    done, calls = deploy(tmp_path, "app", str(root), "worker/app.yaml", "app.yaml", "dispatch.yaml",
+                         "--skip-preflight")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK: 0 errors, 0 warnings in 3 files" in done.stdout  # dispatch's `worker` is deployed too
+    assert [c["argv"] for c in calls] == [["app", "deploy", "app.yaml", "worker/app.yaml", "dispatch.yaml"]]
+    staged = Path(calls[0]["cwd"])
+    assert (staged / "worker" / "app.yaml").is_file() and (staged / "worker" / "main.py").is_file()
+    # Without the file list, only app.yaml and the config files beside it are deployed (gcloud's default).
+    _, calls = deploy(tmp_path, "app", str(root), "--skip-preflight")
     assert [c["argv"] for c in calls] == [["app", "deploy", "app.yaml", "dispatch.yaml"]]
+
+
+def test_a_file_outside_the_app_folder_is_refused_before_anything_runs(tmp_path: Path, wsgi_app: Path) -> None:
+    (tmp_path / "other.yaml").write_text("runtime: python312\nservice: other\n")
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "app.yaml", str(tmp_path / "other.yaml"),
+                         "--skip-preflight")
+    assert done.returncode == 2 and calls == []
+    assert "outside the app folder" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("version", "why"), [("V1", "lower-case"), ("a-dot-b", "-dot-"),
+                                              ("ah-builtin-x", "ah-builtin"), ("v1-", "lower-case")])
+def test_a_version_app_engine_refuses_stops_before_staging(tmp_path: Path, wsgi_app: Path, version: str,
+                                                           why: str) -> None:
+    staged = tmp_path / "staged"
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--version", version, "--skip-preflight",
+                         "--out", str(staged))
+    assert done.returncode == 2 and calls == [] and not staged.exists()
+    assert f"--version {version!r}" in done.stderr and why in done.stderr
+
+
+def test_a_version_too_long_for_the_project_hostname_is_refused(tmp_path: Path, wsgi_app: Path) -> None:
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--version", "v" * 40, "--project", "p" * 20,
+                         "--skip-preflight")
+    assert done.returncode == 2 and calls == [] and "longer than 63" in done.stderr
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--version", "v" * 26, "--project", "p" * 20,
+                         "--skip-preflight")
+    assert done.returncode == 0 and [c["argv"][-2:] for c in calls] == [["--version", "v" * 26]]
 
 
 # --- rollback, traffic, logs, browse ------------------------------------------------------------------------
