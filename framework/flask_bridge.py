@@ -101,7 +101,7 @@ def _layout_matches(module: ModuleType) -> bool:
 
 def _point_flask_at(module: ModuleType, ours: ModuleType) -> None:
     """Make a just-executed flask.globals use framework's context variables (its proxies too)."""
-    from werkzeug.local import LocalProxy
+    from werkzeug.local import LocalProxy  # cold start: only once flask is imported
 
     if not _layout_matches(module):
         _warn_unbound()
@@ -138,7 +138,7 @@ def _warn_unbound() -> None:
 
 
 def _flask_version() -> str:
-    from importlib import metadata  # only on the warning path
+    from importlib import metadata  # cold start: only on the warning path
 
     try:
         return metadata.version("flask")
@@ -229,14 +229,14 @@ def bind_signals() -> None:
             return
         _state["signals"] = True
         _remove_finder()
-        import contextvars
+        import contextvars  # cold start: from here on flask is imported
 
-        import flask.signals
+        import flask.signals  # cold start: already imported by now; framework never imports it first
 
         global _forwarding
         _forwarding = contextvars.ContextVar("framework.flask_bridge.forwarding", default=None)
 
-        from . import signals as ours
+        from . import signals as ours  # cold start: `import framework` alone does not load blinker
 
         for name in SIGNAL_NAMES:
             theirs = getattr(flask.signals, name, None)
