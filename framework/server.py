@@ -128,7 +128,8 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
         kill_timeout=_KILL_TIMEOUT[host_kind],
         # granian accepts 1..60000 ms for a request head to arrive; past it the connection is closed.
         read_timeout_ms=max(1, min(60_000, int(read_timeout * 1000))),
-        access_log=not on_google,  # the platform writes a request log itself
+        # The platform, or the local runner's front end, writes a request log itself.
+        access_log=not on_google and env.get("GAE_ENV") != "localdev",
         json_logs=_json_logs(env, on_google),
         log_level=_log_level(env.get("GUNICORN_LOG_LEVEL") or env.get("FRAMEWORK_SERVER_LOG_LEVEL")),
         project=project,
@@ -174,14 +175,14 @@ def scrub_request_variables(environ: dict[str, str] | Any) -> list[str]:
     """Remove request-shaped variables (HTTP_*, CONTENT_TYPE, SCRIPT_NAME, ...) from a process environment.
 
     granian starts every request's WSGI environ from a copy of os.environ, so a variable like HTTP_PROXY
-    would reach the app as a client header and SCRIPT_NAME as a mount point. HTTP(S)_PROXY live on under
-    their lower-case names, which urllib and requests honour too. Returns the names removed.
+    would reach the app as a client header and SCRIPT_NAME as a mount point. HTTP_PROXY lives on as
+    http_proxy, which urllib and requests honour too. Returns the names removed.
     """
     removed = [name for name in list(environ) if _REQUEST_VARIABLES.match(name)]
     for name in removed:
         value = environ.pop(name)
-        if name in ("HTTP_PROXY", "HTTPS_PROXY"):
-            environ.setdefault(name.lower(), value)
+        if name == "HTTP_PROXY":
+            environ.setdefault("http_proxy", value)
     return removed
 
 
