@@ -5,11 +5,20 @@ Sphinx is the generator Flask's documentation uses; docs/README.md says why it w
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
+import runpy
 import sys
+import tempfile
+import warnings
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from docutils import nodes  # type: ignore[import-untyped]
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +47,7 @@ autodoc_typehints = "signature"
 autodoc_default_options = {"members": True}
 html_theme = "alabaster"
 html_title = "framework documentation"
-html_theme_options = {"description": "Flask-compatible, for App Engine and Cloud Functions"}
+html_theme_options = {"description": "Flask-compatible, for App Engine and Cloud Functions", "page_width": "1100px"}
 
 
 def _plain_layout(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
@@ -74,5 +83,47 @@ def _continues_list(previous_line: str, indent: int) -> bool:
     return match is not None and indent == len(match.group(0))
 
 
+@cache
+def command_help(command: str) -> str:
+    """`python -m COMMAND --help`, run in this process (runpy) in an empty folder, so no app is found."""
+    module, *args = command.split()
+    out = io.StringIO()
+    saved = sys.argv, os.getcwd(), os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "88"
+    try:
+        with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # runpy: the package imported its __main__ before
+            os.chdir(empty)
+            sys.argv = [f"python -m {module}", *args, "--help"]
+            try:
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+            except SystemExit as stop:
+                if stop.code not in (0, None):
+                    raise RuntimeError(f"python -m {command} --help exited with {stop.code}") from None
+    finally:
+        sys.argv = saved[0]
+        os.chdir(saved[1])
+        if saved[2] is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = saved[2]
+    return out.getvalue().rstrip()
+
+
+class CommandHelp(SphinxDirective):
+    """`.. command-help:: deploy app`: the command's own --help, as a literal block, so it cannot go stale."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+
+    def run(self) -> list[nodes.Node]:
+        text = command_help(self.arguments[0])
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
 def setup(app: Any) -> None:
     app.connect("autodoc-process-docstring", _plain_layout)
+    app.add_directive("command-help", CommandHelp)

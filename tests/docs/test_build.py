@@ -46,3 +46,13 @@ def test_docs_build_without_warnings_and_document_every_public_name(tmp_path: Pa
             if ours and not name.startswith("_") and f"{where}.{name}" not in documented:
                 missing.append(f"{where}.{name}")
     assert not missing, f"public names without an API entry: {missing}"
+
+
+def test_the_command_reference_shows_every_deploy_command() -> None:
+    from deploy.__main__ import build_parser
+
+    page = (DOCS / "commands.rst").read_text()
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")  # argparse keeps subcommands here
+    missing = [name for name in sub.choices or {} if f".. command-help:: deploy {name}\n" not in page]
+    assert not missing, f"docs/commands.rst has no --help block for: {missing}"
