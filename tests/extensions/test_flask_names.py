@@ -157,7 +157,8 @@ def test_helpers(app: App) -> None:
 
 
 def test_flask_blueprint_registered_on_our_app(app: App) -> None:
-    bp = flask.Blueprint("bp", __name__, url_prefix="/bp", template_folder=str(BP_TEMPLATES))
+    bp = flask.Blueprint("bp", __name__, url_prefix="/bp", template_folder=str(BP_TEMPLATES),
+                         static_folder=str(BP_TEMPLATES / "bp"))
     calls = []
 
     @bp.before_request
@@ -192,6 +193,9 @@ def test_flask_blueprint_registered_on_our_app(app: App) -> None:
     assert client.get("/bp/fail").get_json() == {"conflict": "bp.fail"}
     assert calls == [("before", "bp"), ("before", "again"), ("before", "bp")]
     assert app.blueprints["bp"] is bp and "bp.hello" in app.view_functions
+    static = client.get("/bp/bp/page.html")  # flask.Blueprint.send_static_file, through flask's helpers
+    assert static.status_code == 200 and static.get_data() == (BP_TEMPLATES / "bp" / "page.html").read_bytes()
+    static.close()
     with app.test_request_context("/bp/hello"):
         assert flask.url_for("bp.hello") == "/bp/hello"
         assert flask.render_template_string("{{ extra }}") == "yes"

@@ -71,3 +71,20 @@ def test_user_is_loaded_per_request_and_kept_in_g(site: ModuleType) -> None:
     _log_in(client)
     client.get("/probe")
     assert seen == [(None, True), ("ada", True)]
+
+
+def test_login_required_on_an_async_view(site: ModuleType) -> None:
+    import flask
+    from flask_login import current_user, login_required
+
+    app = site.app
+
+    @app.get("/async-private")
+    @login_required  # Flask-Login runs the view through current_app.ensure_sync: ours, without asgiref
+    async def async_private():
+        return {"user": current_user.name, "path": flask.request.path}
+
+    client = app.test_client()
+    assert client.get("/async-private").status_code == 302
+    _log_in(client)
+    assert client.get("/async-private").get_json() == {"user": "ada", "path": "/async-private"}
