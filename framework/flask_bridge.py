@@ -201,6 +201,9 @@ class _FlaskImportFinder:
             return spec
 
         def exec_module(module: ModuleType) -> None:
+            if module.__name__ != fullname:  # a loader shared by several modules (a zip): not ours to touch
+                real_exec(module)
+                return
             try:
                 real_exec(module)
             finally:

@@ -77,3 +77,27 @@ def test_unknown_layout_with_framework_imported_first(tmp_path: Path) -> None:
     """) + _ALONE, pythonpath=str(tmp_path))
     assert out == "True False False\nok\n"
     assert err.count("RuntimeWarning: framework cannot share its contexts with this Flask") == 1
+
+
+def test_flask_imported_from_a_zip_after_framework(tmp_path: Path) -> None:
+    # zipimport hands one loader to every module of the archive: only flask.globals may be rebound.
+    import zipfile
+
+    archive = tmp_path / "flask.zip"
+    package = Path(flask.__file__).parent
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(package.rglob("*")):
+            if path.suffix == ".py" or (path.is_dir() and path.name != "__pycache__"):
+                zf.write(path, str(path.relative_to(package.parent)))  # directories too: flask.sansio has no __init__
+    out, err = _run(textwrap.dedent("""
+        import framework.globals
+        from framework import App
+        import flask
+        print(".zip" in flask.__file__, flask.globals._cv_app is framework.globals._cv_app,
+              flask.json.__loader__ is flask.globals.__loader__)
+        app = App("zipped")
+        app.add_url_rule("/", "i", lambda: flask.request.path + " " + flask.current_app.name)
+        print(app.test_client().get("/").get_data(as_text=True))
+    """), pythonpath=str(archive))
+    assert out == "True True True\n/ zipped\n"
+    assert "RuntimeWarning" not in err
