@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 APP = "app"
 FUNCTIONS = "functions"
 IGNORE_FILE = ".gcloudignore"
@@ -65,9 +67,7 @@ class IgnoreRules:
     source: str
     written_by_gcloud: bool = False
 
-    def spec(self) -> object:
-        import pathspec
-
+    def spec(self) -> pathspec.GitIgnoreSpec:
         return pathspec.GitIgnoreSpec.from_lines(self.lines)
 
 
@@ -88,8 +88,13 @@ class UploadSet:
         return sorted(self.files, key=lambda item: (-item[1], item[0]))[:count]
 
 
-def _read_lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+def _read_lines(path: Path, where: str) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        raise StageError([(where, f"cannot read {path.name} ({why})",
+                           "make it a text file of gitignore patterns, one a line")]) from None
 
 
 def ignore_rules(app_dir: Path, kind: str = APP, ignore_file: str = IGNORE_FILE) -> IgnoreRules:
@@ -102,27 +107,42 @@ def ignore_rules(app_dir: Path, kind: str = APP, ignore_file: str = IGNORE_FILE)
             lines = list(DEFAULT_FUNCTIONS_IGNORE)
             if (app_dir / ".gitignore").is_file():
                 lines.append(INCLUDE_DIRECTIVE + ".gitignore")
-            return IgnoreRules(tuple(_expand(app_dir, lines, ignore_file)), "gcloud's default", True)
+            return IgnoreRules(_checked(_expand(app_dir, lines, ignore_file)), "gcloud's default", True)
         return IgnoreRules(tuple(DEFAULT_APP_IGNORE), "gcloud's default", True)
-    return IgnoreRules(tuple(_expand(app_dir, _read_lines(path), ignore_file)), ignore_file)
+    return IgnoreRules(_checked(_expand(app_dir, _read_lines(path, ignore_file), ignore_file)), ignore_file)
 
 
-def _expand(app_dir: Path, lines: list[str], name: str) -> Iterator[str]:
+def _expand(app_dir: Path, lines: list[str], name: str) -> Iterator[tuple[str, str]]:
+    """(FILE:LINE, pattern) of every line, `#!include:` lines replaced by the included file's lines."""
     for number, line in enumerate(lines, 1):
+        where = f"{name}:{number}"
         if not line.startswith(INCLUDE_DIRECTIVE):
-            yield line
+            yield where, line
             continue
         target = line[len(INCLUDE_DIRECTIVE):].strip()
-        where = f"{name}:{number}"
         if not target or "/" in target or os.sep in target:
             raise StageError([(where, f"{line!r} may only name a file in the same folder",
                                "write #!include:FILE with a bare file name (gcloud reads no other folder)")])
         if not (app_dir / target).is_file():
-            raise StageError([(where, f"the included file {target!r} does not exist",
+            missing = "is not a file" if (app_dir / target).exists() else "does not exist"
+            raise StageError([(where, f"the included file {target!r} {missing}",
                                f"create {target} or remove the line")])
-        for included in _read_lines(app_dir / target):
+        for included_number, included in enumerate(_read_lines(app_dir / target, where), 1):
             # One level only: gcloud does not follow an include inside an included file.
-            yield "" if included.startswith(INCLUDE_DIRECTIVE) else included
+            yield f"{target}:{included_number}", "" if included.startswith(INCLUDE_DIRECTIVE) else included
+
+
+def _checked(lines: Iterator[tuple[str, str]]) -> tuple[str, ...]:
+    """The patterns, each one compiled alone first so that a bad one is reported by its FILE:LINE."""
+    patterns = []
+    for where, line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError as exc:
+            raise StageError([(where, f"{line!r} is not a valid ignore pattern ({exc})",
+                               "escape the special character with a backslash, or remove the line")]) from None
+        patterns.append(line)
+    return tuple(patterns)
 
 
 def _local_state(rel: str, path: Path) -> str | None:
@@ -135,11 +155,11 @@ def _local_state(rel: str, path: Path) -> str | None:
     return None
 
 
-def _walk(root: Path, spec: object, problems: list[tuple[str, str, str]], ignore_file: str
+def _walk(root: Path, spec: pathspec.GitIgnoreSpec, problems: list[tuple[str, str, str]], ignore_file: str
           ) -> Iterator[tuple[str, Path]]:
     """(relative path, path) of every file not ignored; ignored folders are not entered, forbidden ones are
     reported once in `problems`."""
-    match = spec.match_file  # type: ignore[attr-defined]
+    match = spec.match_file
     seen_dirs = {root.resolve()}
     stack = [("", root)]
     while stack:

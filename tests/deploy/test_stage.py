@@ -113,13 +113,42 @@ def test_include_same_folder_one_level(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "message"), [("#!include:sub/rules", "same folder"),
-                                                ("#!include:missing", "does not exist")])
+                                                ("#!include:missing", "does not exist"),
+                                                ("#!include:sub", "is not a file"),
+                                                ("!", "not a valid ignore pattern"),
+                                                ("\\", "not a valid ignore pattern")])
 def test_bad_include_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     make(tmp_path, "main.py", "sub/rules")
     (tmp_path / ".gcloudignore").write_text(f"# rules\n{line}\n")
     with pytest.raises(stage.StageError, match=message) as info:
         stage.compute_upload_set(tmp_path)
     assert info.value.problems[0][0] == ".gcloudignore:2"
+
+
+def test_bad_pattern_in_an_included_file_is_named_by_that_file_and_line(tmp_path: Path) -> None:
+    make(tmp_path, "main.py")
+    (tmp_path / ".gcloudignore").write_text("*.tmp\n#!include:.gitignore\n")
+    (tmp_path / ".gitignore").write_text("*.bak\n\n!\n")
+    with pytest.raises(stage.StageError, match="'!' is not a valid") as info:
+        stage.compute_upload_set(tmp_path)
+    assert info.value.problems[0][0] == ".gitignore:3"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00*.tmp\n", b"*.tmp\n\x80\n"])
+def test_an_ignore_file_that_is_not_text_is_refused_not_guessed(tmp_path: Path, content: bytes) -> None:
+    make(tmp_path, "main.py")
+    (tmp_path / ".gcloudignore").write_bytes(content)
+    with pytest.raises(stage.StageError, match="not UTF-8 text"):
+        stage.compute_upload_set(tmp_path)
+
+
+def test_stage_command_reports_a_bad_pattern_without_a_traceback(tmp_path: Path) -> None:
+    app = make(tmp_path / "app", "main.py")
+    (app / ".gcloudignore").write_text(".gcloudignore\n!\n")
+    done = subprocess.run([sys.executable, "-m", "deploy", "stage", str(app), "--out", str(tmp_path / "out")],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert ".gcloudignore:2: '!' is not a valid ignore pattern" in done.stdout + done.stderr
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
