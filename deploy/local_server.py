@@ -54,6 +54,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds an idle or half-open client connection is kept (default 75)")
     parser.add_argument("--body-timeout", type=_seconds, default=60.0,
                         help="seconds a client may take to send its request body (default 60)")
+    parser.add_argument("--no-reload", dest="reload", action="store_false",
+                        help="keep instances running when their .py files change (default: restart them)")
     args = parser.parse_args(argv)
     if args.port is None:
         env_port = os.environ.get("PORT") or "8080"
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     limits = Limits(request_timeout=args.request_timeout, body_timeout=args.body_timeout,
                     idle_timeout=args.idle_timeout)
-    runner = Runner(project, args.port, limits)
+    runner = Runner(project, args.port, limits, reload=args.reload)
     return asyncio.run(runner.run())
 
 

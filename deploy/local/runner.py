@@ -31,6 +31,7 @@ from deploy.local.emulators import EmulatorError, start_datastore, start_tasks
 from deploy.local.frontend import PROBE_HEADER, FrontEnd, Limits
 from deploy.local.headers import TOKEN_HEADER
 from deploy.local.processes import Child
+from deploy.local.reload import watch
 from deploy.local.services import ServiceInstance, ServiceStartError
 from deploy.local.venvs import KIT_ROOT, VenvError
 
@@ -78,6 +79,8 @@ class Runner:
     _front_end: FrontEnd | None = None
     _session: aiohttp.ClientSession | None = None
     _cron: Any = None
+    reload: bool = True  # a new instance when a service's code changes
+    _reloader: asyncio.Task[None] | None = None
     _console: Any = None
 
     @property
@@ -155,6 +158,8 @@ class Runner:
             output.runner(f"service {name}: {service_urls[name]} (instance {instance.base_url})")
         await self._probe()
         self._start_cron()
+        if self.reload:
+            self._reloader = asyncio.create_task(watch(self._instances.values()))
         self._console.set_scheduler(self._cron)
         console_url = await asyncio.to_thread(self._console.start, self.port + 1 + len(self.project.services))
         output.runner(f"console: {console_url}/")
@@ -219,6 +224,8 @@ class Runner:
     async def _stop(self) -> None:
         """Stop everything started, whatever state it is in."""
         self._remove_state()
+        if self._reloader is not None:
+            self._reloader.cancel()
         if self._cron is not None:
             await asyncio.to_thread(self._cron.stop)
         if self._console is not None:

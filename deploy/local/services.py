@@ -142,8 +142,27 @@ class ServiceInstance:
 
     async def _watch(self, child: Child) -> None:
         code = await child.wait()
-        if not self._stopping:
+        if not self._stopping and child is self.child:
             output.emit(self.name, f"the instance exited with status {code}; the next request starts a new one")
+
+    async def restart(self, why: str) -> None:
+        """Replace the running instance with a new one (its code changed); requests wait for the new one."""
+        async with self._start_lock:
+            if self._stopping or not self._was_up:
+                return
+            self._up.clear()  # from now on requests wait for the new instance
+            self._usable = False
+            output.emit(self.name, f"{why}: starting a new instance")
+            old, self.child = self.child, None
+            if old is not None:
+                await old.stop()
+            self._started = self.config.scaling.kind != "basic"
+            try:
+                await self.start()
+            except (ServiceStartError, VenvError) as exc:
+                output.emit(self.name, f"the new instance did not start: {exc}")
+            if self._stopping and self.child is not None:  # the runner stopped meanwhile
+                await self.child.stop()
 
     async def start(self) -> None:
         """Start the process and wait until it listens; then /_ah/start (manual) and /_ah/warmup; then traffic."""

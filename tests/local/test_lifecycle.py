@@ -215,3 +215,23 @@ def test_traffic_sent_during_startup_waits_for_the_warmed_up_instance(tmp_path: 
     with run_server(cmd, port=port, tmp_path=tmp_path, env=NO_EMULATORS, ready_path=None, timeout=60):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/early", timeout=60) as response:
             assert response.read() == b"/_ah/warmup /early"
+
+
+@pytest.mark.slow
+def test_changed_code_gets_a_new_instance(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\n")
+    main = tmp_path / "main.py"
+    source = ("def app(environ, start_response):\n"
+              "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+              "    return [b'VERSION']\n")
+    main.write_text(source.replace("VERSION", "one"))
+    with start_runner(tmp_path, tmp_path, env=NO_EMULATORS) as running:
+        assert running.request("GET", "/")[2] == b"one"
+        main.write_text(source.replace("VERSION", "two"))
+        stat = main.stat()
+        os.utime(main, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))  # a surely different mtime
+        running.wait_for_log("main.py changed: starting a new instance")
+        assert running.request("GET", "/")[2] == b"two"  # waits for the new instance
+        (tmp_path / "app.yaml").write_text("runtime: python312\n# edited\n")
+        running.wait_for_log("app.yaml changed: restart the runner to apply it")
+        assert "the instance exited" not in running.log()  # a planned restart is not reported as a crash
