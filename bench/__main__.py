@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("core", "hosts", "datastore", "tasks", "frontend")
+SUITES = ("core", "apps", "hosts", "datastore", "tasks", "frontend", "server")
 
 
 def main(argv: list[str]) -> int:

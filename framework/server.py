@@ -25,6 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server.mp import MPServer, WorkerProcess
+
 from framework.platform import detect
 
 # Worker processes per App Engine instance class, keyed by its memory (GAE_MEMORY_MB, platform-facts §1.4).
@@ -186,10 +191,8 @@ def scrub_request_variables(environ: dict[str, str] | Any) -> list[str]:
     return removed
 
 
-def _worker(*args: Any, **kwargs: Any) -> None:
+def _worker_body(*args: Any, **kwargs: Any) -> None:
     """granian's WSGI worker (granian wraps it: args are worker id, the loaded app, ...), plus our start and exit."""
-    from granian.server.mp import MPServer  # cold start: the server process only
-
     app = args[1]
     _check_secret_key(app)
     scrub_request_variables(os.environ)
@@ -197,6 +200,12 @@ def _worker(*args: Any, **kwargs: Any) -> None:
     from framework.lifecycle import run_at_exit  # cold start: only as the worker exits
 
     run_at_exit(app)  # SIGTERM: granian drained the worker's requests; now the app's on_stop handlers
+
+
+# The worker as granian spawns it. A module-level name, so that it pickles by reference where granian spawns
+# workers instead of forking them (Python 3.14 on Linux).
+_worker = WorkerProcess.wrap_target(_worker_body)
+_worker.__name__ = _worker.__qualname__ = "_worker"
 
 
 def _check_secret_key(app: Any) -> None:
@@ -248,11 +257,6 @@ class _SizedOnPurpose:
 
 def serve(target: str, settings: Settings) -> None:
     """Run granian in this process until SIGTERM/SIGINT."""
-    from granian.constants import HTTPModes, Interfaces  # cold start: the server process only
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.server.mp import MPServer, WorkerProcess
-
     server = MPServer(
         target, address=settings.host, port=settings.port, interface=Interfaces.WSGI, workers=settings.workers,
         blocking_threads=settings.threads, backpressure=settings.threads, http=HTTPModes.http1, websockets=False,
@@ -262,7 +266,7 @@ def serve(target: str, settings: Settings) -> None:
         working_dir=Path.cwd(),
     )
     logging.getLogger("_granian").addFilter(_SizedOnPurpose())
-    server.serve(spawn_target=WorkerProcess.wrap_target(_worker))
+    server.serve(spawn_target=_worker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,4 +292,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from framework import server  # cycle: run as the importable module, whose _worker granian can pickle
+
+    raise SystemExit(server.main())

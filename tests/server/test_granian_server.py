@@ -177,3 +177,20 @@ def test_run_directly_it_is_gunicorn_with_the_buffering_worker(tmp_path: Path) -
         assert _get(server, "/")[0] == 200
         log = server.log()
     assert "Using worker: framework.adapters.gunicorn_worker.BufferingThreadWorker" in log
+
+
+def test_workers_started_by_spawn_serve_and_stop_alike(tmp_path: Path) -> None:
+    """Where granian spawns its workers instead of forking them (Python 3.14's default on Linux), they load
+    the app, serve it and run on_stop the same way."""
+    record = tmp_path / "stops.txt"
+    port = free_port()
+    code = ("import multiprocessing, sys; multiprocessing.set_start_method('spawn'); "
+            "from framework.server import main; sys.exit(main(['fw_app:app']))")
+    env = {"PORT": str(port), "PYTHONPATH": f"{APPS}:{REPO_ROOT}", "GAE_ENV": "localdev", "K_SERVICE": "",
+           "FRAMEWORK_SERVER": "", "STOP_RECORD": str(record)}
+    with run_server([sys.executable, "-c", code], port=port, tmp_path=tmp_path, env=env, cwd=APPS) as server:
+        status, body = _get(server, "/")
+        assert status == 200 and json.loads(body)["pid"] != server.proc.pid  # answered by a worker process
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0
+    assert record.read_text().split() == [str(json.loads(body)["pid"])]
