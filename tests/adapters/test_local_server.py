@@ -86,7 +86,7 @@ def test_runner_serves_the_sample_app_and_stops_on_sigterm(tmp_path: Path) -> No
     # The sample routes used here do not touch Datastore; an address nobody listens on keeps this test
     # independent of the embedded emulators (tested in tests/ndb and tests/local).
     env = {"DATASTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}", "CLOUD_TASKS_EMULATOR_HOST": "127.0.0.1:9"}
-    cmd = [sys.executable, "-m", "deploy.local_server", "--port", str(port)]
+    cmd = [sys.executable, "-m", "deploy.local_server", "--no-reload", "--port", str(port)]  # edits elsewhere must not restart it
     with run_server(cmd, port=port, tmp_path=tmp_path, env=env, timeout=90) as server:
         with urllib.request.urlopen(server.url + "/hello/runner", timeout=30) as resp:
             assert json.loads(resp.read()) == {"hello": "runner"}

@@ -20,7 +20,8 @@ from google.cloud import datastore
 from tests.support.procs import Server, free_port, run_server
 
 pytestmark = pytest.mark.slow
-RUNNER = [sys.executable, "-m", "deploy.local_server"]
+# --no-reload: other edits in this checkout must not restart the instance under test.
+RUNNER = [sys.executable, "-m", "deploy.local_server", "--no-reload"]
 
 
 def call(server: Server, method: str, path: str) -> dict[str, object]:
