@@ -17,6 +17,8 @@ from .yaml_nodes import Findings
 _PROGRAM_PACKAGES = {"gunicorn": "gunicorn", "uvicorn": "uvicorn", "hypercorn": "hypercorn",
                      "functions-framework": "functions-framework", "waitress-serve": "waitress",
                      "daphne": "daphne", "granian": "granian"}
+_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's comment rule: `#` at the start or after whitespace
+_OPTION = re.compile(r"\s+(?=--?[A-Za-z])")  # where a requirement's per-line options begin
 _APP_NAME = re.compile(r"^(app\s*[:=]|def app\b|async def app\b|class app\b|from\s+\S+\s+import\s+.*\bapp\b)"
                        r"|^import\s+.*\bas\s+app\b|\bas\s+app\b", re.MULTILINE)
 
@@ -44,9 +46,8 @@ def read_requirements(path: Path, findings: Findings, seen: set[Path] | None = N
     except (OSError, UnicodeDecodeError):
         out.error(1, "cannot read requirements.txt", "make it a readable UTF-8 text file")
         return []
-    for number, raw in enumerate(lines, start=1):
-        text = raw.split(" #", 1)[0].strip()
-        if not text or text.startswith("#"):
+    for number, text in _logical_lines(lines):
+        if not text:
             continue
         if text.startswith(("-r ", "--requirement ", "-r", "--requirement=")):
             target = re.sub(r"^(-r|--requirement)[=\s]*", "", text)
@@ -79,6 +80,28 @@ def read_requirements(path: Path, findings: Findings, seen: set[Path] | None = N
                      f"add an upper bound, e.g. `{req.name}{spec},<NEXT_MAJOR`")
         found.append(RequirementLine(canonicalize_name(req.name), number, spec, path))
     return found
+
+
+def _logical_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(first line number, text) of each line as pip reads it: comments dropped, `\\` continuations joined,
+    and a requirement's own options (`--hash=...`, as pip-compile writes them) cut off."""
+    logical: list[tuple[int, str]] = []
+    start, parts = 0, list[str]()
+    for number, raw in enumerate(lines, start=1):
+        text = _COMMENT.sub("", raw)
+        if not parts:
+            start = number
+        if text.endswith("\\"):
+            parts.append(text[:-1])
+            continue
+        parts.append(text)
+        joined, parts = " ".join(parts).strip(), []
+        if joined and not joined.startswith("-"):
+            joined = _OPTION.split(joined, 1)[0].strip()
+        logical.append((start, joined))
+    if parts:
+        logical.append((start, " ".join(parts).strip()))
+    return logical
 
 
 def _entry_program(entrypoint: str) -> str | None:

@@ -131,12 +131,23 @@ def test_without_an_entrypoint_main_py_must_exist(app_dir: Path) -> None:
     ("flask", "warning"), ("flask>=3.1", "warning"), ("flask>=3.1,<4", None), ("flask==3.1.0", None),
     ("flask~=3.1", None), ("flask @ https://example.com/flask.whl", None), ("flask>=>3", "error"),
     ("-r missing.txt", "error"), ("-e ./lib", "warning"), ("--index-url https://example.com/simple", None),
-    ("flask>=3.1,<4  # a comment", None),
+    ("flask>=3.1,<4  # a comment", None), ("flask==3.1.0 --hash=sha256:0a1b", None),
+    ("flask==3.1.0 \\\n    --hash=sha256:0a1b \\\n    --hash=sha256:2c3d\n    # via -r requirements.in", None),
+    ("flask==3.1.0 ; python_version >= '3.8'", None), ("flask#1", "error"), ("flask \\\n", "warning"),
+    ("flask>=>3 \\\n  --hash=sha256:0a1b", "error"),
 ])
 def test_requirement_lines(app_dir: Path, line: str, severity: str | None) -> None:
     write(app_dir, "requirements.txt", REQS + line + "\n")
     expected = [] if severity is None else [("requirements.txt", 3, severity)]
     assert found(app_dir) == expected
+
+
+def test_a_pip_compile_file_with_hashes_is_read_as_pip_reads_it(app_dir: Path) -> None:
+    # What `pip-compile --generate-hashes` writes: continuations, per-requirement options, `# via` comments.
+    write(app_dir, "requirements.txt", "#\n# pip-compile\n#\ngunicorn==23.0.0 \\\n    --hash=sha256:0a1b \\\n"
+          "    --hash=sha256:2c3d\n    # via -r requirements.in\npackaging==24.1 \\\n    --hash=sha256:4e5f\n"
+          "    # via gunicorn\nflask>=3 \\\n    --hash=sha256:6a7b\n")
+    assert found(app_dir) == [("requirements.txt", 11, "warning")]  # only flask's missing upper bound; gunicorn seen
 
 
 def test_every_file_is_checked_before_raising(app_dir: Path) -> None:
