@@ -123,7 +123,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
 
     on_google = appengine or cloud_run
     host = env.get("HOST") or ("0.0.0.0" if on_google else "127.0.0.1")
-    read_timeout = _positive_float(env.get("FRAMEWORK_READ_TIMEOUT") or env.get("GUNICORN_READ_TIMEOUT"), 30.0)
+    read_timeout = _positive_float(env.get("GUNICORN_READ_TIMEOUT"), 30.0)  # the same deadline under both servers
     project = detect(env).project
     return Settings(
         host=host.strip("[]"),
@@ -136,7 +136,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
         # The platform, or the local runner's front end, writes a request log itself.
         access_log=not on_google and env.get("GAE_ENV") != "localdev",
         json_logs=_json_logs(env, on_google),
-        log_level=_log_level(env.get("GUNICORN_LOG_LEVEL") or env.get("FRAMEWORK_SERVER_LOG_LEVEL")),
+        log_level=_log_level(env.get("GUNICORN_LOG_LEVEL")),
         project=project,
     )
 

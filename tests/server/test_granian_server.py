@@ -126,7 +126,7 @@ def test_a_weak_secret_key_stops_it_before_any_request(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {"GAE_ENV": "localdev", "SCRIPT_NAME": "/from-env", "HTTP_X_FROM_ENV": "1", "CONTENT_TYPE": "text/evil",
-           "FRAMEWORK_READ_TIMEOUT": "1.5"}
+           "GUNICORN_READ_TIMEOUT": "1.5"}
     with entrypoint("plain_wsgi:app", tmp_path_factory.mktemp("plain"), env) as server:
         yield server
 
@@ -141,7 +141,7 @@ def test_no_client_header_or_process_variable_becomes_script_name_or_a_header(pl
 
 def test_slow_request_heads_hold_no_thread_and_time_out(plain: Server) -> None:
     """Forty clients trickling or withholding their request heads, against 16 threads: others are answered,
-    and a head that never completes is dropped after FRAMEWORK_READ_TIMEOUT."""
+    and a head that never completes is dropped after GUNICORN_READ_TIMEOUT."""
     socks = []
     try:
         for i in range(40):

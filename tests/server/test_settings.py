@@ -76,11 +76,11 @@ def test_cloud_run_and_local() -> None:
 
 def test_overrides_and_bad_values() -> None:
     env = {"GAE_ENV": "standard", "HOST": "[::1]", "PORT": "7000", "WEB_CONCURRENCY": "3",
-           "FRAMEWORK_SERVER_THREADS": "5", "FRAMEWORK_READ_TIMEOUT": "2.5", "GUNICORN_LOG_LEVEL": "warning"}
+           "FRAMEWORK_SERVER_THREADS": "5", "GUNICORN_READ_TIMEOUT": "2.5", "GUNICORN_LOG_LEVEL": "warning"}
     s = server.compute_settings(env, 2)
     assert (s.host, s.port, s.workers, s.threads, s.read_timeout_ms, s.log_level) == ("::1", 7000, 3, 5, 2500,
                                                                                      "warning")
-    bad = server.compute_settings({"PORT": "http", "WEB_CONCURRENCY": "-2", "FRAMEWORK_READ_TIMEOUT": "soon",
+    bad = server.compute_settings({"PORT": "http", "WEB_CONCURRENCY": "-2", "GUNICORN_READ_TIMEOUT": "soon",
                                    "GUNICORN_LOG_LEVEL": "loud"}, 2)
     assert (bad.port, bad.workers, bad.read_timeout_ms, bad.log_level) == (8080, 1, 30_000, "info")
     assert server.compute_settings({"GUNICORN_READ_TIMEOUT": "600"}, 2).read_timeout_ms == 60_000  # granian's max
