@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import stage as staging
+from deploy.config.requirements import requirement_names
 
 INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
                       "B4_1G": 3072, "B8": 3072}
@@ -92,19 +93,10 @@ class Report:
 
 
 # --- the virtualenv -----------------------------------------------------------------------------------------
-def _requirement_names(requirements: Path) -> list[str]:
-    names = []
-    for raw in requirements.read_text(errors="replace").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.append(re.split(r"[\s<>=!~;\[]", line, maxsplit=1)[0].lower().replace("_", "-"))
-    return names
-
-
 def buildpack_additions(requirements: Path, entrypoint: str | None, *, functions: bool = False) -> list[str]:
     """What the buildpack installs besides requirements.txt: for App Engine gunicorn when there is no
     entrypoint (§1.2), for functions functions-framework when requirements.txt lacks it (§7.2)."""
-    names = _requirement_names(requirements) if requirements.is_file() else []
+    names = requirement_names(requirements) if requirements.is_file() else set()
     if functions:
         return [] if FUNCTIONS_FRAMEWORK in names else [FUNCTIONS_FRAMEWORK]
     return [] if entrypoint or "gunicorn" in names else [BUILDPACK_GUNICORN]

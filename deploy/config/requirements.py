@@ -82,6 +82,11 @@ def read_requirements(path: Path, findings: Findings, seen: set[Path] | None = N
     return found
 
 
+def requirement_names(path: Path) -> set[str]:
+    """The canonical names of the packages a requirements file (and the files it `-r` includes) lists."""
+    return {line.name for line in read_requirements(path, Findings(path))}
+
+
 def _logical_lines(lines: list[str]) -> list[tuple[int, str]]:
     """(first line number, text) of each line as pip reads it: comments dropped, `\\` continuations joined,
     and a requirement's own options (`--hash=...`, as pip-compile writes them) cut off."""

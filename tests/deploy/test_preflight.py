@@ -161,6 +161,12 @@ def test_entrypoint_and_buildpack_rules(tmp_path: Path) -> None:
     assert pf.buildpack_additions(requirements, "python main.py") == []
     requirements.write_text("Gunicorn==23.0.0\nflask\n")
     assert pf.buildpack_additions(requirements, None) == []
+    requirements.write_text("-r base.txt\nflask\n")  # as pip reads it: an included file's gunicorn counts
+    (tmp_path / "base.txt").write_text("gunicorn==23.0.0 \\\n    --hash=sha256:0a1b\n")
+    assert pf.buildpack_additions(requirements, None) == []
+    assert pf.buildpack_additions(requirements, None, functions=True) == ["functions-framework"]
+    requirements.write_text("functions_framework==3.8.0\n")
+    assert pf.buildpack_additions(requirements, None, functions=True) == []
     assert pf.import_hints("ModuleNotFoundError: No module named 'google.cloud.ndb'") == [
         "the app imports 'google.cloud.ndb', which is not installed: add google-cloud-ndb (with a version range) "
         "to requirements.txt"]
