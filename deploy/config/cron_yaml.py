@@ -15,10 +15,8 @@ from .yaml_nodes import (
     check_keys,
     expect_list,
     expect_map,
-    get_float,
-    get_int,
     get_str,
-    parse_age,
+    read_retry_values,
     read_yaml,
 )
 
@@ -64,32 +62,7 @@ def _retry(node: Node | None, findings: Findings) -> CronRetry:
     if block is None:
         return CronRetry()
     check_keys(block, _RETRY_KEYS, "retry_parameters", findings)
-    values: dict[str, object] = {}
-    limit = get_int(block.get("job_retry_limit"), "job_retry_limit", findings, 0, 5)  # 0-5: §5.4
-    if limit is not None:
-        values["job_retry_limit"] = limit
-    age_node = block.get("job_age_limit")
-    if age_node is not None:
-        age = parse_age(age_node.text) if age_node.is_scalar else None
-        if age is None or age <= 0:
-            findings.error(age_node.key_line, f"job_age_limit is {age_node.describe()}, not a duration",
-                           "write a number and a unit s, m, h or d, e.g. `2d`")
-        else:
-            values["job_age_limit"] = age
-    for key in ("min_backoff_seconds", "max_backoff_seconds"):
-        seconds = get_float(block.get(key), key, findings, 0.0, float(2**31 - 1))
-        if seconds is not None:
-            values[key] = seconds
-    doublings = get_int(block.get("max_doublings"), "max_doublings", findings, 0, 2**31 - 1)
-    if doublings is not None:
-        values["max_doublings"] = doublings
-    retry = CronRetry(**values)  # type: ignore[arg-type]
-    both = "min_backoff_seconds" in values and "max_backoff_seconds" in values  # one alone: the other follows
-    if both and retry.min_backoff_seconds > retry.max_backoff_seconds:
-        line = block.entries.get("min_backoff_seconds", block).key_line
-        findings.error(line, f"min_backoff_seconds ({retry.min_backoff_seconds:g}) is above max_backoff_seconds "
-                       f"({retry.max_backoff_seconds:g})", "make min_backoff_seconds at most max_backoff_seconds")
-    return retry
+    return CronRetry(**read_retry_values(block, "job", 5, findings))  # type: ignore[arg-type]  # 0-5: §5.4
 
 
 def check_timezone(node: Node | None, findings: Findings) -> str:

@@ -15,10 +15,9 @@ from .yaml_nodes import (
     expect_list,
     expect_map,
     get_bool,
-    get_float,
     get_int,
     get_str,
-    parse_age,
+    read_retry_values,
     read_yaml,
 )
 
@@ -86,33 +85,7 @@ def _retry(node: Node | None, pull: bool, findings: Findings) -> QueueRetry:
             if key in block.entries:
                 findings.error(block.entries[key].key_line, f"a pull queue takes only task_retry_limit, not {key}",
                                f"remove {key}")
-    values: dict[str, object] = {}
-    limit = get_int(block.get("task_retry_limit"), "task_retry_limit", findings, 0, 2147483647)
-    if limit is not None:
-        values["task_retry_limit"] = limit
-    age_node = block.get("task_age_limit")
-    if age_node is not None:
-        age = parse_age(age_node.text) if age_node.is_scalar else None
-        if age is None or age <= 0:
-            findings.error(age_node.key_line, f"task_age_limit is {age_node.describe()}, not a positive duration",
-                           "write a number and a unit s, m, h or d, e.g. `2d`")
-        else:
-            values["task_age_limit"] = age
-    for key in ("min_backoff_seconds", "max_backoff_seconds"):
-        seconds = get_float(block.get(key), key, findings, 0.0, 2147483647.0)
-        if seconds is not None:
-            values[key] = seconds
-    doublings = get_int(block.get("max_doublings"), "max_doublings", findings, 0, 2147483647)
-    if doublings is not None:
-        values["max_doublings"] = doublings
-    retry = QueueRetry(**values)  # type: ignore[arg-type]
-    # Only when both are given: with one, App Engine raises the other to match (as the SDK does).
-    both = "min_backoff_seconds" in values and "max_backoff_seconds" in values
-    if both and retry.min_backoff_seconds > retry.max_backoff_seconds:
-        line = block.entries.get("min_backoff_seconds", block).key_line
-        findings.error(line, f"min_backoff_seconds ({retry.min_backoff_seconds:g}) is above max_backoff_seconds "
-                       f"({retry.max_backoff_seconds:g})", "make min_backoff_seconds at most max_backoff_seconds")
-    return retry
+    return QueueRetry(**read_retry_values(block, "task", 2147483647, findings))  # type: ignore[arg-type]
 
 
 def _acl(node: Node | None, findings: Findings) -> None:

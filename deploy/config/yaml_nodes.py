@@ -299,3 +299,34 @@ def parse_age(text: str) -> float | None:
         return None
     return float(match.group(1)) * _UNITS[match.group(2)]
 
+
+def read_retry_values(block: Node, prefix: str, highest_limit: int, findings: Findings) -> dict[str, object]:
+    """The settings given in a `retry_parameters` block shared by cron.yaml (`job_*`) and queue.yaml (`task_*`):
+    `{prefix}_retry_limit`, `{prefix}_age_limit` (seconds), the backoffs and `max_doublings`, each checked.
+
+    min above max is an error only when both are given: with one, App Engine raises the other to match.
+    """
+    values: dict[str, object] = {}
+    limit = get_int(block.get(f"{prefix}_retry_limit"), f"{prefix}_retry_limit", findings, 0, highest_limit)
+    if limit is not None:
+        values[f"{prefix}_retry_limit"] = limit
+    age_node = block.get(f"{prefix}_age_limit")
+    if age_node is not None:
+        age = parse_age(age_node.text) if age_node.is_scalar else None
+        if age is None or age <= 0:
+            findings.error(age_node.key_line, f"{prefix}_age_limit is {age_node.describe()}, not a positive "
+                           "duration", "write a number and a unit s, m, h or d, e.g. `2d`")
+        else:
+            values[f"{prefix}_age_limit"] = age
+    for key in ("min_backoff_seconds", "max_backoff_seconds"):
+        seconds = get_float(block.get(key), key, findings, 0.0, float(2**31 - 1))
+        if seconds is not None:
+            values[key] = seconds
+    doublings = get_int(block.get("max_doublings"), "max_doublings", findings, 0, 2**31 - 1)
+    if doublings is not None:
+        values["max_doublings"] = doublings
+    low, high = values.get("min_backoff_seconds"), values.get("max_backoff_seconds")
+    if isinstance(low, float) and isinstance(high, float) and low > high:
+        findings.error(block.entries["min_backoff_seconds"].key_line, f"min_backoff_seconds ({low:g}) is above "
+                       f"max_backoff_seconds ({high:g})", "make min_backoff_seconds at most max_backoff_seconds")
+    return values
