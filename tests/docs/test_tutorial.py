@@ -42,14 +42,13 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture
 def guestbook(tmp_path: Path) -> Path:
-    """The tutorial's folder, made as "Set up" says: the app's files, a framework symlink, the kit's files."""
+    """The tutorial's folder, made as "Set up" says: the app's files, a framework symlink, the kit's requirements."""
     app = tmp_path / "guestbook"
     shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__", ".local", ".datastore", ".cloudtasks",
                                                             "index.yaml", ".pytest_cache"))
     (app / "cron.yaml").unlink()  # the page has the reader write it
     (app / "framework").symlink_to(REPO_ROOT / "framework")
-    for name in ("requirements.txt", "gunicorn.conf.py"):
-        shutil.copy(REPO_ROOT / name, app / name)
+    shutil.copy(REPO_ROOT / "requirements.txt", app / "requirements.txt")
     return app
 
 
@@ -77,8 +76,8 @@ def test_check_cron_and_a_dry_run_deploy(guestbook: Path, tmp_path: Path) -> Non
     listed = _run(guestbook, "-m", "deploy", "stage", "--list", "--out", str(tmp_path / "staged"))
     assert listed.returncode == 0, listed.stderr
     files = {line for line in listed.stdout.splitlines() if line and " " not in line}
-    assert {"main.py", "app.yaml", "cron.yaml", "templates/index.html", "gunicorn.conf.py",
-            "framework/app.py"} <= files
+    assert {"main.py", "app.yaml", "cron.yaml", "templates/index.html", "requirements.txt",
+            "framework/app.py", "framework/server.py"} <= files
     assert not {"test_main.py", "conftest.py", ".gcloudignore"} & files
 
     dry = _run(guestbook, "-m", "deploy", "app", "--dry-run", "--skip-preflight", "--project", "my-guestbook",
