@@ -91,3 +91,16 @@ def skip_without_browser() -> None:
     why = missing()
     if why is not None:
         pytest.skip(why)
+
+
+def click_and_load(driver: Any, element: Any, timeout: float = 30.0) -> None:
+    """Click a link or a form's button and wait until the next page has replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")

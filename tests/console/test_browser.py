@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import chromium, screenshot, skip_without_browser, until
+from tests.console.browser import chromium, click_and_load, screenshot, skip_without_browser, until
 from tests.local.conftest import Running, start_runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console_browser")]
@@ -63,7 +63,7 @@ def test_browse_to_an_entity_a_request_created_edit_it_and_the_app_reads_it(runn
     assert row.find_elements(By.TAG_NAME, "td")[1].text == "1"
     screenshot(browser, "datastore")
 
-    row.find_element(By.LINK_TEXT, "Item").click()
+    click_and_load(browser, row.find_element(By.LINK_TEXT, "Item"))
     table = browser.find_element(By.ID, "entities")
     shown = table.text
     assert 'Item:"lamp"' in shown and "blob, 100 bytes" in shown and "2026-12-04 12:30:00.000000 UTC" in shown
@@ -76,14 +76,14 @@ def test_browse_to_an_entity_a_request_created_edit_it_and_the_app_reads_it(runn
     assert "weight_g" in embedded.text and embedded.find_element(By.TAG_NAME, "table").is_displayed()
     screenshot(browser, "kind")
 
-    table.find_element(By.LINK_TEXT, 'Item:"lamp"').click()
+    click_and_load(browser, table.find_element(By.LINK_TEXT, 'Item:"lamp"'))
     assert browser.find_element(By.ID, "key").text == 'Item:"lamp"'
     screenshot(browser, "entity")
 
     price = browser.find_element(By.NAME, "value:price")
     price.clear()
     price.send_keys("not a number")
-    browser.find_element(By.ID, "save").click()
+    click_and_load(browser, browser.find_element(By.ID, "save"))
     assert "is not an integer" in text(browser)  # refused, field kept, nothing written
     assert browser.find_element(By.NAME, "value:price").get_attribute("value") == "not a number"
     assert app_json(runner, "GET", "/items/lamp")["price"] == 12
@@ -95,13 +95,13 @@ def test_browse_to_an_entity_a_request_created_edit_it_and_the_app_reads_it(runn
     title = browser.find_element(By.NAME, "value:title")
     title.clear()
     title.send_keys("A better lamp")
-    browser.find_element(By.ID, "save").click()
+    click_and_load(browser, browser.find_element(By.ID, "save"))
     assert "Saved." in text(browser)
     assert app_json(runner, "GET", "/items/lamp") == {"price": 99, "title": "A better lamp"}
     values = browser.find_element(By.ID, "values").text
     assert "blob, 100 bytes" in values and "weight_g" not in values  # untouched values kept (embedded collapsed)
 
-    browser.find_element(By.ID, "delete").click()
+    click_and_load(browser, browser.find_element(By.ID, "delete"))
     assert 'Deleted Item:"lamp"' in text(browser)
     status, _, _ = runner.request("GET", "/items/lamp")
     assert status == 404
@@ -114,7 +114,7 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
     job = browser.find_element(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]")
     assert "every 24 hours" in job.text and "not since the runner started" in job.text
     screenshot(browser, "cron")
-    job.find_element(By.CLASS_NAME, "run-now").click()
+    click_and_load(browser, job.find_element(By.CLASS_NAME, "run-now"))
     assert "Started /cron/tick" in text(browser)
 
     browser.get(console(runner) + "/requests")
@@ -127,7 +127,7 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
     cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
     assert cells[1:4] == ["GET", "/cron/tick", "200"] and cells[5] == "default" and cells[7] == "cron"
     screenshot(browser, "requests")
-    row.find_element(By.LINK_TEXT, "/cron/tick").click()
+    click_and_load(browser, row.find_element(By.LINK_TEXT, "/cron/tick"))
 
     def tied_line() -> bool:
         return "cron tick ran" in text(browser)
@@ -154,7 +154,7 @@ def test_a_job_declared_with_app_cron_only_is_listed_and_runs_now(runner: Runnin
 
     row = until(sweep_row, "the @app.cron declaration to be read", timeout=60, between=browser.refresh)
     assert "not scheduled" in row.text and "every 12 hours" in row.text
-    row.find_element(By.CLASS_NAME, "run-now").click()
+    click_and_load(browser, row.find_element(By.CLASS_NAME, "run-now"))
     browser.get(console(runner) + "/requests")
 
     def delivered() -> bool:
@@ -173,13 +173,13 @@ def test_purge_a_queue(runner: Running, browser: Any) -> None:
     assert "PAUSED" in row.text  # rate 0 in queue.yaml holds the tasks
     assert row.find_elements(By.TAG_NAME, "td")[2].text == "3"
     screenshot(browser, "queues")
-    row.find_element(By.LINK_TEXT, "held").click()
+    click_and_load(browser, row.find_element(By.LINK_TEXT, "held"))
     tasks = browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")
     assert len(tasks) == 3 and "POST /work/0" in browser.find_element(By.ID, "tasks").text
     screenshot(browser, "queue")
 
     first, second = (row.find_element(By.TAG_NAME, "td").text for row in tasks[:2])
-    tasks[0].find_element(By.XPATH, ".//button[text()='Run now']").click()  # sent now, even though held
+    click_and_load(browser, tasks[0].find_element(By.XPATH, ".//button[text()='Run now']"))  # sent now, even though held
     assert f"Task {first} sent now." in text(browser)
 
     def delivered() -> bool:
@@ -191,11 +191,11 @@ def test_purge_a_queue(runner: Running, browser: Any) -> None:
     browser.get(console(runner) + "/queues/held")
     until(lambda: first not in text(browser), "the completed task to leave the queue", between=browser.refresh)
     row = browser.find_element(By.XPATH, f"//table[@id='tasks']//tr[td[text()='{second}']]")
-    row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    click_and_load(browser, row.find_element(By.XPATH, ".//button[text()='Delete']"))
     assert f"Task {second} deleted." in text(browser)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")) == 1
 
-    browser.find_element(By.ID, "purge").click()
+    click_and_load(browser, browser.find_element(By.ID, "purge"))
     assert "Purged" in text(browser)
     assert browser.find_element(By.ID, "no-tasks").is_displayed()
     screenshot(browser, "queue-purged")
@@ -206,9 +206,9 @@ def test_pause_and_resume_a_queue(runner: Running, browser: Any) -> None:
 
     browser.get(console(runner) + "/queues/work")
     assert browser.find_element(By.ID, "state").text == "RUNNING"
-    browser.find_element(By.ID, "pause").click()
+    click_and_load(browser, browser.find_element(By.ID, "pause"))
     assert "Paused." in text(browser) and browser.find_element(By.ID, "state").text == "PAUSED"
-    browser.find_element(By.ID, "resume").click()
+    click_and_load(browser, browser.find_element(By.ID, "resume"))
     assert "Resumed." in text(browser) and browser.find_element(By.ID, "state").text == "RUNNING"
 
 
@@ -223,20 +223,23 @@ def test_namespaces_filters_orders_deleting_a_kind_and_reset(runner: Running, br
     assert keys == ['Item:"pan"', 'Item:"pot"']
     browser.get(console(runner) + "/datastore/kind/Item?prop=price&op==&value=20&order=title")
     assert "needs a composite index" in text(browser)  # the console never adds to the app's index.yaml
+    assert app_json(runner, "GET", "/items?on_sale=false")["items"] == ["pan", "pot", "cup"]
     browser.get(console(runner) + "/datastore/indexes")
     screenshot(browser, "indexes")
-    assert "Indexes the app needed" in text(browser)
+    recorded = browser.find_element(By.ID, "recorded").text
+    assert "kind: Item" in recorded and "name: on_sale" in recorded and "direction: desc" in recorded
+    assert recorded in browser.find_element(By.ID, "index-yaml").get_attribute("value")
 
     app_json(runner, "POST", "/items/mug?ns=tenant-a")
     browser.get(console(runner) + "/datastore")
     Select(browser.find_element(By.NAME, "ns")).select_by_visible_text("tenant-a")
-    browser.find_element(By.XPATH, "//button[text()='Show']").click()
+    click_and_load(browser, browser.find_element(By.XPATH, "//button[text()='Show']"))
     kinds = browser.find_element(By.ID, "kinds").text
     assert "Item 1" in kinds and "Shop 1" in kinds
-    browser.find_element(By.XPATH, "//button[@value='Item']").click()  # delete the kind's entities
+    click_and_load(browser, browser.find_element(By.XPATH, "//button[@value='Item']"))  # delete the kind's entities
     assert "Deleted 1 Item entities." in text(browser) and "Item" not in browser.find_element(By.ID, "kinds").text
     browser.get(console(runner) + "/datastore")
     assert "Item 3" in browser.find_element(By.ID, "kinds").text  # the default namespace's are untouched
-    browser.find_element(By.ID, "reset").click()
+    click_and_load(browser, browser.find_element(By.ID, "reset"))
     assert "every entity is gone" in text(browser) and "No entities here yet." in text(browser)
     assert runner.request("GET", "/items/cup")[0] == 404

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from deploy.local.console import values
 from deploy.local.console.crons import Crons
 from deploy.local.console.queues import QueueError, Queues
-from deploy.local.console.requestlog import RequestLog
+from deploy.local.console.requestlog import MAX_REQUESTS, RequestLog
 from deploy.local.console.safety import SECURITY_HEADERS, Safety
 from deploy.local.console.store import OPERATORS, Store, StoreError
 from framework import App, abort, redirect, render_template, request
@@ -263,8 +263,9 @@ def create_app(parts: Parts) -> App:
     @app.get("/requests")
     def requests_page() -> str:
         service = request.args.get("service") or None
-        return render_template("requests.html", title="Requests", rows=parts.log.requests(service=service),
-                               services=parts.log.services(), service=service or "")
+        rows = parts.log.requests(service=service, limit=MAX_REQUESTS)
+        return render_template("requests.html", title="Requests", rows=rows,
+                               services=parts.log.services(), service=service or "", kept=MAX_REQUESTS)
 
     @app.get("/requests/<int:number>")
     def request_page(number: int) -> Reply:

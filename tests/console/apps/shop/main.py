@@ -76,3 +76,12 @@ def work(number: int) -> dict[str, object]:
 def sweep() -> dict[str, bool]:
     app.logger.info("sweep ran")
     return {"swept": True}
+
+
+@app.get("/items")
+def items_on_sale() -> dict[str, object]:
+    """An equality filter with a sort on another property: a composite index (recorded in index.yaml)."""
+    query = db().query(kind="Item")
+    query.add_filter(filter=datastore.query.PropertyFilter("on_sale", "=", request.args.get("on_sale") == "true"))
+    query.order = ["-price"]
+    return {"items": [item.key.name for item in query.fetch()]}
