@@ -1,17 +1,19 @@
-"""The extensions site over real HTTP: gunicorn (`main:app`, as App Engine runs it) and
-functions-framework (`http_function`, where Flask itself is already imported and handling the request
-when our app runs). One browser-like walk through all five extensions on each host."""
+"""The extensions site over real HTTP: gunicorn (`main:app`), app.yaml's `python -m framework.server`
+and functions-framework (`http_function`, where Flask itself is already imported and handling the
+request when our app runs). One browser-like walk through all five extensions on each host."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
 import os
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Browser:
-    """urllib with a cookie jar, no redirect following, and errors returned as responses."""
+    """urllib with a cookie jar, no redirect following, and errors returned as responses (headers as
+    a case-insensitive Message: granian sends lowercase names)."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -38,21 +41,21 @@ class Browser:
         )
 
     def open(self, method: str, path: str, *, data: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+             headers: dict[str, str] | None = None) -> tuple[int, Message, str]:
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
         try:
             with self.opener.open(req, timeout=30) as resp:
-                return resp.status, dict(resp.headers), resp.read().decode()
+                return resp.status, resp.headers, resp.read().decode()
         except urllib.error.HTTPError as err:
             with err:
-                return err.code, dict(err.headers), err.read().decode()
+                return err.code, err.headers, err.read().decode()
 
-    def form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    def form(self, path: str, fields: dict[str, str]) -> tuple[int, Message, str]:
         body = urllib.parse.urlencode(fields).encode()
         return self.open("POST", path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     def json(self, method: str, path: str, payload: object, headers: dict[str, str] | None = None
-             ) -> tuple[int, dict[str, str], str]:
+             ) -> tuple[int, Message, str]:
         return self.open(method, path, data=json.dumps(payload).encode(),
                          headers={"Content-Type": "application/json", **(headers or {})})
 
@@ -91,11 +94,12 @@ def walk(base_url: str) -> None:
 
 
 @contextmanager
-def _server(cmd: list[str], tmp_path: Path, port: int) -> Iterator[str]:
+def _server(cmd: list[str], tmp_path: Path, port: int, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "SITE_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}",
         "GAE_ENV": "", "K_SERVICE": "", "FUNCTION_NAME": "",
+        **(extra_env or {}),
     }
     with run_server(cmd, port=port, tmp_path=tmp_path, env=env, ready_path="/api/notes") as srv:
         yield srv.url
@@ -118,3 +122,17 @@ def test_walk_under_functions_framework(tmp_path: Path) -> None:
     with _server(cmd, tmp_path, port) as url:
         walk(url)
 
+
+
+@pytest.mark.timeout(120)
+def test_walk_under_the_app_yaml_entrypoint(tmp_path: Path) -> None:
+    # app.yaml's `python -m framework.server main:app`, behind the local front end's GAE_ENV=localdev
+    # (granian's WSGI workers, started by spawn: flask is imported afresh in each worker).
+    port = free_port()
+    cmd = [sys.executable, "-m", "framework.server", "main:app"]
+    with run_server(cmd, port=port, tmp_path=tmp_path, cwd=SITE_DIR, ready_path="/api/notes", env={
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        "SITE_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}", "PORT": str(port), "GAE_ENV": "localdev",
+        "K_SERVICE": "", "FUNCTION_NAME": "",
+    }) as srv:
+        walk(srv.url)
