@@ -41,7 +41,7 @@ def load_site(framework: str = "framework") -> ModuleType:
 
 
 @pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+def site() -> Iterator[ModuleType]:
     module = load_site()
     yield module
     with module.app.app_context():
