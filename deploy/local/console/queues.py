@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from google.api_core.retry import Retry
+
 MAX_TASKS = 1000
 DEFAULT_PROJECT = "local-project"  # framework.tasks.EMULATOR_PROJECT / EMULATOR_LOCATION
 DEFAULT_LOCATION = "us-central1"
+# Each call gives up after this long and is not retried: an emulator that is down is said at once.
+CALL: dict[str, Any] = {"retry": Retry(predicate=lambda exc: False), "timeout": 15.0}
 
 
 class QueueError(Exception):
@@ -93,12 +97,12 @@ class Queues:
     def queues(self, parent: str) -> list[QueueRow]:
         client = self.client()
         rows = []
-        for queue in client.list_queues(parent=parent):
+        for queue in client.list_queues(parent=parent, **CALL):
             rows.append(self._row(queue, len(self._tasks(queue.name))))
         return rows
 
     def queue(self, name: str) -> QueueRow:
-        return self._row(self.client().get_queue(name=name), len(self._tasks(name)))
+        return self._row(self.client().get_queue(name=name, **CALL), len(self._tasks(name)))
 
     def _row(self, queue: Any, tasks: int) -> QueueRow:
         limits, retry = queue.rate_limits, queue.retry_config
@@ -121,7 +125,7 @@ class Queues:
 
         request = tasks_v2.ListTasksRequest(parent=queue, response_view=tasks_v2.Task.View.BASIC, page_size=MAX_TASKS)
         found = []
-        for task in self.client().list_tasks(request=request):
+        for task in self.client().list_tasks(request=request, **CALL):
             found.append(task)
             if len(found) >= MAX_TASKS:
                 break
@@ -147,16 +151,16 @@ class Queues:
         return rows
 
     def run(self, task: str) -> None:
-        self.client().run_task(name=task)
+        self.client().run_task(name=task, **CALL)
 
     def delete(self, task: str) -> None:
-        self.client().delete_task(name=task)
+        self.client().delete_task(name=task, **CALL)
 
     def purge(self, queue: str) -> None:
-        self.client().purge_queue(name=queue)
+        self.client().purge_queue(name=queue, **CALL)
 
     def pause(self, queue: str) -> None:
-        self.client().pause_queue(name=queue)
+        self.client().pause_queue(name=queue, **CALL)
 
     def resume(self, queue: str) -> None:
-        self.client().resume_queue(name=queue)
+        self.client().resume_queue(name=queue, **CALL)

@@ -22,7 +22,7 @@ MAX_REQUESTS = 500
 MAX_LINES = 5000
 # A plain line printed this long after a request ended still counts as printed during it: the runner reads
 # a service's output through a pipe, so a line can reach it a moment after the response did.
-LATE_LINE_SECONDS = 0.25
+LATE_LINE_SECONDS = 1.0
 # deploy.local.output.access_line's shape: "GET /path 200 12 ms app".
 _ACCESS_LINE = re.compile(r"[A-Z]+ \S+ \d{3} \d+ ms ")
 

@@ -6,15 +6,20 @@ the runner's environment), so the console sees exactly what the app sees.
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import datastore
 
 PAGE_SIZE = 25
+# Each call gives up after this long and is not retried: an emulator that is down is a page saying so
+# at once, not a page that hangs while the client backs off.
+CALL: dict[str, Any] = {"retry": Retry(predicate=lambda exc: False), "timeout": 15.0}
 DELETE_BATCH = 500
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -52,9 +57,12 @@ class Store:
         found = self._clients.get((host, database))
         if found is None:
             # An http:// endpoint makes the client use an insecure gRPC channel, as with DATASTORE_EMULATOR_HOST,
-            # without changing the runner's own environment.
+            # without changing the runner's own environment. When the runner was started with that variable
+            # set (an emulator of the user's, which the runner then reuses), the client takes it by itself and
+            # refuses explicit credentials.
+            own = os.environ.get("DATASTORE_EMULATOR_HOST")
             found = datastore.Client(project=self.project, database=database or None,
-                                     credentials=AnonymousCredentials(),
+                                     credentials=None if own else AnonymousCredentials(),
                                      client_options={"api_endpoint": f"http://{host}"})
             self._clients[(host, database)] = found
         return found
@@ -63,7 +71,7 @@ class Store:
         query = self.client(database).query(kind="__namespace__")
         query.keys_only()
         names = []
-        for entity in query.fetch():
+        for entity in query.fetch(**CALL):
             ident = entity.key.id_or_name
             names.append("" if ident in (1, None) else str(ident))
         return sorted(set(names) | {""})
@@ -72,13 +80,13 @@ class Store:
         client = self.client(database)
         query = client.query(kind="__kind__", namespace=namespace or None)
         query.keys_only()
-        names = sorted(str(e.key.id_or_name) for e in query.fetch() if not str(e.key.id_or_name).startswith("__"))
+        names = sorted(str(e.key.id_or_name) for e in query.fetch(**CALL) if not str(e.key.id_or_name).startswith("__"))
         return [(name, self.count(name, namespace, database)) for name in names]
 
     def count(self, kind: str, namespace: str, database: str = "") -> int:
         client = self.client(database)
         query = client.query(kind=kind, namespace=namespace or None)
-        result = list(client.aggregation_query(query).count(alias="n").fetch())
+        result = list(client.aggregation_query(query).count(alias="n").fetch(**CALL))
         return int(result[0][0].value) if result and result[0] else 0
 
     def page(self, kind: str, namespace: str, database: str = "", *, prop: str = "", op: str = "=",
@@ -89,7 +97,7 @@ class Store:
             query.add_filter(filter=datastore.query.PropertyFilter(prop, op, value))
         if order:
             query.order = [order]
-        iterator = query.fetch(limit=size, start_cursor=cursor.encode() if cursor else None)
+        iterator = query.fetch(limit=size, start_cursor=cursor.encode() if cursor else None, **CALL)
         entities = list(next(iterator.pages, []))
         token = iterator.next_page_token
         more = len(entities) == size and token is not None
@@ -97,13 +105,13 @@ class Store:
         return Page(entities, columns, token.decode() if more and isinstance(token, bytes) else None)
 
     def get(self, key: datastore.Key) -> datastore.Entity | None:
-        return self.client(key.database or "").get(key)
+        return self.client(key.database or "").get(key, **CALL)
 
     def put(self, entity: datastore.Entity) -> None:
-        self.client(entity.key.database or "").put(entity)
+        self.client(entity.key.database or "").put(entity, **CALL)
 
     def delete(self, key: datastore.Key) -> None:
-        self.client(key.database or "").delete(key)
+        self.client(key.database or "").delete(key, **CALL)
 
     def delete_kind(self, kind: str, namespace: str, database: str = "") -> int:
         """Delete every entity of a kind (keys-only pages, batched deletes); how many were deleted."""
@@ -112,10 +120,10 @@ class Store:
         while True:
             query = client.query(kind=kind, namespace=namespace or None)
             query.keys_only()
-            keys = [e.key for e in query.fetch(limit=DELETE_BATCH)]
+            keys = [e.key for e in query.fetch(limit=DELETE_BATCH, **CALL)]
             if not keys:
                 return deleted
-            client.delete_multi(keys)
+            client.delete_multi(keys, **CALL)
             deleted += len(keys)
 
     def reset(self) -> None:
