@@ -1,4 +1,5 @@
-"""gunicorn settings for app.yaml's entrypoint (`gunicorn -c gunicorn.conf.py main:app`).
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py main:app`, and what app.yaml's entrypoint
+(`python -m framework.server main:app`) runs when no front end buffers requests for it (direct runs).
 
 Binds $PORT, sizes workers and threads from the instance (platform-facts §1.3/§1.4), leaves request
 deadlines to the platform, keeps shutdown inside App Engine's 2 s SIGTERM window, and writes no access
