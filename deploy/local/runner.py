@@ -24,7 +24,10 @@ from typing import Any
 
 import aiohttp
 
+from deploy.config.cron_yaml import CronJob
+from deploy.config.problems import ConfigError
 from deploy.config.project import Project
+from deploy.cron_declarations import DeclarationError, project_cron_jobs
 from deploy.local import output
 from deploy.local.console import Console
 from deploy.local.emulators import EmulatorError, start_datastore, start_tasks
@@ -33,7 +36,7 @@ from deploy.local.headers import TOKEN_HEADER
 from deploy.local.processes import Child
 from deploy.local.reload import watch
 from deploy.local.services import ServiceInstance, ServiceStartError
-from deploy.local.venvs import KIT_ROOT, VenvError
+from deploy.local.venvs import KIT_ROOT, VenvError, bin_dir_for
 
 STATE_FILE = Path(".local") / "runner.json"
 
@@ -157,7 +160,7 @@ class Runner:
         for name, instance in self._instances.items():
             output.runner(f"service {name}: {service_urls[name]} (instance {instance.base_url})")
         await self._probe()
-        self._start_cron()
+        await self._start_cron()
         if self.reload:
             self._reloader = asyncio.create_task(watch(self._instances.values()))
         self._console.set_scheduler(self._cron)
@@ -183,8 +186,8 @@ class Runner:
             if resp.status != 204:
                 raise StartError(f"something else answered on {self.url} (status {resp.status})")
 
-    def _start_cron(self) -> None:
-        jobs = list(self.project.cron.jobs)
+    async def _start_cron(self) -> None:
+        jobs = await self._cron_jobs()
         if not jobs:
             return
         try:
@@ -195,6 +198,19 @@ class Runner:
         self._cron = CronScheduler(jobs, self.url, self.token, log=lambda text: output.emit("cron", str(text)),
                                    dispatch=self.project.dispatch)
         self._cron.start()
+
+    async def _cron_jobs(self) -> list[CronJob]:
+        """cron.yaml's jobs plus each service's `@app.cron` declarations (read by importing the app with the
+        service's own interpreter); a declaration that cannot be read is reported and cron.yaml still runs."""
+        python_for: dict[str, str] = {}
+        for svc in self.project.services:
+            bin_dir = await bin_dir_for(svc.service, svc.root, self.app_dir, has_entrypoint=svc.entrypoint is not None)
+            python_for[svc.service] = str(bin_dir / "python")
+        try:
+            return await asyncio.to_thread(project_cron_jobs, self.project, python_for)
+        except (DeclarationError, ConfigError) as exc:
+            output.emit("cron", f"@app.cron declarations not scheduled: {exc}")
+            return list(self.project.cron.jobs)
 
     def _write_state(self, service_urls: dict[str, str]) -> None:
         state = {

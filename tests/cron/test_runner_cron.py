@@ -99,3 +99,21 @@ def test_per_minute_job_on_schedule_and_on_demand(tmp_path: Path) -> None:
         while "[cron] cron GET /cron/tick -> 200 in " not in server.log() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "[cron] cron GET /cron/tick -> 200 in " in server.log()
+
+
+def test_declared_jobs_run_without_cron_yaml(tmp_path: Path) -> None:
+    """The runner schedules `@app.cron` declarations that no cron.yaml lists yet (issue 9)."""
+    app_dir, record = tmp_path / "app", tmp_path / "runs.jsonl"
+    app_dir.mkdir()
+    (app_dir / "main.py").write_text(textwrap.dedent(APP))
+    (app_dir / "app.yaml").write_text(f"runtime: python312\nenv_variables:\n  RECORD_FILE: {record}\n")
+    port = free_port()
+    cmd = [sys.executable, "-m", "deploy.local_server", "--app-dir", str(app_dir), "--port", str(port)]
+    with run_server(cmd, port=port, tmp_path=tmp_path, env=NO_EMULATORS, ready_path=None, timeout=90) as server:
+        deadline = time.monotonic() + 90
+        while "Serving on" not in server.log():
+            assert server.proc.poll() is None, server.log()
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        assert "cron /cron/tick: every 1 minutes; next run " in server.log()
+        assert not (app_dir / "cron.yaml").exists()
