@@ -33,9 +33,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 from deploy import stage as staging
+from deploy.config.app_yaml import load_app_yaml
+from deploy.config.problems import ConfigError
 from deploy.config.requirements import requirement_names
 
 INSTANCE_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
@@ -170,7 +173,9 @@ def _local_only_env(home: Path, port: int, datastore: str | None) -> dict[str, s
     """What every boot gets: loopback, no credentials, no metadata server, no way out to Google."""
     closed = f"127.0.0.1:{_free_port()}"  # nothing listens there: any outbound call fails at once
     env = {
-        "PATH": os.pathsep.join([str(home / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+        # The virtualenv's real bin folder: `python` finds its pyvenv.cfg beside the folder it was started
+        # from, so through the home/bin link it would run as the bare base interpreter (no requirements).
+        "PATH": os.pathsep.join([str((home / "bin").resolve()), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8", "HOME": str(home), "TMPDIR": str(home),
         "GOOGLE_CLOUD_PROJECT": PROJECT, "PORT": str(port), "HOST": "127.0.0.1", "FRAMEWORK_PREFLIGHT": "1",
         "CLOUDSDK_CONFIG": str(home / "gcloud"), "NO_GCE_CHECK": "True",
@@ -252,8 +257,6 @@ def import_hints(log: str) -> list[str]:
         dist = next((d for m, d in _DISTRIBUTIONS.items() if module == m or module.startswith(m + ".")), None)
         if dist is None:
             try:
-                from importlib.metadata import packages_distributions
-
                 found = packages_distributions().get(module.split(".")[0]) or []
                 dist = found[0] if found else None
             except Exception:
@@ -379,8 +382,6 @@ def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float
 
     Virtualenvs are cached in `cache_root` (default: `app_dir/.local/venvs`).
     """
-    from deploy.config.app_yaml import load_app_yaml
-
     root = Path(app_dir).resolve()
     app_yaml = load_app_yaml(root / "app.yaml")
     own_copy = staged is None
@@ -420,8 +421,6 @@ def preflight_functions(app_dir: Path | str, entry_points: Sequence[tuple[str, s
 
 def command(args: argparse.Namespace) -> int:
     """Run `preflight` with parsed arguments: 0 when the app booted and answered, else 1."""
-    from deploy.config.problems import ConfigError
-
     try:
         if args.functions:
             reports = _functions_preflight(Path(args.app_dir), Path(args.staged) if args.staged else None,
@@ -437,7 +436,11 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _functions_preflight(app_dir: Path, staged: Path | None, timeout: float) -> list[Report]:
-    from deploy.functions_cmd import FunctionsError, discover, preflight_targets
+    from deploy.functions_cmd import (  # cycle: it imports preflight
+        FunctionsError,
+        discover,
+        preflight_targets,
+    )
 
     root = app_dir.resolve()
     try:
@@ -456,8 +459,6 @@ def _functions_preflight(app_dir: Path, staged: Path | None, timeout: float) -> 
 
 def _env_variables(root: Path) -> dict[str, str]:
     """app.yaml's env_variables (what `functions` deploys with --env-vars-file), {} without an app.yaml."""
-    from deploy.config.app_yaml import load_app_yaml
-
     return dict(load_app_yaml(root / "app.yaml").env_variables) if (root / "app.yaml").is_file() else {}
 
 

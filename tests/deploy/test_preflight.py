@@ -119,6 +119,34 @@ def test_boot_is_production_like_but_kept_local(small_app: Path, tmp_path: Path)
         assert "Connection refused" in observed[name] or "refused" in observed[name].lower(), observed
 
 
+PLAIN_PYTHON_MAIN = '''
+import json, os, sys
+from wsgiref.simple_server import make_server
+
+import gunicorn  # in requirements.txt: only the virtualenv has it
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+if __name__ == "__main__":
+    with open("prefix.json", "w") as out:
+        json.dump({"prefix": sys.prefix}, out)
+    make_server("127.0.0.1", int(os.environ["PORT"]), app).serve_forever()
+'''
+
+
+def test_a_plain_python_entrypoint_runs_in_the_virtualenv(small_app: Path, tmp_path: Path) -> None:
+    # `entrypoint: python main.py` must get the virtualenv's interpreter with its packages, not the bare base one.
+    app_dir = tmp_path / "plain"
+    shutil.copytree(small_app, app_dir, ignore=shutil.ignore_patterns(".local"))  # same requirements: cached venv
+    (app_dir / "app.yaml").write_text("runtime: python312\nentrypoint: python main.py\n")
+    staged = _staged(app_dir, tmp_path, main=PLAIN_PYTHON_MAIN)
+    report = pf.preflight(app_dir, staged=staged, cache_root=CACHE)
+    assert report.ok, report.text()
+    assert Path(json.loads((staged / "prefix.json").read_text())["prefix"]) == report.venv
+
+
 def test_missing_module_names_the_requirement_to_add(small_app: Path, tmp_path: Path) -> None:
     staged = _staged(small_app, tmp_path, "import yaml\n" + OBSERVER)
     report = pf.preflight(small_app, staged=staged, timeout=30, cache_root=CACHE)
