@@ -17,6 +17,7 @@ from deploy.check import run_check, split_targets
 from deploy.config.app_yaml import version_problems
 from deploy.config.problems import ConfigError
 from deploy.config.project import load_project
+from deploy.preflight import PreflightError, preflight
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +64,6 @@ def deploy_app(args: argparse.Namespace) -> int:
     if args.skip_preflight:
         print("preflight: skipped (--skip-preflight)")
     else:
-        from deploy.preflight import PreflightError, preflight
-
         try:
             result = preflight(app_dir, staged=staged)
         except PreflightError as exc:

@@ -18,6 +18,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from deploy.config.cron_yaml import Cron, CronJob
 from deploy.config.problems import ConfigError
@@ -106,7 +107,7 @@ def _interpreters(project: Project, python: str | None) -> dict[str, str]:
     """Each service's interpreter: the one given, else the one the local runner runs the service with."""
     if python:
         return {svc.service: python for svc in project.services}
-    from deploy.local.venvs import bin_dir_for
+    from deploy.local.venvs import bin_dir_for  # cold start: the runner's modules only where they are used
 
     found = {}
     for svc in project.services:
@@ -161,8 +162,6 @@ def _list(project: Project, declared: list[CronJob], raw: list[Declared], count:
 def _when(moment: datetime, zone: str) -> str:
     text = moment.strftime("%Y-%m-%d %H:%M UTC")
     if zone != "UTC":
-        from zoneinfo import ZoneInfo
-
         text += moment.astimezone(ZoneInfo(zone)).strftime(" (%H:%M %Z)")
     return text
 
@@ -254,7 +253,7 @@ def _run_job(project: Project, url: str, python: str | None, out: Out) -> int:
     if not any(job.url == url for job in jobs):  # import the app only when cron.yaml does not have it
         declared, _ = _declarations(project, python)
         jobs = merge_jobs(project.cron, declared)
-    from deploy.local.cron import CronScheduler
+    from deploy.local.cron import CronScheduler  # cold start: the runner's modules only where they are used
 
     scheduler = CronScheduler(jobs, front_end, token, log=out, dispatch=project.dispatch)
     try:

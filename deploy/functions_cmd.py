@@ -25,8 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from deploy import gcloud as gc
 from deploy import stage as staging
+from deploy.config.app_yaml import load_app_yaml
+from deploy.config.problems import ConfigError
+from deploy.preflight import PreflightError, preflight_functions
 
 PUBSUB = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_PREFIX = "google.cloud.storage.object.v1."
@@ -165,8 +170,6 @@ def _env_file(app_dir: Path, variables: dict[str, str]) -> Path | None:
     """app.yaml's env_variables as the YAML file `--env-vars-file` reads, kept out of the upload (.local/)."""
     if not variables:
         return None
-    import yaml
-
     path = app_dir / ".local" / "functions-env.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(dict(variables), default_flow_style=False))
@@ -175,9 +178,6 @@ def _env_file(app_dir: Path, variables: dict[str, str]) -> Path | None:
 
 def command(args: argparse.Namespace) -> int:
     """Run `functions`: discover, plan, stage, then one `gcloud functions deploy` per deployment."""
-    from deploy.config.app_yaml import load_app_yaml
-    from deploy.config.problems import ConfigError
-
     app_dir = Path(args.app_dir).resolve()
     try:
         app_yaml = load_app_yaml(app_dir / "app.yaml") if (app_dir / "app.yaml").is_file() else None
@@ -198,8 +198,6 @@ def command(args: argparse.Namespace) -> int:
     if args.skip_preflight:
         print("preflight: skipped (--skip-preflight)")
     else:
-        from deploy.preflight import PreflightError, preflight_functions
-
         try:
             reports = preflight_functions(app_dir, preflight_targets(entries), staged, variables=variables)
         except PreflightError as exc:
