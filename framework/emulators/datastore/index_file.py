@@ -49,8 +49,9 @@ def parse_indexes(text: str, path: str = "index.yaml") -> list[IndexDef]:
     """The indexes an index.yaml text declares; IndexFileError naming FILE:LINE when it is malformed."""
     import yaml  # cold start: only emulators with an index file parse YAML
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: big files parse fast
     try:
-        data = yaml.safe_load(text) if text.strip() else None
+        data = yaml.load(text, Loader=loader) if text.strip() else None  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -154,7 +155,8 @@ class IndexFile:
                 f.seek(0)
                 text = f.read()
                 try:
-                    if any(need.served_by(index) for index in parse_indexes(text, self.path)):
+                    before = parse_indexes(text, self.path)
+                    if any(need.served_by(index) for index in before):
                         return
                 except IndexFileError as exc:
                     print(f"warning: not recording an index: {exc}", file=sys.stderr, flush=True)
@@ -166,7 +168,8 @@ class IndexFile:
                           file=sys.stderr, flush=True)
                     return
                 try:
-                    if not any(need.served_by(i) for i in parse_indexes(text + addition, self.path)):
+                    after = parse_indexes(text + addition, self.path)
+                    if len(after) != len(before) + 1 or not need.served_by(after[-1]):
                         raise IndexFileError("the appended entry would not be read back")
                 except IndexFileError as exc:
                     print(f"warning: not recording an index in {self.path}: {exc}", file=sys.stderr, flush=True)
@@ -174,7 +177,7 @@ class IndexFile:
                 f.write(addition)
                 f.flush()
                 os.fsync(f.fileno())
+                st = os.fstat(f.fileno())
+                self._stamp, self._declared = (st.st_mtime_ns, st.st_size), after
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
-        self._stamp = None
-        self._declared_now()
