@@ -118,7 +118,7 @@ def fetch(reference: SecretReference, *, client: t.Any = None) -> str:
         if reference.name in _fetched:
             return _fetched[reference.name]
         if client is None:
-            from google.cloud import secretmanager
+            from google.cloud import secretmanager  # cold start: google-cloud only when a secret is fetched
 
             client = secretmanager.SecretManagerServiceClient()
         try:
@@ -139,7 +139,7 @@ def fetch(reference: SecretReference, *, client: t.Any = None) -> str:
 
 
 def _random_stand_in() -> str:
-    import secrets as random_source
+    import secrets as random_source  # cold start: only when a key must be made up
 
     return random_source.token_urlsafe(48)
 
@@ -150,7 +150,7 @@ def _dotenv_values(root: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        import dotenv
+        import dotenv  # cold start: only apps with a .env file pay for it
     except ImportError as exc:
         raise SecretError(
             f"{path} exists but python-dotenv is not installed to read it: pip install python-dotenv, "
@@ -161,7 +161,7 @@ def _dotenv_values(root: Path) -> dict[str, str]:
 
 def _development_key(root: Path) -> str:
     """A random key kept in `.local/dev-secret-key` so local sessions survive restarts and span workers."""
-    import secrets as random_source
+    import secrets as random_source  # cold start: only when a key must be made up
 
     path = root / ".local" / "dev-secret-key"
     try:
@@ -191,7 +191,7 @@ def _local_value(key: str, reference: str, root: Path) -> str:
     if value is not None and not is_reference(value):
         return value
     if key == "SECRET_KEY":
-        import logging
+        import logging  # cold start: only on this local fallback
 
         logging.getLogger(__name__).warning(
             "SECRET_KEY is the reference %s, which is only fetched on Google's hosts; using a local "
@@ -209,7 +209,7 @@ def _project(env: t.Mapping[str, str]) -> str | None:
     """The app's project: from the environment, else (Cloud Run functions set none) the metadata server."""
     project = detect(env).project
     if project is None:
-        from .adapters.cloud_logging import metadata_project
+        from .adapters.cloud_logging import metadata_project  # cold start: only without a project variable
 
         project = metadata_project(env)
     return project

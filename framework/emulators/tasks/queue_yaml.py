@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 _RATE = re.compile(r"(\d+(?:\.\d*)?)/([smhd])")
 _AGE = re.compile(r"(\d+(?:\.\d*)?)([smhd])")
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -51,8 +53,6 @@ class _Reader:
         self.problems.append(f"{self.path}:{node.start_mark.line + 1}: {problem}")
 
     def scalar(self, node: Any) -> str | None:
-        import yaml
-
         return str(node.value) if isinstance(node, yaml.ScalarNode) else None
 
     def number(self, node: Any, what: str, *, integer: bool = False, minimum: float = 0) -> Any:
@@ -89,8 +89,6 @@ def _age(reader: _Reader, node: Any) -> float | None:
 
 
 def _queue(reader: _Reader, node: Any) -> QueueSpec | None:
-    import yaml
-
     if not isinstance(node, yaml.MappingNode):
         reader.fail(node, "each entry under queue: must be a mapping with at least name:")
         return None
@@ -126,8 +124,6 @@ def _queue(reader: _Reader, node: Any) -> QueueSpec | None:
 
 
 def _retry(reader: _Reader, node: Any, values: dict[str, Any]) -> None:
-    import yaml
-
     if not isinstance(node, yaml.MappingNode):
         reader.fail(node, "retry_parameters must be a mapping (e.g. {task_retry_limit: 3})")
         return
@@ -148,8 +144,6 @@ def _retry(reader: _Reader, node: Any, values: dict[str, Any]) -> None:
 
 def load_queue_yaml(path: str) -> list[QueueSpec]:
     """The push queues of queue.yaml, plus App Engine's always-present `default` queue unless redefined."""
-    import yaml
-
     reader = _Reader(path)
     try:
         with open(path, encoding="utf-8") as handle:
