@@ -112,7 +112,7 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
 
     browser.get(console(runner) + "/cron")
     job = browser.find_element(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]")
-    assert "every 24 hours" in job.text and "not since the runner started" in job.text
+    assert "cron.yaml every 24 hours" in job.text and "not since the runner started" in job.text
     screenshot(browser, "cron")
     click_and_load(browser, job.find_element(By.CLASS_NAME, "run-now"))
     assert "Started /cron/tick" in text(browser)
@@ -143,7 +143,7 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
     assert "200" in job.text  # the last run and its result
 
 
-def test_a_job_declared_with_app_cron_only_is_listed_and_runs_now(runner: Running, browser: Any) -> None:
+def test_a_job_declared_with_app_cron_is_listed_and_runs_now(runner: Running, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(console(runner) + "/cron")
@@ -152,8 +152,9 @@ def test_a_job_declared_with_app_cron_only_is_listed_and_runs_now(runner: Runnin
         rows = browser.find_elements(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/sweep']]")
         return rows[0] if rows else None
 
-    row = until(sweep_row, "the @app.cron declaration to be read", timeout=60, between=browser.refresh)
-    assert "not scheduled" in row.text and "every 12 hours" in row.text
+    row = sweep_row()
+    cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[1:4] == ["@app.cron", "every 12 hours", "default"] and cells[4].endswith(" UTC")
     click_and_load(browser, row.find_element(By.CLASS_NAME, "run-now"))
     browser.get(console(runner) + "/requests")
 

@@ -202,9 +202,7 @@ def create_app(parts: Parts) -> App:
     # --- Cron ------------------------------------------------------------------------------------
     @app.get("/cron")
     def cron_page() -> str:
-        parts.crons.read_declarations()
-        return render_template("cron.html", title="Cron jobs", rows=parts.crons.rows(),
-                               declarations=parts.crons.declarations_state)
+        return render_template("cron.html", title="Cron jobs", rows=parts.crons.rows())
 
     @app.post("/cron/run")
     def cron_run() -> WerkzeugResponse:
