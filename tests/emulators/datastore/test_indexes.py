@@ -304,3 +304,35 @@ def test_clients_see_failed_precondition_and_two_recording_processes_share_one_f
     text = shared.read_text()
     assert text.startswith(HAND_WRITTEN) and text.count(MARKER) == 1
     assert sorted(i.kind for i in parse_indexes(text)[1:]) == sorted(kinds)
+
+
+def test_every_query_record_mode_records_is_then_served_in_require_mode(tmp_path):
+    """Random queries (seeded): none fails internally; the file record mode writes stays valid YAML, and
+    require mode over it accepts exactly the queries record mode ran."""
+    import random
+
+    from framework.emulators.datastore.storage.memory import MemoryStorage as Memory
+
+    recording, path = service(tmp_path, "record")
+    rng = random.Random(11)
+    props, ops = ["a", "b", "c", "__key__"], [OP.EQUAL, OP.LESS_THAN, OP.GREATER_THAN, OP.NOT_EQUAL, OP.IN]
+    accepted = []
+    for _ in range(300):
+        filters = []
+        for _ in range(rng.randint(0, 3)):
+            name, op = rng.choice(props), rng.choice(ops)
+            value = key("Task", rng.randint(1, 9)) if name == "__key__" else rng.randint(0, 3)
+            filters.append(prop_filter(name, op, [value] if op == OP.IN else value))
+        query = q(*filters, order=[rng.choice(["", "-"]) + rng.choice(props) for _ in range(rng.randint(0, 2))],
+                  projection=rng.sample(["a", "b", "c"], rng.randint(0, 2)),
+                  ancestor=key("List", 1) if rng.random() < 0.3 else None)
+        try:
+            run(recording, query)
+        except DatastoreError as exc:
+            assert exc.code == "INVALID_ARGUMENT", exc.message  # a query production refuses; nothing recorded
+            continue
+        accepted.append(query)
+    assert len(accepted) > 100 and len(parse_indexes(path.read_text())) > 10
+    requiring = DatastoreService(Memory(), IndexFile(str(path), "require"))
+    for query in accepted:
+        run(requiring, query)
