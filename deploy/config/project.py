@@ -77,7 +77,7 @@ def _cross_checks(project: Project, findings: Findings) -> None:
     names = {svc.service for svc in project.services}
 
     def check(owner: Path | None, line: int, service: str, what: str) -> None:
-        if owner is not None and service.split(":")[0] not in names:
+        if owner is not None and service not in names:
             findings.for_file(owner).warn(line, f"{what} names service {service!r}, which is not among the "
                                           f"services deployed now ({', '.join(sorted(names))})",
                                           "make sure it is already deployed, or add its app.yaml to the deploy")
@@ -85,11 +85,11 @@ def _cross_checks(project: Project, findings: Findings) -> None:
     for rule in project.dispatch.rules:
         check(project.dispatch.path, rule.line, rule.service, "this dispatch rule")
     for job in project.cron.jobs:
-        if job.target:
-            check(project.cron.path, job.line, job.target, "this cron job's target")
+        if job.target:  # [service:]version-or-service
+            check(project.cron.path, job.line, job.target.split(":")[0], "this cron job's target")
     for queue in project.queues.queues:
-        if queue.target:
-            check(project.queues.path, queue.line, queue.target, "this queue's target")
+        if queue.target:  # [version.]service
+            check(project.queues.path, queue.line, queue.target.rsplit(".", 1)[-1], "this queue's target")
 
 
 def load_project(app_dir: Path | str, files: Iterable[Path | str] = (), *, today: date | None = None) -> Project:

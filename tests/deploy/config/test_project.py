@@ -172,3 +172,17 @@ def test_bundled_services_flag_and_package_go_together(app_dir: Path) -> None:
     assert found(app_dir) == []
     write(app_dir, "app.yaml", APP)
     assert found(app_dir) == [("app.yaml", 1, "warning")]
+
+
+def test_targets_naming_services_outside_the_deploy_are_warnings_in_each_files_own_form(app_dir: Path) -> None:
+    write(app_dir, "worker/app.yaml", "runtime: python313\nservice: worker\n")
+    write(app_dir, "worker/main.py", "app = object()\n")
+    write(app_dir, "dispatch.yaml", "dispatch:\n- url: '*/w/*'\n  service: worker\n- url: '*/x/*'\n  service: gone\n")
+    write(app_dir, "cron.yaml", "cron:\n- url: /a\n  schedule: every 5 minutes\n  target: worker\n"
+          "- url: /b\n  schedule: every 5 minutes\n  target: gone\n")
+    # queue.yaml's target is [version.]service: `v2.worker` is the worker service.
+    write(app_dir, "queue.yaml", "queue:\n- name: a\n  rate: 1/s\n  target: v2.worker\n"
+          "- name: b\n  rate: 1/s\n  target: gone\n")
+    files = ("app.yaml", "worker/app.yaml", "dispatch.yaml", "cron.yaml", "queue.yaml")
+    assert found(app_dir, files) == [("dispatch.yaml", 4, "warning"), ("cron.yaml", 5, "warning"),
+                                     ("queue.yaml", 5, "warning")]
