@@ -165,6 +165,9 @@ SETUPS = [
     # app's setting; the variable stands in for the file), and with App Engine's default of 10.
     Setup(SHIPPED, _shipped, {"FRAMEWORK_MAX_CONCURRENT_REQUESTS": "80"}),
     Setup("shipped, max_concurrent default", _shipped),
+    # The same entrypoint on a developer's machine: behind `make run`'s front end, and run directly (gunicorn).
+    Setup("shipped, local runner (localdev)", _shipped, {"GAE_ENV": "localdev", "GAE_MEMORY_MB": ""}),
+    Setup("shipped, run directly", _shipped, {"GAE_ENV": "", "GAE_MEMORY_MB": "", "HOST": ""}),
 ]
 
 
