@@ -213,6 +213,26 @@ def test_pause_and_resume_a_queue(runner: Running, browser: Any) -> None:
     assert "Resumed." in text(browser) and browser.find_element(By.ID, "state").text == "RUNNING"
 
 
+def test_pages_of_a_kind_and_a_named_database(runner: Running, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    app_json(runner, "POST", "/notes/30?db=second")
+    browser.get(console(runner) + "/datastore")
+    browser.find_element(By.NAME, "db").send_keys("second")
+    click_and_load(browser, browser.find_element(By.XPATH, "//button[text()='Show']"))
+    assert "Note 30" in browser.find_element(By.ID, "kinds").text
+    click_and_load(browser, browser.find_element(By.LINK_TEXT, "Note"))
+    first = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#entities tbody td.mono a")]
+    assert first == [f"Note:{n}" for n in range(1, 26)]  # 25 a page, in key order
+    click_and_load(browser, browser.find_element(By.ID, "next-page"))
+    rest = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#entities tbody td.mono a")]
+    assert rest == [f"Note:{n}" for n in range(26, 31)] and not browser.find_elements(By.ID, "next-page")
+    click_and_load(browser, browser.find_element(By.LINK_TEXT, "Note:30"))
+    assert "database second" in text(browser)
+    browser.get(console(runner) + "/datastore")
+    assert "Note" not in browser.find_element(By.TAG_NAME, "main").text  # the default database has none
+
+
 def test_namespaces_filters_orders_deleting_a_kind_and_reset(runner: Running, browser: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

@@ -85,3 +85,17 @@ def items_on_sale() -> dict[str, object]:
     query.add_filter(filter=datastore.query.PropertyFilter("on_sale", "=", request.args.get("on_sale") == "true"))
     query.order = ["-price"]
     return {"items": [item.key.name for item in query.fetch()]}
+
+
+@app.post("/notes/<int:count>")
+def notes(count: int) -> dict[str, object]:
+    """`count` Note entities, in the named database ?db= when given."""
+    database = request.args.get("db") or None
+    client = datastore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"], database=database)
+    batch = []
+    for number in range(count):
+        note = datastore.Entity(client.key("Note", number + 1))
+        note["text"] = f"note {number + 1}"
+        batch.append(note)
+    client.put_multi(batch)
+    return {"notes": count}
