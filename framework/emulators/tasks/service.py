@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import pb
 from .config import normalize, normalize_retry, queue_from_spec, seconds
@@ -41,6 +42,7 @@ TASK_DEDUP_YAML = 9 * 86400.0  # CreateTask reference: ~9 days for queue.yaml qu
 MAX_QUEUE_PAGE = 9800
 MAX_TASK_PAGE = 1000
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
+_URI_TEXT = re.compile(r"[^\x00-\x20\x7f]+")  # a URL that an HTTP request line can carry as it is
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _FILTER = re.compile(r"\s*state\s*(?::|=)\s*\"?([A-Z_]+)\"?\s*")
 _STATES = {"RUNNING": pb.QUEUE_RUNNING, "PAUSED": pb.QUEUE_PAUSED, "DISABLED": pb.QUEUE_DISABLED}
@@ -342,16 +344,18 @@ def _check_task(msg: Any) -> None:
     if kind == "app_engine_http_request":
         request = msg.app_engine_http_request
         uri = request.relative_uri or "/"
-        if not uri.startswith("/") or " " in uri or len(uri) > MAX_URI:
-            raise invalid(f"relative_uri {uri!r} must start with '/', contain no spaces and be at most {MAX_URI} "
-                          "characters.")
+        if not uri.startswith("/") or not _URI_TEXT.fullmatch(uri) or len(uri) > MAX_URI:
+            raise invalid(f"relative_uri {uri!r} must start with '/', contain no spaces or control characters and "
+                          f"be at most {MAX_URI} characters.")
         request.relative_uri = uri
         allowed = {"POST", "PUT"}
     else:
         request = msg.http_request
-        if not request.url.startswith(("http://", "https://")) or len(request.url) > MAX_URI:
-            raise invalid(f"http_request.url {request.url!r} must begin with http:// or https:// and be at most "
-                          f"{MAX_URI} characters.")
+        url = request.url
+        if (not url.startswith(("http://", "https://")) or not _URI_TEXT.fullmatch(url) or len(url) > MAX_URI
+                or not urlsplit(url).hostname):
+            raise invalid(f"http_request.url {url!r} must begin with http:// or https:// and a host name, contain "
+                          f"no spaces or control characters and be at most {MAX_URI} characters.")
         allowed = {"POST", "PUT", "PATCH"}
     for header, value in request.headers.items():
         if not _TOKEN.fullmatch(header) or not _FIELD_VALUE.fullmatch(value):

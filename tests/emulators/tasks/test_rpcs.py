@@ -164,6 +164,11 @@ def test_task_errors(client: tasks_v2.CloudTasksClient) -> None:
         ("needs a target", {}),
         ("relative_uri", {"app_engine_http_request": {"relative_uri": "no-slash"}}),
         ("http://", {"http_request": {"url": "ftp://example.com/"}}),
+        # What an HTTP request line cannot carry would fail every attempt: refused when the task is created.
+        ("control characters", {"app_engine_http_request": {"relative_uri": "/x\x00y"}}),
+        ("control characters", {"app_engine_http_request": {"relative_uri": "/x\r\nX-Injected:1"}}),
+        ("control characters", {"http_request": {"url": "http://example.com/\r\nX-Injected:1"}}),
+        ("host name", {"http_request": {"url": "http:///path-only"}}),
         ("body is allowed only", {"app_engine_http_request": {"relative_uri": "/x", "http_method": "GET",
                                                               "body": b"x"}}),
         ("30 days", {**AE, "schedule_time": datetime.now(UTC) + timedelta(days=31)}),
