@@ -11,7 +11,8 @@ emulator and its pytest fixtures (framework.emulators.tasks.pytest_plugin).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ class RecordedTask:
     task_name: str
     enqueued: Enqueued
     retry_count: int = 0
+    eta: float = field(default_factory=time.time)  # the schedule time, else when it was enqueued (as Cloud Tasks)
+    previous_response: int | None = None  # the status of the last failed run
 
     @property
     def function(self) -> str:
@@ -79,7 +82,10 @@ class TaskRecorder:
         if key in self._names:
             raise TaskAlreadyExists(f"a task named {name!r} was already enqueued on {task.queue!r}")
         self._names.add(key)
-        self.tasks.append(RecordedTask(name, task))
+        recorded = RecordedTask(name, task)
+        if task.schedule_time is not None:
+            recorded.eta = task.schedule_time.timestamp()
+        self.tasks.append(recorded)
         return name
 
     def enqueued(self, function: str | None = None, queue: str | None = None) -> list[RecordedTask]:
@@ -90,15 +96,16 @@ class TaskRecorder:
 
     def run(self, task: RecordedTask) -> TestResponse:
         """Run one task now through the test client; it leaves the queue when it answers 2xx."""
-        eta = task.enqueued.schedule_time
         headers = {
             "X-AppEngine-QueueName": task.queue,
             "X-AppEngine-TaskName": task.task_name,
             "X-AppEngine-TaskRetryCount": str(task.retry_count),
             "X-AppEngine-TaskExecutionCount": str(task.retry_count),
-            "X-AppEngine-TaskETA": f"{eta.timestamp() if eta else 0:.6f}",
+            "X-AppEngine-TaskETA": f"{task.eta:.6f}",
             "Content-Type": "application/json",
         }
+        if task.previous_response is not None:
+            headers["X-AppEngine-TaskPreviousResponse"] = str(task.previous_response)
         if task.enqueued.service:
             headers["Host"] = f"{task.enqueued.service}.localhost"
         response = self.app.test_client().post(task.enqueued.relative_uri, data=task.enqueued.body, headers=headers,
@@ -107,6 +114,7 @@ class TaskRecorder:
             self.tasks.remove(task)
         else:
             task.retry_count += 1
+            task.previous_response = response.status_code
         return response
 
     def run_all(self, *, raise_on_failure: bool = True, max_runs: int = 1000) -> list[TestResponse]:

@@ -5,6 +5,7 @@ Task functions write through ndb to the real Datastore emulator (clean_datastore
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,7 +51,17 @@ def test_retries_are_visible_through_current_task(recorder: TaskRecorder) -> Non
     assert recorder.run(task).status_code == 500
     assert task.retry_count == 1 and recorder.tasks == [task]
     assert recorder.run(task).status_code == 204
-    assert _note("f1") == {"text": "previous response None", "retries": 1, "queue": "flaky"}
+    # As on the platform (§3.4): a retry says how the previous attempt answered.
+    assert _note("f1") == {"text": "previous response 500", "retries": 1, "queue": "flaky"}
+
+
+def test_the_eta_is_the_schedule_time_else_the_enqueue_time(recorder: TaskRecorder) -> None:
+    before = time.time()
+    taskapp.flaky.defer("e1", 0)
+    taskapp.flaky.defer("e2", 0, delay=60)
+    now, later = recorder.enqueued(queue="flaky")
+    assert before <= now.eta <= time.time()  # not 0 (1970), which a task comparing ETAs would misread
+    assert later.eta == later.enqueued.schedule_time.timestamp() and later.eta >= before + 60
 
 
 def test_run_all_raises_on_a_failing_task(recorder: TaskRecorder) -> None:
