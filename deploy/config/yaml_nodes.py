@@ -139,9 +139,14 @@ def read_yaml(path: Path, findings: Findings) -> Node | None:
     except FileNotFoundError:
         findings.error(1, "the file does not exist", "check the path, or create the file")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        findings.error(1, f"cannot read the file ({reason})", "check the path and the file's permissions")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        findings.error(line, "cannot read the file (it is not UTF-8 text)",
+                       "save it as UTF-8 text (is it the right file? YAML config files are text)")
+        return None
+    except OSError as exc:
+        what = "a folder" if path.is_dir() else exc.strerror
+        findings.error(1, f"cannot read the file ({what})", "check the path and the file's permissions")
         return None
     return parse_yaml(text, findings)
 

@@ -328,6 +328,16 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     assert_one_error(load_app_yaml, tmp_path / "app.yaml", 1, "does not exist")
 
 
+def test_a_folder_or_a_binary_file_is_a_config_error_with_its_own_fix(tmp_path: Path) -> None:
+    (tmp_path / "folder" / "app.yaml").mkdir(parents=True)
+    assert_one_error(load_app_yaml, tmp_path / "folder" / "app.yaml", 1, "a folder")
+    (tmp_path / "app.yaml").write_bytes(b"runtime: python313\nentrypoint: gunicorn\n\x89PNG\r\n")
+    with pytest.raises(ConfigError) as info:
+        load_app_yaml(tmp_path / "app.yaml")
+    [problem] = info.value.problems
+    assert problem.line == 3 and "not UTF-8" in problem.message and "UTF-8" in problem.fix
+
+
 def test_anchors_and_merge_keys_read_as_safe_load_reads_them(tmp_path: Path) -> None:
     path = write(tmp_path, "app.yaml", """
         runtime: python313
