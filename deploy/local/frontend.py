@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import re
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +28,7 @@ from typing import Protocol
 import aiohttp
 import yarl
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from deploy.config.app_yaml import AppYaml
 from deploy.config.dispatch_yaml import Dispatch
@@ -60,6 +62,25 @@ _TEXT_TYPES = re.compile(
     r"atom\+xml|[\w.-]+\+json|[\w.-]+\+xml)|image/svg\+xml)\s*(;.*)?",
     re.I,
 )
+
+
+class _ProtocolLog(logging.Handler):
+    """aiohttp's reports of malformed requests as one runner line each: a bad client is no traceback."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            why = (exc.message or "").strip().splitlines()
+            output.runner(f"refused a malformed request ({exc.code} {type(exc).__name__}): {why[0] if why else '-'}")
+        else:
+            output.runner(record.getMessage() + (f": {exc!r}" if exc is not None else ""))
+
+
+_protocol_log = logging.getLogger("deploy.local.frontend.protocol")
+_protocol_log.propagate = False
+_protocol_log.setLevel(logging.INFO)  # aiohttp logs non-HTTP traffic (a TLS hello) at debug: not shown
+if not _protocol_log.handlers:
+    _protocol_log.addHandler(_ProtocolLog())
 
 
 class Backend(Protocol):
@@ -109,7 +130,7 @@ class FrontEnd:
             server = web.Server(
                 self._handler_for(service), handler_cancellation=True, access_log=None,
                 max_field_size=MAX_HEADER_FIELD, max_line_size=MAX_REQUEST_LINE,
-                keepalive_timeout=self.limits.idle_timeout,
+                keepalive_timeout=self.limits.idle_timeout, logger=_protocol_log,
             )
             self._web_servers.append(server)
             self._servers.append(await loop.create_server(server, sock=sock))
@@ -132,10 +153,15 @@ class FrontEnd:
         """One request, start to end, with its access line."""
         loop = asyncio.get_running_loop()
         started = loop.time()
+        target = _origin_form(request.raw_path)
+        if target is None:
+            output.access_line("front end", request.method, request.raw_path[:200], 400, 0, "refused: not a path")
+            return web.Response(status=400, text="400 Bad Request: the request target must be a path (/...).\n")
+        request["target"] = target
         token = request.headers.get(TOKEN_HEADER)
         from_platform = token is not None and hmac.compare_digest(token.encode(), self.token.encode())
         if token is not None and not from_platform:
-            output.access_line("front end", request.method, request.path_qs, 403, 0, "refused: wrong token")
+            output.access_line("front end", request.method, target, 403, 0, "refused: wrong token")
             return web.Response(status=403, text=f"403 Forbidden: a wrong {TOKEN_HEADER} header.\n")
         if from_platform and PROBE_HEADER in request.headers:
             return web.Response(status=204)
@@ -149,15 +175,15 @@ class FrontEnd:
             response, label = await self._respond(request, backend, from_platform)
         except (asyncio.CancelledError, ConnectionError):
             millis = (loop.time() - started) * 1000
-            output.access_line(service, request.method, request.path_qs, 499, millis, "client went away")
+            output.access_line(service, request.method, target, 499, millis, "client went away")
             raise
         except Exception as exc:  # a bug here must still answer, and say what happened
-            output.runner(f"front end error on {request.method} {request.path_qs}: {exc!r}")
+            output.runner(f"front end error on {request.method} {target}: {exc!r}")
             response, label = web.Response(status=500, text="500: local front end error (see the runner output)\n"), "error"
         millis = (loop.time() - started) * 1000
-        output.access_line(service, request.method, request.path_qs, response.status, millis, label)
+        output.access_line(service, request.method, target, response.status, millis, label)
         if self.on_request is not None:
-            self.on_request(method=request.method, path=request.path_qs, status=response.status, millis=millis,
+            self.on_request(method=request.method, path=target, status=response.status, millis=millis,
                             service=service, handler=label, trace_id=request.get("trace_id"),
                             headers=request.headers, from_platform=from_platform)
         return response
@@ -168,10 +194,10 @@ class FrontEnd:
             return login_page(), "login"
         config = backend.config
         route = find_route(config.handlers, request.path, config.root)
-        answer = secure_redirect(route.handler, request.scheme, request.host, request.raw_path)
+        answer = secure_redirect(route.handler, request.scheme, request.host, request["target"])
         if answer is not None:
             return answer, "secure redirect"
-        answer = login_refusal(route.handler, request.raw_path)
+        answer = login_refusal(route.handler, request["target"])
         if answer is not None:
             return answer, "login"
         if route.is_static:
@@ -216,7 +242,7 @@ class FrontEnd:
             timeout_ms=int(timeout * 1000) - 1,
         )
         request["trace_id"] = headers["X-Cloud-Trace-Context"].split("/", 1)[0]
-        url = yarl.URL(base + request.raw_path, encoded=True)
+        url = yarl.URL(base + request["target"], encoded=True)
         assert self._session is not None
         try:
             async with asyncio.timeout(timeout) as deadline:
@@ -262,7 +288,7 @@ class FrontEnd:
                     await response.write(chunk)
                 outcome = reader.result()
                 if outcome != "complete":
-                    output.runner(f"{request.method} {request.path_qs}: {outcome}; the connection was cut")
+                    output.runner(f"{request.method} {request['target']}: {outcome}; the connection was cut")
                     response.force_close()
                     if request.transport is not None:
                         request.transport.close()
@@ -295,6 +321,19 @@ async def _drain(upstream: aiohttp.ClientResponse, chunks: asyncio.Queue[bytes |
         return f"the app's connection broke mid-body ({exc.__class__.__name__})"
     finally:
         chunks.put_nowait(None)
+
+
+def _origin_form(raw_target: str) -> str | None:
+    """The request target as path and query: an absolute-form target (`GET http://host/x`, as sent to a
+    proxy) keeps only its path and query; None for `*` and anything else that names no path."""
+    if raw_target.startswith("/"):
+        return raw_target
+    if raw_target.lower().startswith(("http://", "https://")):
+        try:
+            return yarl.URL(raw_target, encoded=True).raw_path_qs or "/"
+        except ValueError:
+            return None
+    return None
 
 
 def _accepts_gzip(request: web.BaseRequest) -> bool:

@@ -171,6 +171,42 @@ def test_limits(plain: Running) -> None:
     assert status == 200 and json.loads(body)["body_length"] == 5 * 1024 * 1024
 
 
+def _exchange(port: int, raw: bytes) -> bytes:
+    """Send raw bytes on a fresh connection and read until the front end closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_malformed_requests_are_400_in_one_line_without_traceback(plain: Running) -> None:
+    bad = [
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /h HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(500)) + b"\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ]
+    for raw in bad:
+        assert _exchange(plain.port, raw).startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), raw
+    log = plain.wait_for_log("OPTIONS * 400")
+    assert "refused a malformed request (400 " in log
+    assert "Traceback" not in log and "front end error" not in log
+
+
+def test_absolute_form_and_pipelined_requests(plain: Running) -> None:
+    # A proxy-style target reaches the app as its path; the front end's own address is the app's base.
+    answer = _exchange(plain.port, b"GET http://elsewhere.example/abs?q=1 HTTP/1.1\r\nHost: x\r\n"
+                                   b"Connection: close\r\n\r\n")
+    report = json.loads(answer[answer.index(b"{"):answer.rindex(b"}") + 1])
+    assert answer.startswith(b"HTTP/1.1 200") and (report["path"], report["query"]) == ("/abs", "q=1")
+    answer = _exchange(plain.port, b"GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /static/site.css HTTP/1.1\r\nHost: x\r\n\r\n"
+                                   b"POST /p/3 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3
+    assert answer.index(b'"/p/1"') < answer.index(b"X-Static-Marker") < answer.index(b'"/p/3"')
+
+
 def test_expect_100_continue_and_head(plain: Running) -> None:
     with socket.create_connection(("127.0.0.1", plain.port), timeout=30) as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
