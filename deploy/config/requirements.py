@@ -130,7 +130,7 @@ def check_service_files(service: AppYaml, findings: Findings) -> None:
                 1, f"{name} is present: App Engine's python3 build refuses it",
                 "list the packages in requirements.txt and delete the Pipfile (or add it to .gcloudignore)")
     req_path = root / "requirements.txt"
-    packages = read_requirements(req_path, findings) if req_path.is_file() else []
+    packages = read_requirements(req_path, findings) if req_path.exists() else []  # a folder: cannot be read
     names = {p.name for p in packages}
     if service.app_engine_apis and "appengine-python-standard" not in names:
         findings.warn(service.line("app_engine_apis"), "app_engine_apis is true but requirements.txt lacks "

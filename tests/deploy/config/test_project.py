@@ -186,3 +186,13 @@ def test_targets_naming_services_outside_the_deploy_are_warnings_in_each_files_o
     files = ("app.yaml", "worker/app.yaml", "dispatch.yaml", "cron.yaml", "queue.yaml")
     assert found(app_dir, files) == [("dispatch.yaml", 4, "warning"), ("cron.yaml", 5, "warning"),
                                      ("queue.yaml", 5, "warning")]
+
+
+def test_a_requirements_txt_that_cannot_be_read_is_an_error_not_skipped(app_dir: Path) -> None:
+    (app_dir / "requirements.txt").unlink()
+    (app_dir / "requirements.txt").mkdir()  # the build's pip -r would fail on it
+    problems = project_problems(app_dir)
+    assert [(p.file.name, p.line, p.severity) for p in problems][:1] == [("requirements.txt", 1, "error")]
+    (app_dir / "requirements.txt").rmdir()
+    (app_dir / "requirements.txt").write_bytes(b"gunicorn>=23,<24\n\xff\xfe\n")
+    assert ("requirements.txt", 1, "error") in found(app_dir)
