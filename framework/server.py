@@ -6,9 +6,10 @@ off the GIL) with the app in a pool of Python threads, sized from the instance: 
 instance class's memory (GAE_MEMORY_MB) capped by the CPUs, threads so the instance takes
 `max_concurrent_requests` at once. Each worker checks SECRET_KEY before serving (framework.secrets) and runs
 the app's `@app.on_stop` handlers as it exits on SIGTERM; granian's own lines are Cloud Logging JSON
-wherever the app's are. Run directly (no front end) it execs `gunicorn -c gunicorn.conf.py` instead: granian
-hands a thread a request before its body is in, so a slow uploader holds that thread, and it gives the app a
-cut-short or malformed chunked body as a complete one, where gunicorn's buffering worker answers 408/400.
+wherever the app's are; a body cut short of its Content-Length is a 400 (`declared_length_checked`). Run
+directly (no front end) it execs `gunicorn -c gunicorn.conf.py` instead: granian hands a thread a request
+before its body is in, so a slow uploader holds that thread, and it ends a malformed chunked body as if it
+were complete, where gunicorn's buffering worker answers 408/400.
 FRAMEWORK_SERVER=granian|gunicorn overrides. Figures: `python -m bench server`, README "Server".
 """
 
@@ -191,12 +192,30 @@ def scrub_request_variables(environ: dict[str, str] | Any) -> list[str]:
     return removed
 
 
+def declared_length_checked(app: Any) -> Any:
+    """`app`, told to read a body of declared length as exactly that many bytes.
+
+    granian marks every body `wsgi.input_terminated` and ends one cut short by its client as if it were
+    complete. Without the mark (werkzeug looks for the key, whatever its value) werkzeug reads CONTENT_LENGTH
+    bytes and answers 400 when fewer arrive, so a truncated upload is never taken for a whole one. Bodies
+    without a length (chunked) keep the mark.
+    """
+
+    def checked(environ: dict[str, Any], start_response: Any) -> Any:
+        if "CONTENT_LENGTH" in environ:
+            environ.pop("wsgi.input_terminated", None)
+        return app(environ, start_response)
+
+    return checked
+
+
 def _worker_body(*args: Any, **kwargs: Any) -> None:
     """granian's WSGI worker (granian wraps it: args are worker id, the loaded app, ...), plus our start and exit."""
     app = args[1]
     _check_secret_key(app)
     scrub_request_variables(os.environ)
-    MPServer._spawn_wsgi_worker.__wrapped__(*args, **kwargs)
+    served = (args[0], declared_length_checked(app), *args[2:])
+    MPServer._spawn_wsgi_worker.__wrapped__(*served, **kwargs)
     from framework.lifecycle import run_at_exit  # cold start: only as the worker exits
 
     run_at_exit(app)  # SIGTERM: granian drained the worker's requests; now the app's on_stop handlers

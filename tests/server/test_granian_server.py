@@ -194,3 +194,30 @@ def test_workers_started_by_spawn_serve_and_stop_alike(tmp_path: Path) -> None:
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=30) == 0
     assert record.read_text().split() == [str(json.loads(body)["pid"])]
+
+
+def _exchange(server: Server, data: bytes, *, half_close: bool = False) -> bytes:
+    """Send raw bytes (then, with `half_close`, close our sending side), read the whole answer."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_a_body_cut_short_is_a_400_not_a_shorter_body(tmp_path: Path) -> None:
+    """granian ends a body whose client stopped early as if it were complete; the framework's app still answers
+    400 (its declared length is enforced), while whole bodies, declared or chunked, arrive whole."""
+    env = {"GAE_ENV": "localdev", "STOP_RECORD": str(tmp_path / "stops.txt")}
+    with entrypoint("fw_app:app", tmp_path, env) as server:
+        head = b"POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        cut = _exchange(server, head + b"Content-Length: 10\r\n\r\nabcde", half_close=True)
+        assert cut.startswith(b"HTTP/1.1 400 "), cut
+        whole = _exchange(server, head + b"Content-Length: 5\r\n\r\nabcde")
+        assert whole.startswith(b"HTTP/1.1 200 ") and whole.endswith(b"got 5 bytes"), whole
+        chunked = _exchange(server, head + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        assert chunked.startswith(b"HTTP/1.1 200 ") and chunked.endswith(b"got 5 bytes"), chunked
+        assert "the body ended before its Content-Length" in server.log()

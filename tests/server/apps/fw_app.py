@@ -37,3 +37,8 @@ def wait():
     while not gate.exists():
         time.sleep(0.01)
     return "finished after the gate opened"
+
+
+@app.post("/echo")
+def echo():
+    return f"got {len(request.get_data())} bytes"
