@@ -162,12 +162,15 @@ def cold_start(name: str, runs: int = 9) -> dict[str, tuple[float, float, float]
     serves one request; its peak RSS in MiB; its CPU seconds). Runs alternate between frameworks.
     CPU time is the steadier figure when other processes compete for the cores."""
     src, path = APPS[name]
+    return cold_start_of({fw: src.format(mod=mod, cls=cls) for fw, (mod, cls) in FRAMEWORKS.items()}, path, runs)
+
+
+def cold_start_of(sources: dict[str, str], path: str, runs: int = 9) -> dict[str, tuple[float, float, float]]:
+    """`cold_start` for given app sources (framework name -> source defining `app`), serving GET `path`."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    codes = {
-        fw: _COLD.format(src=src.format(mod=mod, cls=cls), path=path) for fw, (mod, cls) in FRAMEWORKS.items()
-    }
+    codes = {fw: _COLD.format(src=src, path=path) for fw, src in sources.items()}
     samples: dict[str, list[tuple[float, float, float]]] = {fw: [] for fw in codes}
     for code in codes.values():
         _cold_once(code, env)  # warm the .pyc files and the page cache

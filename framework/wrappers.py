@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import typing as t
+from http import HTTPStatus
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures.headers import _str_header_value
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
-from werkzeug.utils import cached_property
+from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
-from werkzeug.wsgi import LimitedStream
+from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
 from .globals import _cv_app
@@ -266,12 +269,141 @@ def _split_blueprint_path(name: str) -> list[str]:
     return list(rv)
 
 
+#: What the lean construction and WSGI start of a Response stand in for: a subclass (or werkzeug,
+#: patched) replacing one of these gets werkzeug's own code for that response class.
+_LEAN_NAMES = (
+    "set_data", "status", "status_code", "_clean_status", "get_wsgi_headers", "get_wsgi_response",
+    "get_app_iter", "iter_encoded", "close", "is_sequence", "headers",
+)
+_lean_classes: dict[type, bool] = {}
+_content_types: dict[str, str] = {}
+_status_lines: dict[int, tuple[str, int]] = {}
+#: A Location / Content-Location value werkzeug's `iri_to_uri` returns unchanged: a path (not `//`)
+#: of characters each URL part keeps unquoted, with an optional non-empty query. (tests/core checks
+#: the claim against iri_to_uri on generated values.)
+URI_UNCHANGED = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,/:;=@%]*(?:\?[A-Za-z0-9\-._~!$&'()*+,/:;=?@%]+)?")
+
+
+def _is_lean(cls: type) -> bool:
+    """Whether `cls` uses werkzeug's response machinery as framework.Response does (checked once per class)."""
+    lean = _lean_classes.get(cls)
+    if lean is None:
+        lean = _lean_classes[cls] = all(
+            getattr(cls, name, None) is getattr(Response, name, None) for name in _LEAN_NAMES
+        ) and all(getattr(Response, name) is getattr(_WResponse, name) for name in _LEAN_NAMES if name != "headers")
+    return lean
+
+
+def _content_type(mimetype: str) -> str:
+    """`get_content_type(mimetype, "utf-8")`, checked as a header value, computed once per mimetype."""
+    value = _content_types.get(mimetype)
+    if value is None:
+        value = _str_header_value(get_content_type(mimetype, "utf-8"))
+        if len(_content_types) < 256:
+            _content_types[mimetype] = value
+    return value
+
+
 class Response(_WResponse):
-    """The response: werkzeug's, with `text/html` as default mimetype and the app's JSON provider."""
+    """The response: werkzeug's, with `text/html` as default mimetype and the app's JSON provider.
+
+    Building one from a body (and a status, mimetype) and starting it as a WSGI app take a direct
+    route that gives the same headers, status and body as werkzeug's general code, which still runs
+    for everything else (given headers or content type, 1xx/204/304, a Location to encode, a class
+    replacing part of the machinery).
+    """
 
     default_mimetype: str | None = "text/html"
     json_module: t.Any = json
     autocorrect_location_header = False
+
+    def __init__(
+        self,
+        response: t.Any = None,
+        status: int | str | HTTPStatus | None = None,
+        headers: t.Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        cls = type(self)
+        if headers is not None or content_type is not None or not _is_lean(cls):
+            super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+            return
+        header_list: list[tuple[str, str]] = []
+        new_headers = Headers()
+        new_headers._list = header_list
+        self.headers = new_headers
+        if mimetype is None:
+            mimetype = self.default_mimetype
+        if mimetype is not None:
+            header_list.append(("Content-Type", _content_type(mimetype)))
+        if status is None:
+            status = self.default_status
+        if type(status) is int:
+            line = _status_lines.get(status)
+            if line is None:
+                line = self._clean_status(status)
+                if len(_status_lines) < 1024:
+                    _status_lines[status] = line
+            self._status, self._status_code = line
+        else:
+            self.status = status
+        self.direct_passthrough = direct_passthrough
+        self._on_close = []
+        kind = type(response)
+        if kind is str or kind is bytes:
+            body = response.encode() if kind is str else response
+            self.response = [body]
+            if self.automatically_set_content_length:
+                header_list.append(("Content-Length", str(len(body))))
+        elif response is None:
+            self.response = []
+        elif isinstance(response, (str, bytes, bytearray)):
+            self.set_data(response)  # type: ignore[arg-type]  # werkzeug keeps a bytearray as given
+        else:
+            self.response = response
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """Start the response and give its body, as werkzeug's `__call__` does."""
+        status = self._status_code
+        headers = self.headers
+        if status < 200 or status == 204 or status == 304 or type(headers) is not Headers or not _is_lean(type(self)):
+            return super().__call__(environ, start_response)
+        header_list: list[tuple[str, str]] = list(headers._list)
+        length = None
+        for key, value in header_list:
+            name = key.lower()
+            if name == "content-length":
+                length = value
+            elif (name == "location" or name == "content-location") and not (
+                # werkzeug would write it back as "Location" / "Content-Location", encoded
+                (key == "Location" or key == "Content-Location")
+                and type(value) is str
+                and URI_UNCHANGED.fullmatch(value)
+                and len(headers.getlist(key)) == 1
+            ):
+                return super().__call__(environ, start_response)
+        body = self.response
+        encoded: list[bytes] | None = None
+        if type(body) is list:
+            encoded = body
+            for item in body:
+                if type(item) is not bytes:
+                    encoded = [item.encode() if isinstance(item, str) else item for item in body]
+                    break
+        if length is None and self.automatically_set_content_length and isinstance(body, (list, tuple)):
+            if encoded is None:
+                encoded = [item.encode() if isinstance(item, str) else item for item in body]
+            header_list.append(("Content-Length", str(sum(map(len, encoded)))))
+        start_response(self._status, header_list)
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return ClosingIterator((), self.close)
+        if self.direct_passthrough:
+            return body  # type: ignore[return-value]  # werkzeug passes it through as given
+        if encoded is not None and not self._on_close:
+            return encoded  # a list has nothing to close
+        return ClosingIterator(self.iter_encoded(), self.close)
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
