@@ -52,9 +52,11 @@ _HOW_TO_FIX = (
     "\"secret://projects/PROJECT/secrets/NAME/versions/latest\". Locally, put FRAMEWORK_SECRET_KEY=... in .env "
     "(never uploaded) or export it."
 )
+# Secret ids are 1-255 of [A-Za-z0-9_-]; a version is a number, `latest` or an alias (same characters).
+# Project ids (or numbers, or domain:project) are left loose but may hold no space or slash.
 _REFERENCE = re.compile(
-    r"^(?:projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)|(?P<short>[A-Za-z0-9_-]{1,255}))"
-    r"(?:/versions/(?P<version>[^/]+))?$"
+    r"^(?:projects/(?P<project>[^/\s]+)/secrets/(?P<secret>[A-Za-z0-9_-]{1,255})|(?P<short>[A-Za-z0-9_-]{1,255}))"
+    r"(?:/versions/(?P<version>[A-Za-z0-9_-]{1,255}))?$"
 )
 
 

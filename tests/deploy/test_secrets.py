@@ -139,7 +139,10 @@ def test_reference_forms() -> None:
     assert full.name == "projects/p1/secrets/key/versions/3"
     assert fsecrets.parse_reference("secret://projects/p1/secrets/key").version == "latest"
     assert fsecrets.parse_reference("secret://key", "p2").name == "projects/p2/secrets/key/versions/latest"
-    for bad in ("secret://", "secret://a/b", "secret://projects/p/secrets/k/versions/", "plain"):
+    assert fsecrets.parse_reference("secret://projects/p1/secrets/key/versions/prod-alias").version == "prod-alias"
+    for bad in ("secret://", "secret://a/b", "secret://projects/p/secrets/k/versions/", "plain",
+                "secret://projects/p/secrets/k/versions/x y", "secret://projects/p/secrets/my key",
+                "secret://projects/p q/secrets/k", "secret://projects/p/secrets/k.v1"):
         with pytest.raises(fsecrets.SecretError, match="secret://projects/PROJECT"):
             fsecrets.parse_reference(bad, "p")
     with pytest.raises(fsecrets.SecretError, match="GOOGLE_CLOUD_PROJECT"):
