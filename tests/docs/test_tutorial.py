@@ -69,9 +69,13 @@ def test_check_cron_and_a_dry_run_deploy(guestbook: Path, tmp_path: Path) -> Non
     assert (guestbook / "cron.yaml").read_text() == (APP / "cron.yaml").read_text(), "the page shows another cron.yaml"
     assert _run(guestbook, "-m", "deploy", "cron", "check").returncode == 0
 
+    # By now the local runs recorded index.yaml (the last test proves they write this very file).
+    page = DOCS / "tutorial" / "index.rst"
+    (guestbook / "index.yaml").write_text(next(b for b in code_blocks(page) if b.caption == "index.yaml").text)
     check = _run(guestbook, "-m", "deploy", "check")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "OK: 0 errors, 0 warnings in 2 files (app.yaml, cron.yaml)" in check.stdout
+    shown = "OK: 0 errors, 0 warnings in 3 files (app.yaml, cron.yaml, index.yaml)"
+    assert shown in check.stdout and shown in page.read_text()
 
     listed = _run(guestbook, "-m", "deploy", "stage", "--list", "--out", str(tmp_path / "staged"))
     assert listed.returncode == 0, listed.stderr
@@ -83,7 +87,7 @@ def test_check_cron_and_a_dry_run_deploy(guestbook: Path, tmp_path: Path) -> Non
     dry = _run(guestbook, "-m", "deploy", "app", "--dry-run", "--skip-preflight", "--project", "my-guestbook",
                     "--out", str(tmp_path / "upload"))
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "gcloud app deploy app.yaml cron.yaml --project my-guestbook" in dry.stdout
+    assert "gcloud app deploy app.yaml cron.yaml index.yaml --project my-guestbook" in dry.stdout
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
