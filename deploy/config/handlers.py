@@ -209,9 +209,11 @@ def read_handler(entry: Node, root: Path, findings: Findings, included: bool = F
     compiled = _compile(url, url_node, "url", findings)
     if compiled is None:
         return None
-    if url.endswith("$") and not url.endswith("\\$"):
-        findings.warn(line, f"url {url!r} ends with $; App Engine anchors handler urls itself and the SDK "
-                      "documents a trailing $ as not accepted", "remove the trailing $")
+    # The SDK's url pattern refuses a trailing $ only after a leading group; `/(.*\\.png)$` is in Google's
+    # own app.yaml reference and passes.
+    if url.startswith("(") and url.endswith("$") and not url.endswith("\\$"):
+        findings.warn(line, f"url {url!r} starts with a group and ends with $, which the SDK's url pattern does "
+                      "not accept; App Engine anchors handler urls itself", "remove the trailing $")
     if url == "/form":
         findings.warn(line, "the url /form is reserved by App Engine and is never matched", "use another path")
     mime = get_str(block.get("mime_type"), "mime_type", findings, "write e.g. `mime_type: text/html`")

@@ -177,8 +177,15 @@ def test_a_misspelt_handler_kind_gets_one_did_you_mean(tmp_path: Path) -> None:
     assert "static_dir" in problem.fix
 
 
-@pytest.mark.parametrize(("url", "words"), [("/x$", "ends with $"), ("/form", "reserved")])
+@pytest.mark.parametrize(("url", "words"), [("(/x)$", "ends with $"), ("/form", "reserved")])
 def test_url_warnings(tmp_path: Path, url: str, words: str) -> None:
     path = app(tmp_path, f"- url: {url}\n  script: auto\n")
     assert errors(load_app_yaml, path) == []
     assert [(line, words in message) for line, message in warnings(load_app_yaml, path)] == [(4, True)]
+
+
+def test_googles_sample_url_with_a_trailing_dollar_passes_unchanged(tmp_path: Path) -> None:
+    # From the app.yaml reference's static_files example.
+    path = app(tmp_path, "- url: /(.*\\.(gif|png|jpg))$\n  static_files: static/\\1\n"
+               "  upload: static/.*\\.(gif|png|jpg)$\n- url: /.*\n  script: auto\n")
+    assert errors(load_app_yaml, path) == [] and warnings(load_app_yaml, path) == []
