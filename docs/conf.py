@@ -88,7 +88,7 @@ def command_help(command: str) -> str:
     """`python -m COMMAND --help`, run in this process (runpy) in an empty folder, so no app is found."""
     module, *args = command.split()
     out = io.StringIO()
-    saved = sys.argv, os.getcwd(), os.environ.get("COLUMNS")
+    saved = sys.argv, os.getcwd(), dict(os.environ)
     os.environ["COLUMNS"] = "88"
     try:
         with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(out), \
@@ -104,10 +104,8 @@ def command_help(command: str) -> str:
     finally:
         sys.argv = saved[0]
         os.chdir(saved[1])
-        if saved[2] is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = saved[2]
+        os.environ.clear()  # a command may set variables (the CLI does): none leaks into later pages
+        os.environ.update(saved[2])
     return out.getvalue().rstrip()
 
 
