@@ -1,4 +1,4 @@
-"""Two services and dispatch.yaml, a service in its own cached virtualenv, and a real Flask app."""
+"""Two services and dispatch.yaml, and a service in its own cached virtualenv."""
 
 from __future__ import annotations
 
@@ -116,17 +116,3 @@ def test_the_virtualenv_is_built_once_and_reused(tmp_path: Path) -> None:
         else:
             assert "building a virtualenv" not in log and "using the virtualenv built from" in log
     assert len(list((app_dir / ".local" / "venvs").glob("*/.complete"))) == 1
-
-
-def test_flask_app_with_a_static_handler(tmp_path: Path) -> None:
-    app_dir = copy_app("flask_app", tmp_path)
-    with start_runner(app_dir, tmp_path, env=NO_EMULATORS) as running:
-        status, headers, body = running.request("GET", "/static/app.js")
-        assert (status, body) == (200, b'console.log("flask static");\n')
-        assert headers["cache-control"] == "public, max-age=300"
-        assert running.request("GET", "/static/missing.js")[0] == 404  # never Flask's view
-        report = running.json("/", headers={"X-Appengine-Cron": "true", "X-Google-Thing": "1"})
-        assert report["flask"] is True
-        assert "x-appengine-cron" not in report["headers"] and "x-google-thing" not in report["headers"]
-        assert report["headers"]["x-appengine-country"] == "ZZ"
-        assert "static:/static" in running.wait_for_log("GET /static/app.js 200")
