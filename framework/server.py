@@ -63,6 +63,7 @@ class Settings:
     kill_timeout: int
     read_timeout_ms: int
     access_log: bool
+    http2: bool
     json_logs: bool
     log_level: str
     project: str | None
@@ -136,6 +137,8 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
         read_timeout_ms=max(1, min(60_000, int(read_timeout * 1000))),
         # The platform, or the local runner's front end, writes a request log itself.
         access_log=not on_google and env.get("GAE_ENV") != "localdev",
+        # App Engine hands the app HTTP/1.1 (§1.6); Cloud Run may be set to send HTTP/2 end to end (h2c).
+        http2=cloud_run,
         json_logs=_json_logs(env, on_google),
         log_level=_log_level(env.get("GUNICORN_LOG_LEVEL")),
         project=project,
@@ -278,7 +281,8 @@ def serve(target: str, settings: Settings) -> None:
     """Run granian in this process until SIGTERM/SIGINT."""
     server = MPServer(
         target, address=settings.host, port=settings.port, interface=Interfaces.WSGI, workers=settings.workers,
-        blocking_threads=settings.threads, backpressure=settings.threads, http=HTTPModes.http1, websockets=False,
+        blocking_threads=settings.threads, backpressure=settings.threads,
+        http=HTTPModes.auto if settings.http2 else HTTPModes.http1, websockets=False,
         http1_settings=HTTP1Settings(header_read_timeout=settings.read_timeout_ms),
         log_level=LogLevels(settings.log_level), log_dictconfig=log_config(settings),
         log_access=settings.access_log, workers_kill_timeout=settings.kill_timeout,

@@ -42,6 +42,7 @@ def test_f2_instance() -> None:
     assert (s.workers, s.threads) == (2, server.MIN_THREADS)
     assert s.kill_timeout < 2  # in-flight requests and on_stop fit App Engine's SIGTERM -> SIGKILL window
     assert s.access_log is False and s.json_logs is True and s.project == "proj"
+    assert s.http2 is False  # App Engine's front end speaks HTTP/1.1 to the app
 
 
 def test_workers_never_exceed_the_cpus() -> None:
@@ -67,7 +68,7 @@ def test_app_yaml_without_the_setting_or_missing(tmp_path: Path) -> None:
 def test_cloud_run_and_local() -> None:
     run = server.compute_settings({"K_SERVICE": "web", "PORT": "9000"}, 4)
     assert (run.host, run.port, run.workers, run.threads) == ("0.0.0.0", 9000, 4, 20)  # 80 concurrent over 4 CPUs
-    assert run.kill_timeout > 2 and run.access_log is False
+    assert run.kill_timeout > 2 and run.access_log is False and run.http2 is True  # h2c when asked end to end
     local = server.compute_settings({}, 8)
     assert (local.host, local.port, local.workers) == ("127.0.0.1", 8080, 1)
     assert local.access_log is True and local.json_logs is False
