@@ -111,6 +111,11 @@ def _rule(item: Node, findings: Findings) -> DispatchRule | None:
     if "-dot-" in url.split("/", 1)[0]:
         findings.warn(url_node.key_line, f"dispatch url {url!r} uses a -dot- host name",
                       "match dotted host names (api.example.com); -dot- names already reach their service")
+    path = "/" + url.split("/", 1)[1] if "/" in url else ""
+    if path.startswith("/_ah/"):
+        findings.warn(url_node.key_line, f"dispatch url {url!r} matches only /_ah/ paths, which App Engine "
+                      "never dispatches: the rule has no effect", "route /_ah/ requests inside the service, "
+                      "or remove the rule")
     return DispatchRule(url, service, url_node.key_line, *compiled) if ok else None
 
 

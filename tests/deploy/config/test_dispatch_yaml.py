@@ -114,3 +114,11 @@ def test_a_repeated_url_never_matches_and_is_a_warning(tmp_path: Path) -> None:
 def test_host_patterns_the_sdk_accepts(tmp_path: Path, url: str) -> None:
     path = write(tmp_path, "dispatch.yaml", f'dispatch:\n- url: "{url}"\n  service: api\n')
     assert problems(load_dispatch, path) == []
+
+
+def test_a_rule_for_ah_paths_has_no_effect_and_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "dispatch.yaml", 'dispatch:\n- url: "*/_ah/*"\n  service: api\n'
+                 '- url: "*/_ahx/*"\n  service: api\n- url: "*/*"\n  service: api\n')
+    assert errors(load_dispatch, path) == []
+    [(line, message)] = warnings(load_dispatch, path)  # `*/*` also catches other paths: no warning
+    assert line == 2 and "never dispatches" in message
