@@ -119,18 +119,26 @@ def test_gunicorn_on_app_engine_refuses_to_boot_without_a_good_key(tmp_path: Pat
         env["FRAMEWORK_SECRET_KEY"] = key
     cmd = [venv_tool("gunicorn"), "-c", str(REPO_ROOT / "gunicorn.conf.py"), "--chdir", str(tmp_path),
            "keyed_app:app"]
+    out = _serves_or_exits(cmd, env, port, boots)
+    if not boots:
+        assert "Refusing to start on Google's hosts" in out and "token_urlsafe(48)" in out
+        assert "Booting worker" in out  # it got as far as loading the app, then stopped before serving
+
+
+def _serves_or_exits(cmd: list[str], env: dict[str, str], port: int, serves: bool) -> str:
+    """Start `cmd`: when `serves`, wait until it answers HTTP on `port`; else wait for it to exit non-zero and
+    return its output. The process is stopped either way."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
-        if boots:
+        if serves:
             wait_for_http(f"http://127.0.0.1:{port}/", proc)  # type: ignore[arg-type]
-            return
+            return ""
         out, _ = proc.communicate(timeout=60)
     finally:
         stop_process(proc)  # type: ignore[arg-type]
-    assert proc.returncode != 0
-    assert "Refusing to start on Google's hosts" in out and "token_urlsafe(48)" in out
-    assert "Booting worker" in out  # it got as far as loading the app, then stopped before serving
+    assert proc.returncode != 0, out
+    return out
 
 
 # --- references -------------------------------------------------------------------------------------------
@@ -340,14 +348,6 @@ def test_functions_framework_on_google_refuses_to_load_without_a_good_key(tmp_pa
         env["FRAMEWORK_SECRET_KEY"] = key
     cmd = [venv_tool("functions-framework"), "--target", "entry", "--source", str(tmp_path / "main.py"),
            "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    try:
-        if boots:
-            wait_for_http(f"http://127.0.0.1:{port}/", proc)  # type: ignore[arg-type]
-            return
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        stop_process(proc)  # type: ignore[arg-type]
-    assert proc.returncode != 0
-    assert "Refusing to start on Google's hosts: no SECRET_KEY is set" in out and "token_urlsafe(48)" in out
+    out = _serves_or_exits(cmd, env, port, boots)
+    if not boots:
+        assert "Refusing to start on Google's hosts: no SECRET_KEY is set" in out and "token_urlsafe(48)" in out
