@@ -17,6 +17,8 @@ import yaml
 
 from .problems import ConfigError, Problem, Severity
 
+_SHOWN = 60  # characters of a value quoted in a problem
+
 
 @dataclass
 class Node:
@@ -56,7 +58,8 @@ class Node:
             return "a list"
         if self.value is None:
             return "empty"
-        return f"{self.text!r}"
+        text = self.text if len(self.text) <= _SHOWN else self.text[:_SHOWN] + "..."  # one readable line
+        return f"{text!r}"
 
 
 class Findings:

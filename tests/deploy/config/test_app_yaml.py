@@ -379,3 +379,13 @@ def test_shapes_seen_in_googles_python3_samples_pass(tmp_path: Path) -> None:
     assert config.env_variables == {} and problems(load_app_yaml, path) == []
     match = config.handlers[0].match("/static/app.js")
     assert match and config.handlers[0].file_for(match) == "static/app.js"
+
+
+def test_a_long_wrong_value_is_quoted_shortened_in_the_problem(tmp_path: Path) -> None:
+    (tmp_path / "big.yaml").write_text("x" * 5000 + "\n")
+    path = write(tmp_path, "app.yaml", "runtime: python313\nincludes:\n- big.yaml\n")
+    with pytest.raises(ConfigError) as info:
+        load_app_yaml(path)
+    [problem] = info.value.problems
+    assert "must be a mapping" in problem.message and "x" * 60 + "...'" in problem.message
+    assert len(problem.message) < 200
