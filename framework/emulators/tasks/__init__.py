@@ -13,7 +13,7 @@ __all__ = ["Emulator", "start"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import launcher
+        from . import launcher  # cold start: the package import stays free of subprocess and sqlite3
 
         return getattr(launcher, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
