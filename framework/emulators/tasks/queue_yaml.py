@@ -150,6 +150,8 @@ def load_queue_yaml(path: str) -> list[QueueSpec]:
             root = yaml.compose(handle)
     except OSError as exc:
         raise QueueYamlError(f"{path}: cannot read queue.yaml: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise QueueYamlError(f"{path}: cannot read queue.yaml: it is not UTF-8 text (save it as UTF-8)") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path

@@ -88,3 +88,14 @@ def test_bad_queue_yaml_stops_the_emulator_with_the_error(tmp_path: Path) -> Non
                            str(path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert f"{path}:3: rate 'fast'" in done.stderr
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfequeue: []\n", b"queue:\n- name: a\n  rate: 5/s\n\x80\n"])
+def test_a_queue_yaml_that_is_not_text_stops_the_emulator_without_a_traceback(tmp_path: Path,
+                                                                               content: bytes) -> None:
+    path = tmp_path / "queue.yaml"
+    path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "framework.emulators.tasks", "--port", "0", "--queue-yaml",
+                           str(path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{path}: cannot read queue.yaml: it is not UTF-8 text" in done.stderr
