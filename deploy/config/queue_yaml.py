@@ -31,6 +31,7 @@ _QUEUE_KEYS = ("name", "mode", "rate", "bucket_size", "max_concurrent_requests",
 _PUSH_ONLY = ("rate", "bucket_size", "max_concurrent_requests", "target")
 _RETRY_KEYS = ("task_retry_limit", "task_age_limit", "min_backoff_seconds", "max_backoff_seconds",
                "max_doublings")
+MAX_TASKS_QUEUE_ID = 100  # Cloud Tasks' queue id limit; queue.yaml's own grammar allows 499
 MAX_RATE = 500.0  # dispatches per second per queue (Cloud Tasks' ceiling)
 
 
@@ -112,6 +113,10 @@ def _queue(item: Node, findings: Findings) -> QueueDef | None:
     elif name is not None and not _NAME.fullmatch(name):
         findings.error(line, f"queue name {name!r} is not valid", "use 1-499 letters, digits and - only")
         name = None
+    elif name is not None and len(name) > MAX_TASKS_QUEUE_ID:
+        findings.warn(line, f"queue name {name[:20]}... has {len(name)} characters: Cloud Tasks, which runs "
+                      f"queue.yaml's queues, takes queue ids of at most {MAX_TASKS_QUEUE_ID} (the local emulator "
+                      "refuses it)", f"shorten it to at most {MAX_TASKS_QUEUE_ID} characters")
     mode_node = entry.get("mode")
     mode = "push"
     if mode_node is not None:

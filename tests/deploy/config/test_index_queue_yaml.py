@@ -187,3 +187,11 @@ def test_queue_shapes_the_sdk_accepts(tmp_path: Path, text: str) -> None:
 def test_a_queue_name_of_500_characters_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "queue.yaml", "queue:\n- name: " + "q" * 500 + "\n  rate: 1/s\n")
     assert_one_error(load_queues, path, 2, "not valid")
+
+
+def test_a_queue_name_longer_than_cloud_tasks_takes_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "queue.yaml", "queue:\n- name: " + "q" * 101 + "\n  rate: 1/s\n- name: " + "q" * 100
+                 + "\n  rate: 1/s\n")
+    assert errors(load_queues, path) == []
+    [(line, message)] = warnings(load_queues, path)
+    assert line == 2 and "101 characters" in message and "at most 100" in message
