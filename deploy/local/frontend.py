@@ -21,6 +21,7 @@ import hmac
 import logging
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -112,12 +113,18 @@ class FrontEnd:
     # Told of every answered request (the local console's request log): keyword arguments method, path,
     # status, millis, service, handler, trace_id, headers, from_platform.
     on_request: Callable[..., None] | None = None
+    # The dispatching front end's own ports: `secure` redirects go from one to the other (locally the two
+    # schemes cannot share a port, as they share 80/443 on App Engine).
+    http_port: int | None = None
+    https_port: int | None = None
     _session: aiohttp.ClientSession | None = None
     _servers: list[asyncio.AbstractServer] = field(default_factory=list)
     _web_servers: list[web.Server] = field(default_factory=list)
 
-    async def start(self, sockets: list[tuple[socket.socket, str | None]]) -> None:
-        """Serve on already-bound sockets; each is the dispatching front end (None) or one service's port."""
+    async def start(self, sockets: list[tuple[socket.socket, str | None]],
+                    tls: tuple[socket.socket, ssl.SSLContext] | None = None) -> None:
+        """Serve on already-bound sockets; each is the dispatching front end (None) or one service's port;
+        `tls`: the dispatching front end over HTTPS too."""
         # Keep-alive to the app below gunicorn's own 5 s, so a pooled connection is never one it just closed.
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=2.0)
         self._session = aiohttp.ClientSession(
@@ -126,14 +133,18 @@ class FrontEnd:
             timeout=aiohttp.ClientTimeout(total=None),
         )
         loop = asyncio.get_running_loop()
-        for sock, service in sockets:
+        listeners: list[tuple[socket.socket, str | None, ssl.SSLContext | None]] = [
+            (sock, service, None) for sock, service in sockets]
+        if tls is not None:
+            listeners.append((tls[0], None, tls[1]))
+        for sock, service, context in listeners:
             server = web.Server(
                 self._handler_for(service), handler_cancellation=True, access_log=None,
                 max_field_size=MAX_HEADER_FIELD, max_line_size=MAX_REQUEST_LINE,
                 keepalive_timeout=self.limits.idle_timeout, logger=_protocol_log,
             )
             self._web_servers.append(server)
-            self._servers.append(await loop.create_server(server, sock=sock))
+            self._servers.append(await loop.create_server(server, sock=sock, ssl=context))
 
     async def close(self) -> None:
         for server in self._servers:
@@ -158,6 +169,7 @@ class FrontEnd:
             output.access_line("front end", request.method, request.raw_path[:200], 400, 0, "refused: not a path")
             return web.Response(status=400, text="400 Bad Request: the request target must be a path (/...).\n")
         request["target"] = target
+        request["fixed_service"] = fixed_service
         token = request.headers.get(TOKEN_HEADER)
         from_platform = token is not None and hmac.compare_digest(token.encode(), self.token.encode())
         if token is not None and not from_platform:
@@ -194,7 +206,8 @@ class FrontEnd:
             return login_page(), "login"
         config = backend.config
         route = find_route(config.handlers, request.path, config.root)
-        answer = secure_redirect(route.handler, request.scheme, request.host, request["target"])
+        answer = secure_redirect(route.handler, request.scheme, self._other_scheme_host(request),
+                                 request["target"])
         if answer is not None:
             return answer, "secure redirect"
         answer = login_refusal(route.handler, request["target"])
@@ -203,6 +216,17 @@ class FrontEnd:
         if route.is_static:
             return static_response(route, config.default_expiration), route.label
         return await self._proxy(request, backend, from_platform), route.label
+
+    def _other_scheme_host(self, request: web.BaseRequest) -> str:
+        """The Host a `secure` redirect names: the client's, with the front end's port of the other scheme
+        (a service's own port has no HTTPS twin: its `<service>.localhost` name on the front end's)."""
+        port = self.https_port if request.scheme == "http" else self.http_port
+        if port is None:
+            return request.host
+        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if request.get("fixed_service") is not None:
+            name = f"{request['fixed_service']}.localhost"
+        return f"{name}:{port}"
 
     async def _read_body(self, request: web.BaseRequest) -> bytes | web.Response:
         if request.content_length is not None and request.content_length > MAX_REQUEST_BODY:

@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,7 @@ class Runner:
             sock = _service_socket(self.port + 1 + i)
             sockets.append((sock, svc.service))
             service_urls[svc.service] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        tls = await self._tls(self.port + 2 + len(self.project.services))
         for warning in self.project.warnings:
             output.emit("config", str(warning))
         self.env["LOCAL_PLATFORM_TOKEN"] = self.token
@@ -145,7 +147,9 @@ class Runner:
         output.listeners.append(self._console.log.line)
         self._front_end = FrontEnd(self._instances, self.project.dispatch, self.token, default, self.limits,
                                    on_request=self._console.log.record)
-        await self._front_end.start(sockets)
+        self._front_end.http_port = self.port
+        self._front_end.https_port = tls[0].getsockname()[1] if tls is not None else None
+        await self._front_end.start(sockets, tls)
         emulators = [
             asyncio.create_task(start_datastore(self.app_dir, self.env, KIT_ROOT)),
             asyncio.create_task(start_tasks(self.app_dir, self.env, KIT_ROOT, front_end_url=self.url,
@@ -167,7 +171,24 @@ class Runner:
         console_url = await asyncio.to_thread(self._console.start, self.port + 1 + len(self.project.services))
         output.runner(f"console: {console_url}/")
         self._write_state(service_urls)
-        output.runner(f"Serving on {self.url}/  (Ctrl-C to stop)")
+        https = f" and {self.https_url}/ (self-signed)" if self.https_url else ""
+        output.runner(f"Serving on {self.url}/{https}  (Ctrl-C to stop)")
+
+    @property
+    def https_url(self) -> str | None:
+        port = self._front_end.https_port if self._front_end is not None else None
+        return f"https://127.0.0.1:{port}" if port else None
+
+    async def _tls(self, port: int) -> tuple[socket.socket, ssl.SSLContext] | None:
+        """The front end's HTTPS socket and certificate, so `secure: always` URLs can be followed locally."""
+        try:
+            from deploy.local.tls import server_context
+
+            context = await asyncio.to_thread(server_context, self.app_dir / ".local" / "tls")
+        except (ImportError, OSError, ValueError) as exc:
+            output.runner(f"no HTTPS front end ({exc}); `secure: always` URLs redirect to a port nobody serves")
+            return None
+        return _service_socket(port), context
 
     async def _start_services(self) -> None:
         starts = [asyncio.create_task(instance.start()) for instance in self._instances.values()]
@@ -216,6 +237,7 @@ class Runner:
         state = {
             "pid": os.getpid(),
             "front_end_url": self.url,
+            "https_url": self.https_url,
             "token": self.token,
             "services": service_urls,
             "instances": {name: inst.base_url for name, inst in self._instances.items()},

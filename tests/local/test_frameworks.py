@@ -56,7 +56,8 @@ def test_django_static_secure_and_headers(site: Running) -> None:
     assert (status, body) == (200, b"body { color: green; }\n") and headers["content-type"].startswith("text/css")
     assert headers["cache-control"] == "public, max-age=600"  # App Engine's default expiration
     status, headers, _ = site.request("GET", "/account/login?next=/x", headers=django(site))
-    assert (status, headers["location"]) == (302, f"https://django.localhost:{site.port}/account/login?next=/x")
+    https_port = str(site.state["https_url"]).rsplit(":", 1)[1]
+    assert (status, headers["location"]) == (302, f"https://django.localhost:{https_port}/account/login?next=/x")
     report = site.json("/h", headers={**django(site), **FORGED})
     assert "x-appengine-cron" not in report["headers"] and "x-google-thing" not in report["headers"]
     assert report["headers"]["x-appengine-user-ip"] == "127.0.0.1" and "x-cloud-trace-context" in report["headers"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,10 +85,22 @@ def test_require_matching_file_falls_through_to_the_app(plain: Running) -> None:
     assert report["path"] == "/maybe/absent.txt"  # no file: the next handler (the app) got it
 
 
-def test_secure_always_redirects_keeping_the_query(plain: Running) -> None:
+def test_secure_always_redirects_to_the_https_front_end_keeping_the_query(plain: Running) -> None:
+    https_url = str(plain.state["https_url"])
+    https_port = int(https_url.rsplit(":", 1)[1])
     status, headers, _ = plain.request("GET", "/secure/page?a=1&b=2")
     assert status == 301
-    assert headers["location"] == f"https://127.0.0.1:{plain.port}/secure/page?a=1&b=2"
+    assert headers["location"] == f"https://127.0.0.1:{https_port}/secure/page?a=1&b=2"
+    # Followed: the same app over TLS (self-signed certificate for localhost and 127.0.0.1), told it is https.
+    context = ssl.create_default_context(cafile=str(plain.app_dir / ".local" / "tls" / "cert.pem"))
+    with urllib.request.urlopen(headers["location"], context=context, timeout=30) as response:
+        report = json.loads(response.read())
+    assert report["path"] == "/secure/page" and report["query"] == "a=1&b=2"
+    assert report["headers"]["x-forwarded-proto"] == "https" and report["headers"]["x-appengine-https"] == "on"
+    # On a service's own port (http only) the redirect names the service on the HTTPS front end.
+    service_port = int(str(plain.state["services"]["default"]).rsplit(":", 1)[1])  # type: ignore[index]
+    location = plain.request("GET", "/secure/x", port=service_port)[1]["location"]
+    assert location == f"https://default.localhost:{https_port}/secure/x"
 
 
 def test_login_required_and_admin_never_reach_the_app(plain: Running) -> None:
