@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes  # type: ignore[import-untyped]
+from docutils.statemachine import StringList  # type: ignore[import-untyped]
 from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +123,24 @@ class CommandHelp(SphinxDirective):
         return [block]
 
 
+class FrameworkNames(SphinxDirective):
+    """`.. framework-names::`: a table of every name `from framework import ...` offers, linked to its entry."""
+
+    def run(self) -> list[nodes.Node]:
+        import framework
+
+        rows = [".. list-table::", "   :header-rows: 1", "   :widths: 30 70", "", "   * - name", "     - defined in"]
+        for name in framework.__all__:
+            module, attribute = ("json", None) if name == "json" else framework._EXPORTS[name]
+            target = f"framework.{module}" if attribute is None else f"framework.{module}.{attribute}"
+            role = "mod" if attribute is None else "obj"
+            rows += [f"   * - :py:{role}:`{name} <{target}>`", f"     - ``framework.{module}``"]
+        container = nodes.container()
+        self.state.nested_parse(StringList(rows, source="framework-names"), self.content_offset, container)
+        return container.children
+
+
 def setup(app: Any) -> None:
     app.connect("autodoc-process-docstring", _plain_layout)
     app.add_directive("command-help", CommandHelp)
+    app.add_directive("framework-names", FrameworkNames)

@@ -60,7 +60,7 @@ def _run(app: Path, *argv: str, timeout: float = 180) -> subprocess.CompletedPro
 def test_the_apps_own_tests_pass(guestbook: Path) -> None:
     done = _run(guestbook, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 passed" in done.stdout
+    assert "4 passed" in done.stdout and "   4 passed\n" in (DOCS / "tutorial" / "index.rst").read_text()
 
 
 def test_check_cron_and_a_dry_run_deploy(guestbook: Path, tmp_path: Path) -> None:
