@@ -8,6 +8,7 @@ interpreter. With no entrypoint, gunicorn is added as App Engine's buildpack add
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
@@ -21,6 +22,7 @@ from deploy.local.processes import Child
 KIT_ROOT = Path(__file__).resolve().parents[2]
 KIT_BIN = Path(sys.executable).parent
 _DONE = ".complete"
+_announced: set[Path] = set()  # virtualenvs already named in this run's output
 
 
 class VenvError(Exception):
@@ -64,9 +66,12 @@ async def bin_dir_for(service: str, root: Path, app_dir: Path, *, has_entrypoint
     with open(venv.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another runner may be building the same one
         if (venv / _DONE).exists():
-            output.emit(service, f"using the virtualenv built from {requirements} ({venv})")
+            if venv not in _announced:
+                output.emit(service, f"using the virtualenv built from {requirements} ({venv})")
+            _announced.add(venv)
             return venv / "bin"
         await _build(service, requirements, venv, add_gunicorn)
+        _announced.add(venv)
     return venv / "bin"
 
 
@@ -82,7 +87,13 @@ async def _build(service: str, requirements: Path, venv: Path, add_gunicorn: boo
     for argv in steps:
         child = Child(f"{service} pip", argv, env=_pip_env(), cwd=requirements.parent)
         await child.start()
-        if await child.wait() != 0:
+        try:
+            code = await child.wait()
+        except asyncio.CancelledError:  # Ctrl-C while building: pip stops too, nothing half-built is kept
+            await asyncio.shield(child.stop())
+            shutil.rmtree(venv, ignore_errors=True)
+            raise
+        if code != 0:
             shutil.rmtree(venv, ignore_errors=True)
             raise VenvError(f"{requirements}:1: installing these requirements failed (pip's output is above)\n"
                             "  fix: correct the requirement named in pip's error, then start the runner again")

@@ -235,3 +235,29 @@ def test_changed_code_gets_a_new_instance(tmp_path: Path) -> None:
         (tmp_path / "app.yaml").write_text("runtime: python312\n# edited\n")
         running.wait_for_log("app.yaml changed: restart the runner to apply it")
         assert "the instance exited" not in running.log()  # a planned restart is not reported as a crash
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_virtualenv_is_built_stops_pip_and_keeps_nothing_half_built(tmp_path: Path) -> None:
+    from tests.support.procs import run_server
+
+    with socket.socket() as silent_index:  # accepts pip's connection, never answers: pip waits
+        silent_index.bind(("127.0.0.1", 0))
+        silent_index.listen(8)
+        index = f"http://127.0.0.1:{silent_index.getsockname()[1]}/simple"
+        (tmp_path / "app.yaml").write_text("runtime: python312\nentrypoint: python -m http.server $PORT\n")
+        (tmp_path / "requirements.txt").write_text(f"--index-url {index}\nsome-package-xyz==1.0\n")
+        port = free_port()
+        cmd = [*RUNNER, "--app-dir", str(tmp_path), "--port", str(port)]
+        with run_server(cmd, port=port, tmp_path=tmp_path, env=NO_EMULATORS, ready_path=None, timeout=60) as server:
+            deadline = time.monotonic() + 60
+            while not (pip := subprocess.run(["pgrep", "-f", f"pip --python {tmp_path}"], capture_output=True,
+                                             text=True).stdout.split()):  # pip waiting on the silent index
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.05)
+            server.proc.send_signal(signal.SIGINT)
+            assert server.proc.wait(timeout=60) == 0
+            assert "stopping while starting up" in server.log() and "Traceback" not in server.log()
+        for pid in pip:  # the pip the runner started is gone (not merely orphaned)
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        assert not list((tmp_path / ".local" / "venvs").glob("*/bin"))
