@@ -276,4 +276,4 @@ class Runner:
         await asyncio.gather(*(child.stop() for child in reversed(self._children)), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
-        output.runner("stopped")
+            output.runner("stopped")  # (nothing had started when a port was taken: only the error is said)
