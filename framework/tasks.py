@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ URL_PREFIX = "/_ah/tasks/"
 ENDPOINT = "_framework_task"
 EMULATOR_PROJECT = "local-project"
 EMULATOR_LOCATION = "us-central1"
+_TASK_NAME = re.compile(r"[A-Za-z0-9_-]{1,500}")  # Cloud Tasks' task and queue ids
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 
 
 class TaskError(RuntimeError):
@@ -148,6 +151,11 @@ def defer(func: TaskFunction | Callable[..., Any], *args: Any, queue: str | None
     if not isinstance(func, TaskFunction):
         raise TaskError(f"{getattr(func, '__qualname__', func)!r} is not a task function: declare it with "
                         "@app.task (only declared functions can run from a task)")
+    if name is not None and not _TASK_NAME.fullmatch(name):
+        raise TaskError(f"task name {name!r} is not valid: use 1-500 letters, digits, hyphens or underscores "
+                        "(Cloud Tasks' task ids)")
+    if queue is not None and not _QUEUE_NAME.fullmatch(queue):
+        raise TaskError(f"queue name {queue!r} is not valid: use 1-100 letters, digits or hyphens")
     try:
         body = json.dumps({"args": list(args), "kwargs": kwargs}, separators=(",", ":")).encode()
     except (TypeError, ValueError) as exc:

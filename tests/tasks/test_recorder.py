@@ -84,6 +84,12 @@ def test_defer_refuses_what_cannot_be_a_task(recorder: TaskRecorder) -> None:
         defer(taskapp.write_note, "k", object())
     with pytest.raises(TaskError, match="declare it with @app.task"):
         defer(print, "k")
+    # Names Cloud Tasks would refuse are refused by defer itself, as TaskError, on every backend.
+    with pytest.raises(TaskError, match="task name 'has space' is not valid"):
+        taskapp.write_note.defer("k", "x", name="has space")
+    with pytest.raises(TaskError, match="queue name 'no/slash' is not valid"):
+        taskapp.write_note.defer("k", "x", queue="no/slash")
+    assert recorder.tasks == []
     taskapp.write_note.defer("dup", "x", name="only-once")
     with pytest.raises(TaskAlreadyExists, match="already enqueued"):
         taskapp.write_note.defer("dup", "x", name="only-once")
