@@ -12,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import framework
 from tests.docs.blocks import DOCS
 from tests.support.procs import REPO_ROOT
 
 
+@pytest.mark.timeout(300)  # about 10 s of CPU; a busy shared machine stretches it
 def test_docs_build_without_warnings_and_document_every_public_name(tmp_path: Path) -> None:
     doctrees = tmp_path / "doctrees"
     done = subprocess.run(

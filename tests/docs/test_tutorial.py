@@ -28,7 +28,7 @@ from tests.docs.blocks import DOCS, code_blocks
 from tests.support.procs import REPO_ROOT, free_port, run_server
 
 APP = DOCS / "tutorial" / "app"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # real processes; a busy machine stretches them
 
 
 def _env() -> dict[str, str]:
