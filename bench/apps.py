@@ -164,7 +164,7 @@ def visit():
     ),
     "template": Shape(
         """
-ITEMS = [{"name": f"item number {i}", "price": i * 3, "tags": ["a", "b"]} for i in range(20)]
+ITEMS = [{"name": f"item number {i}", "price": i * 3, "tags": ["a", "b"]} for i in range(10)]
 
 @app.route("/")
 def page():
@@ -204,7 +204,7 @@ def add_item():
 
 app.register_blueprint(api)
 
-ITEMS = [{"name": f"item number {i}", "price": i * 3, "tags": ["a", "b"]} for i in range(20)]
+ITEMS = [{"name": f"item number {i}", "price": i * 3, "tags": ["a", "b"]} for i in range(10)]
 
 @app.route("/login")
 def login():

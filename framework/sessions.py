@@ -10,13 +10,20 @@ unless SESSION_COOKIE_SAMESITE is set.
 
 from __future__ import annotations
 
+import binascii
+import functools
 import hashlib
+import hmac
 import typing as t
+import zlib
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import URLSafeTimedSerializer
-from werkzeug.datastructures import CallbackDict
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import bytes_to_int, int_to_bytes
+from itsdangerous.signer import HMACAlgorithm
+from werkzeug.datastructures import CallbackDict, Headers
+from werkzeug.sansio.response import Response as _WResponse
 
 from . import secrets as _secrets
 from .json.tag import TaggedJSONSerializer
@@ -51,6 +58,128 @@ def weak_secret_key_reason(key: str | bytes | None) -> str | None:
 def _lifetime_seconds(app: App) -> int:
     value = app.config["PERMANENT_SESSION_LIFETIME"]
     return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+
+def _samesite(app: App, google: bool) -> str | None:
+    value = app.config["SESSION_COOKIE_SAMESITE"]
+    if value is None and google:
+        return "Lax"
+    return value
+
+
+@functools.lru_cache(maxsize=32)
+def _keys_refusal(keys: tuple[str | bytes, ...]) -> str | None:
+    """Why these keys (fallbacks, then the current key) are unfit on Google's hosts; None if all are strong.
+    Computed once per set of keys, not per request."""
+    *fallbacks, current = keys
+    for label, key in (*(("SECRET_KEY_FALLBACKS entry: ", k) for k in fallbacks), ("", current)):
+        reason = weak_secret_key_reason(key)
+        if reason is not None:
+            return label + reason
+    return None
+
+
+_URLSAFE_DECODE = bytes.maketrans(b"-_", b"+/")
+_URLSAFE_ENCODE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64decode(data: bytes) -> bytes:
+    """itsdangerous' `base64_decode` of bytes (padding restored, URL-safe alphabet, non-strict)."""
+    return binascii.a2b_base64((data + b"=" * (-len(data) % 4)).translate(_URLSAFE_DECODE))
+
+
+def _b64encode(data: bytes) -> bytes:
+    """itsdangerous' `base64_encode`: URL-safe base64 without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE_ENCODE).rstrip(b"=")
+
+
+class _CookieSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URLSafeTimedSerializer for the session cookie, kept from request to request: its
+    keys are derived once, and `dumps` / a successful `loads` (own salt) each run in one pass. The
+    tokens and values are the same as the base class's; anything else (another salt, a timestamp
+    asked for, a token that fails any check) goes to the base class, which raises its own errors."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signer = signer = t.cast(TimestampSigner, self.make_signer())
+        self._digest = signer.digest_method
+        # Newest key last, as itsdangerous signs with the last and verifies newest first.
+        self._derived = [signer.derive_key(key) for key in self.secret_keys]
+        self._plain_signer = (
+            type(signer) is TimestampSigner and signer.sep == b"." and type(signer.algorithm) is HMACAlgorithm
+            and self.is_text_serializer and not self.fallback_signers
+        )
+
+    def dumps(self, obj: t.Any, salt: str | bytes | None = None) -> str:
+        if salt is not None or not self._plain_signer or type(self).dump_payload is not _BASE_DUMP_PAYLOAD:
+            return super().dumps(obj, salt)
+        text = self.serializer.dumps(obj, **self.serializer_kwargs)
+        json = text.encode("utf-8") if isinstance(text, str) else text
+        compressed = zlib.compress(json)  # used only when shorter, as itsdangerous decides
+        if len(compressed) < len(json) - 1:
+            payload = b"." + _b64encode(compressed)
+        else:
+            payload = _b64encode(json)
+        value = payload + b"." + _b64encode(int_to_bytes(self._signer.get_timestamp()))
+        return (value + b"." + _b64encode(hmac.digest(self._derived[-1], value, self._digest))).decode("utf-8")
+
+    def loads(  # type: ignore[override]
+        self, s: str | bytes, max_age: int | None = None, return_timestamp: bool = False,
+        salt: str | bytes | None = None,
+    ) -> t.Any:
+        if (
+            salt is None and not return_timestamp and max_age is not None and self._plain_signer
+            and type(self).load_payload is _BASE_LOAD_PAYLOAD
+        ):
+            try:
+                found = self._verified_payload(s, max_age)
+            except Exception:
+                found = None  # itsdangerous below raises its own error for it
+            if found is not None:
+                return found[0]
+        return super().loads(s, max_age=max_age, return_timestamp=return_timestamp, salt=salt)
+
+    def _verified_payload(self, s: str | bytes, max_age: int) -> tuple[t.Any] | None:
+        """`(value,)` of a token with a good signature and age, in time; None (or an error) otherwise."""
+        signed = s.encode("utf-8") if isinstance(s, str) else s
+        value, sep, signature = signed.rpartition(b".")
+        if not sep:
+            return None
+        wanted = _b64decode(signature)
+        for key in reversed(self._derived):
+            if hmac.compare_digest(wanted, hmac.digest(key, value, self._digest)):
+                break
+        else:
+            return None
+        payload, sep, stamp = value.rpartition(b".")
+        if not sep or not 0 <= self._signer.get_timestamp() - bytes_to_int(_b64decode(stamp)) <= max_age:
+            return None
+        if payload[:1] == b".":
+            json = zlib.decompress(_b64decode(payload[1:]))
+        else:
+            json = _b64decode(payload)
+        return (self.serializer.loads(json.decode("utf-8")),)
+
+
+_ON_GOOGLE = "_framework_on_google_host"
+_BASE_VARY = _WResponse.vary
+
+
+def _vary_cookie(response: Response) -> None:
+    """`response.vary.add("Cookie")`, without parsing the header when it is absent or already "Cookie"."""
+    headers = response.headers
+    if type(headers) is Headers and type(response).vary is _BASE_VARY:
+        current = headers.get("Vary")
+        if current is None:
+            headers["Vary"] = "Cookie"
+            return
+        if current == "Cookie":
+            return
+    response.vary.add("Cookie")
+
+
+_BASE_DUMP_PAYLOAD = URLSafeTimedSerializer.dump_payload
+_BASE_LOAD_PAYLOAD = URLSafeTimedSerializer.load_payload
 
 
 class SessionMixin(MutableMapping[str, t.Any]):
@@ -143,10 +272,7 @@ class SessionInterface:
 
     def get_cookie_samesite(self, app: App) -> str | None:
         """SESSION_COOKIE_SAMESITE; when unset on Google's hosts, "Lax" (what modern browsers assume anyway)."""
-        value = app.config["SESSION_COOKIE_SAMESITE"]
-        if value is None and on_google_host():
-            return "Lax"
-        return value
+        return _samesite(app, on_google_host())
 
     def get_cookie_partitioned(self, app: App) -> bool:
         """SESSION_COOKIE_PARTITIONED."""
@@ -186,19 +312,23 @@ class SecureCookieSessionInterface(SessionInterface):
             return None
         return [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), key]
 
-    def _refusal(self, app: App) -> str | None:
-        """Why sessions are refused here (None off Google's hosts, or when every key is strong)."""
-        if not on_google_host():
+    def _refusal(self, app: App, google: bool | None = None) -> str | None:
+        """Why sessions are refused here (None off Google's hosts, or when every key is strong);
+        `google`: whether we run on Google's hosts, when the caller already knows."""
+        if not (on_google_host() if google is None else google):
             return None
         keys = self._keys(app)
         if keys is None:
             return weak_secret_key_reason(None)
-        *fallbacks, current = keys
-        for label, key in (*(("SECRET_KEY_FALLBACKS entry: ", k) for k in fallbacks), ("", current)):
-            reason = weak_secret_key_reason(key)
-            if reason is not None:
-                return label + reason
-        return None
+        return _keys_refusal(tuple(keys))
+
+    def _build_serializer(self, keys: list[str | bytes], cookie: bool = False) -> URLSafeTimedSerializer:
+        return (_CookieSerializer if cookie else URLSafeTimedSerializer)(
+            keys,  # type: ignore[arg-type]
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )
 
     def get_signing_serializer(self, app: App) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer for the app's keys, None without a secret key.
@@ -211,18 +341,42 @@ class SecureCookieSessionInterface(SessionInterface):
         reason = self._refusal(app)
         if reason is not None:
             raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
-        return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
-        )
+        return self._build_serializer(keys)
+
+    def _signing_serializer(self, app: App, google: bool) -> URLSafeTimedSerializer | None:
+        """`get_signing_serializer(app)`; unless a subclass replaces that, one serializer (and signer)
+        per set of keys and settings, kept for later requests instead of built for each."""
+        if type(self).get_signing_serializer is not SecureCookieSessionInterface.get_signing_serializer:
+            return self.get_signing_serializer(app)
+        keys = self._keys(app)
+        if keys is None:
+            return None
+        if google:
+            reason = self._refusal(app, google)
+            if reason is not None:
+                raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
+        cache_key = (tuple(keys), self.salt, self.serializer, self.key_derivation, self.digest_method)
+        cache = self.__dict__.setdefault("_serializers", {})
+        serializer = cache.get(cache_key)
+        if serializer is None:
+            if len(cache) >= 16:
+                cache.clear()
+            serializer = cache[cache_key] = self._build_serializer(keys, cookie=True)
+        return serializer
 
     def open_session(self, app: App, request: Request) -> SessionMixin | None:
         """The session in the request's cookie; a bad, expired or missing cookie gives an empty one."""
-        if self._refusal(app) is not None:
+        google = on_google_host()
+        session = self._open(app, request, google)
+        state = getattr(session, "__dict__", None)
+        if state is not None:
+            state[_ON_GOOGLE] = google  # saving it needs the answer again, in the same request
+        return session
+
+    def _open(self, app: App, request: Request, google: bool) -> SessionMixin | None:
+        if self._refusal(app, google) is not None:
             return RefusedKeySession()
-        signer = self.get_signing_serializer(app)
+        signer = self._signing_serializer(app, google)
         if signer is None:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
@@ -237,26 +391,38 @@ class SecureCookieSessionInterface(SessionInterface):
     def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
         """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
         name = self.get_cookie_name(app)
+        google = getattr(session, _ON_GOOGLE, None)
+        if google is None:
+            google = on_google_host()
+        cls = type(self)
         attrs: dict[str, t.Any] = {
             "domain": self.get_cookie_domain(app),
             "path": self.get_cookie_path(app),
-            "secure": self.get_cookie_secure(app),
+            "secure": (
+                bool(app.config["SESSION_COOKIE_SECURE"]) or google
+                if cls.get_cookie_secure is SessionInterface.get_cookie_secure
+                else self.get_cookie_secure(app)
+            ),
             "partitioned": self.get_cookie_partitioned(app),
-            "samesite": self.get_cookie_samesite(app),
+            "samesite": (
+                _samesite(app, google)
+                if cls.get_cookie_samesite is SessionInterface.get_cookie_samesite
+                else self.get_cookie_samesite(app)
+            ),
             "httponly": self.get_cookie_httponly(app),
         }
         if session.accessed:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
         if not session:
             if session.modified:
                 response.delete_cookie(name, **attrs)
-                response.vary.add("Cookie")
+                _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
-        signer = self.get_signing_serializer(app)
+        signer = self._signing_serializer(app, google)
         if signer is None:
             return
         token = signer.dumps(dict(session))
         response.set_cookie(name, token, expires=self.get_expiration_time(app, session), **attrs)
-        response.vary.add("Cookie")
+        _vary_cookie(response)

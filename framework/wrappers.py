@@ -7,9 +7,10 @@ import sys
 import typing as t
 from http import HTTPStatus
 
-from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.datastructures.headers import _str_header_value
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
@@ -92,6 +93,16 @@ class Request(_WRequest):
                 return t.cast(t.IO[bytes], _CappedStream(server_input, stream.limit, is_max=True))
             return t.cast(t.IO[bytes], _GuardedStream(server_input, stream.limit))
         return stream
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The request's cookies, parsed from the environ's HTTP_COOKIE as werkzeug parses them."""
+        if type(self.headers) is not EnvironHeaders:
+            return _WRequest.cookies.fget(self)  # type: ignore[attr-defined]
+        # EnvironHeaders.getlist("Cookie") builds every header's name to find this one key (PEP 3333
+        # names are upper case, and werkzeug.http.parse_cookie reads only it too).
+        cookie = self.environ.get("HTTP_COOKIE")
+        return parse_cookie("" if cookie is None else cookie, cls=self.dict_storage_class)  # type: ignore[return-value]
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
         """werkzeug's get_json, with JSON nested too deeply to parse treated as malformed (400)."""

@@ -102,9 +102,13 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is False or (compact is None and self._app.debug):
             return self.dumps(obj, indent=2) + "\n"
+        return self.compact_dumps(obj) + "\n"
+
+    def compact_dumps(self, obj: t.Any) -> str:
+        """`dumps(obj, separators=(",", ":"))`; unless `dumps` is replaced, through an encoder built
+        once per settings (the same output)."""
         if type(self).dumps is not DefaultJSONProvider.dumps or "dumps" in self.__dict__:  # replaced
-            return self.dumps(obj, separators=(",", ":")) + "\n"
-        # Same output as dumps(obj, separators=...), with the encoder built once per settings.
+            return self.dumps(obj, separators=(",", ":"))
         key = (self.default, self.ensure_ascii, self.sort_keys)
         cached = self.__dict__.get("_compact_encoder")
         if cached is None or cached[0] != key:
@@ -113,7 +117,7 @@ class DefaultJSONProvider(JSONProvider):
                 separators=(",", ":"),
             )
             cached = self.__dict__["_compact_encoder"] = (key, encoder)
-        return cached[1].encode(obj) + "\n"
+        return cached[1].encode(obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response with this provider's `mimetype`."""

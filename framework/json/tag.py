@@ -15,6 +15,7 @@ from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
 from framework import json as _json
+from framework.globals import _cv_app
 
 
 class JSONTag:
@@ -207,6 +208,20 @@ class TaggedJSONSerializer:
                 return tag.tag(value)
         return value
 
+    def _tag_default(self, value: t.Any) -> t.Any:
+        """`tag(value)` while the tags are exactly the default ones in their order: plain str, int,
+        float, bool and None match none of them, and plain lists and dicts only recurse."""
+        cls = type(value)
+        if cls is str or cls is int or value is None or cls is bool or cls is float:
+            return value
+        if cls is dict:
+            if len(value) == 1 and next(iter(value)) in self.tags:
+                return self.tag(value)
+            return {name: self._tag_default(item) for name, item in value.items()}
+        if cls is list:
+            return [self._tag_default(item) for item in value]
+        return self.tag(value)
+
     def untag(self, value: dict[str, t.Any]) -> t.Any:
         """The Python value of a one-key tagged object, or the object itself if it is not tagged."""
         if len(value) != 1:
@@ -224,8 +239,21 @@ class TaggedJSONSerializer:
 
     def dumps(self, value: t.Any) -> str:
         """Compact tagged JSON text (the app's JSON provider when an app context is active)."""
-        return _json.dumps(self.tag(value), separators=(",", ":"))
+        if tuple(map(type, self.order)) == _DEFAULT_ORDER:
+            tagged = self._tag_default(value)
+        else:
+            tagged = self.tag(value)
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            provider = ctx.app.json
+            compact = getattr(provider, "compact_dumps", None)  # DefaultJSONProvider's, with its encoder built once
+            if compact is not None:
+                return compact(tagged)
+        return _json.dumps(tagged, separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> t.Any:
         """The Python value of tagged JSON text."""
         return self._untag_scan(_json.loads(value))
+
+
+_DEFAULT_ORDER: tuple[type[JSONTag], ...] = tuple(TaggedJSONSerializer.default_tags)
