@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 4
 
-.PHONY: install run deploy test bench lint docs clean browser
+.PHONY: install run deploy test bench lint docs clean browser wrk
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,8 +41,17 @@ test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+## Debian's wrk, the load generator of `python -m bench server`, installed when missing and possible (root with
+## apt-get); never fails: without it that part of the bench says so and is skipped.
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null 2>&1 \
+			|| echo "could not install wrk: the over-the-wire server bench will be skipped"; \
+	else echo "no wrk, and no root apt-get to install it: the over-the-wire server bench will be skipped"; fi
+
 ## Benchmarks against Flask in the same run, reported as ratios.
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
@@ -54,4 +63,4 @@ docs: $(STAMP)
 	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .datastore
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .datastore .cloudtasks .local docs/_build
