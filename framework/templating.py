@@ -7,6 +7,7 @@ environment globals; the core's default context processor adds the real `g` and 
 from __future__ import annotations
 
 import typing as t
+from collections import ChainMap
 
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as _JinjaEnvironment
@@ -18,18 +19,50 @@ from .helpers import stream_with_context
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
+    from jinja2.runtime import Context
 
     from .app import App
 
 
+#: What `getattr(d, name)` can find on a plain dict (its class's and object's attributes).
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class _Template(Template):
+    """jinja2's Template; a new render context gets the globals copied from the two mappings of the
+    template's ChainMap directly rather than through ChainMap's Python-level iteration (same dict)."""
+
+    def new_context(
+        self, vars: dict[str, t.Any] | None = None, shared: bool = False, locals: t.Mapping[str, t.Any] | None = None
+    ) -> Context:
+        scope = self.globals
+        if shared or locals or type(scope) is not ChainMap or len(scope.maps) != 2:
+            return super().new_context(vars, shared, locals)
+        own, inherited = scope.maps
+        parent = dict({**inherited, **own}, **(vars or {}))  # dict(ChainMap(own, inherited), **vars)
+        return self.environment.context_class(self.environment, parent, self.name, self.blocks, globals=scope)
+
+
 class Environment(_JinjaEnvironment):
     """A jinja2 environment that knows its app and, by default, loads templates through it."""
+
+    template_class = _Template
 
     def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+
+    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+        """jinja2's `getattr` (the attribute, else the item, else undefined); `item.name` on a plain dict
+        goes to the item at once instead of through a failed attribute lookup."""
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 class DispatchingLoader(BaseLoader):
