@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
+from functools import partial
 
 DEFAULT_PROJECT = "local-project"
 READY_LINE = "# Datastore emulator is running; stop it with Ctrl-C or SIGTERM."
@@ -85,16 +84,15 @@ def env_lines(host: str, port: int, admin_port: int, project: str) -> dict[str, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from ..mux import Multiplexer
-    from .admin import build_admin, serve_admin
+    from ..ports import open_ports
+    from ..process import announce, stop_on_signals, wait_for_stop
+    from .admin import build_admin
     from .index_file import IndexFile, IndexFileError
     from .server import build_server
     from .service import DatastoreService
     from .storage import open_storage
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     try:
         storage = open_storage(args.data_dir)
     except Exception as exc:
@@ -107,42 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     service = DatastoreService(storage, index_file)
     admin = build_admin(service, stop.set, (args.host,))
-    single = args.admin_port is None
-    mux = None
     try:
-        server, grpc_port = build_server(service, "127.0.0.1" if single else args.host, 0 if single else args.port)
-        try:
-            if single:
-                mux = Multiplexer(args.host, args.port, grpc_port, admin)
-                port = admin_port = mux.port
-            else:
-                port, admin_port = grpc_port, serve_admin(admin, args.host, args.admin_port)
-        except OSError:
-            server.stop(0)
-            raise
+        ports = open_ports(partial(build_server, service), admin, args.host, args.port, args.admin_port)
     except (OSError, RuntimeError) as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    for name, value in env_lines(args.host, port, admin_port, args.project).items():
-        print(f"export {name}={value}")
     where = f"data in {os.path.abspath(args.data_dir)}" if args.data_dir else "data in memory"
     if args.index_mode != "off":
         where += f"; indexes: {args.index_mode} {os.path.abspath(args.index_file) if args.index_file else '(none)'}"
-    print(f"# API endpoint: http://{args.host}:{port} ({where}); health check: GET http://{args.host}:{admin_port}/")
-    print(READY_LINE, flush=True)
-    if args.exit_with_stdin:
-        def wait_for_stdin() -> None:
-            sys.stdin.read()
-            stop.set()
-
-        threading.Thread(target=wait_for_stdin, daemon=True).start()
-    while not stop.wait(0.5):
-        pass
-    if mux is not None:
-        mux.close()
-    else:
-        admin.shutdown()
-    server.stop(grace=0.5).wait()
+    announce(env_lines(args.host, ports.port, ports.admin_port, args.project),
+             f"API endpoint: http://{args.host}:{ports.port} ({where}); health check: GET "
+             f"http://{args.host}:{ports.admin_port}/", READY_LINE)
+    wait_for_stop(stop, args.exit_with_stdin)
+    ports.close()
     with service.lock:
         storage.close()
     print("# Datastore emulator stopped.", flush=True)

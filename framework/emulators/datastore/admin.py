@@ -1,113 +1,32 @@
-"""The HTTP/1 side, like Google's emulator: GET / (health, "Ok"), POST /reset, POST /shutdown, and the REST
-API (rest.py) at POST /v1/projects/{project}:{method}.
+"""The Datastore emulator's HTTP/1 side, like Google's emulator: the shared admin surface (admin_http.py) plus
+the REST API (rest.py) at POST /v1/projects/{project}:{method}.
 
 By default the multiplexer (mux.py) hands it the HTTP/1 connections that arrive on the emulator's single
-port; with `--admin-port` it listens on a port of its own (`serve_admin`).
+port; with `--admin-port` it listens on a port of its own (ports.py).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from ..http_guard import HttpGuard
-from ..mux import Multiplexer
+from ..admin_http import build_admin as build_admin_http
 
 MAX_BODY = 64 * 1024 * 1024
-IDLE_TIMEOUT = 10.0  # seconds a connection may sit idle or half-sent before it is closed
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up mid-reply is routine, not worth a traceback on the emulator's stderr."""
-
-    mux: Multiplexer | None = None  # set by serve_admin
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-    def shutdown(self) -> None:
-        """Stop serving the port of its own (serve_admin); nothing to do when mux.py's port serves it."""
-        if self.mux is not None:
-            self.mux.close()
 
 
 def build_admin(service: Any, shutdown: Callable[[], None], hosts: Iterable[str] = ("127.0.0.1",)) -> ThreadingHTTPServer:
     """An unbound admin server (also serving the REST API); connections come via `process_request`.
 
     Requests from web pages (a foreign Host or Origin, see http_guard) are refused with a 403."""
-    guard = HttpGuard(hosts)
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "DatastoreEmulator"
-        protocol_version = "HTTP/1.1"  # keep-alive for REST clients; every reply has a Content-Length
-        timeout = IDLE_TIMEOUT
+    def rest(path: str, content_type: str, body: bytes) -> tuple[int, str, bytes] | None:
+        if not path.startswith(("/v1/", "/emulator/v1/")):
+            return None
+        from .rest import handle  # protobuf's json_format only once a REST client calls
 
-        def _reply(self, status: int, body: str | bytes, content_type: str = "text/plain; charset=utf-8") -> None:
-            data = body.encode() if isinstance(body, str) else body
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        return handle(service, path, content_type, body)
 
-        def _refused(self) -> bool:
-            why = guard.refusal(self.headers)
-            if why is None:
-                return False
-            self.close_connection = True
-            self._reply(403, f"Forbidden: {why}\n")
-            return True
-
-        def do_GET(self) -> None:
-            if self._refused():
-                return
-            if self.path == "/":
-                self._reply(200, "Ok\n")
-            else:
-                self._reply(404, "Not found\n")
-
-        def do_POST(self) -> None:
-            if self._refused():
-                return
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self._reply(413 if length > MAX_BODY else 400, "Bad Content-Length\n")
-                return
-            body = self.rfile.read(length)
-            if self.path.startswith(("/v1/", "/emulator/v1/")):
-                from .rest import handle
-
-                answer = handle(service, self.path, self.headers.get("Content-Type", ""), body)
-                if answer is not None:
-                    self._reply(answer[0], answer[2], answer[1])
-                    return
-            if self.path == "/reset":
-                service.reset()
-                self._reply(200, "Reset\n")
-            elif self.path == "/shutdown":
-                self._reply(200, "Shutting down\n")
-                shutdown()
-            else:
-                self._reply(404, "Not found\n")
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = _QuietServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
-    server.daemon_threads = True
-    return server
-
-
-def serve_admin(server: ThreadingHTTPServer, host: str, port: int) -> int:
-    """Serve the admin server alone on host:port (0 = a free port); return the port. It goes through mux.py's
-    connection loop without a gRPC side, for the same limits: bounded threads, timeouts, EMFILE survived."""
-    mux = Multiplexer(host, port, None, server)
-    if isinstance(server, _QuietServer):
-        server.mux = mux
-    return mux.port
+    return build_admin_http("DatastoreEmulator", reset=service.reset, shutdown=shutdown, max_body=MAX_BODY,
+                            hosts=hosts, extra_post=rest)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from ..errors import ServiceError
 
-class DatastoreError(Exception):
+
+class DatastoreError(ServiceError):
     """A request failed with `code` (a grpc.StatusCode name such as "INVALID_ARGUMENT")."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def invalid(message: str) -> DatastoreError:

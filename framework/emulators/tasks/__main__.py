@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sqlite3
 import sys
-import threading
 from collections.abc import Sequence
+from functools import partial
 
 READY_LINE = "# Cloud Tasks emulator is running; stop it with Ctrl-C or SIGTERM."
 DEFAULT_PORT = 8123
+ADMIN_MAX_BODY = 64 * 1024  # the admin endpoints take no body worth the name
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -67,16 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:
         print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2
-    from ..mux import Multiplexer
-    from .admin import build_admin
+    from ..admin_http import build_admin
+    from ..ports import open_ports
+    from ..process import announce, stop_on_signals, wait_for_stop
     from .dispatcher import Dispatcher
     from .server import build_server
     from .service import CloudTasksService
     from .state import State
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     state = State(journal)
     try:
         state.load()
@@ -85,34 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     service = CloudTasksService(state, specs, args.dedup_window, from_yaml=bool(args.queue_yaml))
     dispatcher = Dispatcher(state, service, args.app_engine_url)
-    admin = build_admin(service.reset, stop.set, hosts=(args.host,))
+    admin = build_admin("CloudTasksEmulator", reset=service.reset, shutdown=stop.set, max_body=ADMIN_MAX_BODY,
+                        hosts=(args.host,))
     try:
-        server, grpc_port = build_server(service, "127.0.0.1", 0)
-        try:
-            mux = Multiplexer(args.host, args.port, grpc_port, admin)
-        except OSError:
-            server.stop(0)
-            raise
+        ports = open_ports(partial(build_server, service), admin, args.host, args.port)
     except (OSError, RuntimeError) as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     dispatcher.start()
-    for name, value in env_lines(args.host, mux.port).items():
-        print(f"export {name}={value}")
     where = f"data in {os.path.abspath(args.data_dir)}" if args.data_dir else "data in memory"
     target = args.app_engine_url or "nowhere (no --app-engine-url)"
-    print(f"# API endpoint: {args.host}:{mux.port} ({where}); App Engine tasks go to {target}")
-    print(READY_LINE, flush=True)
-    if args.exit_with_stdin:
-        def wait_for_parent() -> None:
-            sys.stdin.read()  # returns when the parent closes the pipe (or dies)
-            stop.set()
-
-        threading.Thread(target=wait_for_parent, daemon=True).start()
-    while not stop.wait(0.5):
-        pass
-    mux.close()
-    server.stop(grace=0.5).wait()
+    announce(env_lines(args.host, ports.port),
+             f"API endpoint: {args.host}:{ports.port} ({where}); App Engine tasks go to {target}", READY_LINE)
+    wait_for_stop(stop, args.exit_with_stdin)
+    ports.close()
     dispatcher.stop()
     with state.lock:
         state.journal.close()

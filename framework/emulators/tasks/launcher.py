@@ -5,50 +5,21 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
-import urllib.request
-from types import TracebackType
 
-from ..process import spawn, terminate
+from ..process import EmulatorProcess, spawn
 from .__main__ import READY_LINE
 
 
-class Emulator:
+class Emulator(EmulatorProcess):
     """A running Cloud Tasks emulator: `address`, client `env`, `reset()`, `stop()`; a context manager."""
 
     def __init__(self, proc: subprocess.Popen[str], env: dict[str, str], data_dir: str | None) -> None:
-        self.proc = proc
-        self.env = env
-        self.data_dir = data_dir
-        self.host, port = env["CLOUD_TASKS_EMULATOR_HOST"].rsplit(":", 1)
-        self.port = int(port)
-        self.admin_url = env["CLOUD_TASKS_EMULATOR_ADMIN"]
-
-    @property
-    def address(self) -> str:
-        """host:port, the value of CLOUD_TASKS_EMULATOR_HOST."""
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+        super().__init__(proc, env, data_dir, host_var="CLOUD_TASKS_EMULATOR_HOST",
+                         admin_var="CLOUD_TASKS_EMULATOR_ADMIN")
 
     def reset(self) -> None:
         """Delete every queue, task and remembered name; queue.yaml queues come back empty."""
-        request = urllib.request.Request(self.admin_url + "/reset", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process (SIGTERM, then SIGKILL) and wait for it; safe to call twice."""
-        atexit.unregister(self.stop)
-        terminate(self.proc, timeout)
-
-    def __enter__(self) -> Emulator:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        self._post("/reset")
 
 
 def start(host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None, *,

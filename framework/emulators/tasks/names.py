@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ..errors import ServiceError
+
 _PROJECT = r"[A-Za-z0-9\-:.]{1,100}"
 _LOCATION = r"[A-Za-z0-9\-]{1,63}"
 _QUEUE_ID = re.compile(r"[A-Za-z0-9\-]{1,100}")
@@ -28,13 +30,8 @@ QUEUE_GONE_MESSAGE = "The queue no longer exists, though a queue with this name 
 QUEUE_MISSING_MESSAGE = "Queue does not exist."
 
 
-class TasksError(Exception):
+class TasksError(ServiceError):
     """A request failed with `code` (a grpc.StatusCode name such as "NOT_FOUND") and the service's message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def invalid(message: str) -> TasksError:
