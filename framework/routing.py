@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 import typing as t
 
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map as _WMap
 from werkzeug.routing import MapAdapter, ValidationError
 from werkzeug.routing import Rule as _WRule
+from werkzeug.routing.converters import DEFAULT_CONVERTERS
 
 from .input_checks import path_info_of, wsgi_text
 
@@ -30,6 +32,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .ctx import RequestContext
 
 _MAX_ADAPTERS = 128
+_MAX_MISSES = 1024  # unmatched (adapter, path, method) remembered; forgotten all at once when full
+_BUILTIN_CONVERTERS = frozenset(DEFAULT_CONVERTERS.values())
 _MAX_DEPTH = 4  # literal path segments looked at when searching the branch index
 
 
@@ -146,6 +150,8 @@ class RouteCache:
         self._depth = 0
         self._static_version = -1
         self._static_map: _WMap | None = None
+        self._misses: set[tuple[MapAdapter, str, str]] = set()
+        self._misses_kept = False
 
     def bind(self, environ: dict[str, t.Any]) -> MapAdapter:
         """The MapAdapter for this request's host, scheme, script root and method (bound once, then reused).
@@ -256,6 +262,12 @@ class RouteCache:
                     break
         self._static = static
         self._branches = branches
+        self._misses = set()
+        # A path no rule matched stays unmatched while the rules stay the same, unless a converter
+        # could decide differently next time (one of the app's own, which may look things up).
+        self._misses_kept = all(
+            type(converter) in _BUILTIN_CONVERTERS for rule in rules for converter in rule._converters.values()
+        )
         self._depth = max((len(key) - 2 for key in branches), default=0)
 
     def match(self, ctx: RequestContext) -> tuple[_WRule, dict[str, t.Any]]:
@@ -288,5 +300,17 @@ class RouteCache:
                     found = branch.match(segments, method)
                     if found is not None:
                         return found
+                miss = (adapter, path_info, method)
+                if miss in self._misses:
+                    raise NotFound()  # what werkzeug answered for this path last time
+                query = wsgi_text(request.environ.get("QUERY_STRING", ""))
+                try:
+                    return adapter.match(path_info, method, return_rule=True, query_args=query)  # type: ignore[return-value]
+                except NotFound as e:
+                    if type(e) is NotFound and self._misses_kept:
+                        if len(self._misses) >= _MAX_MISSES:
+                            self._misses.clear()
+                        self._misses.add(miss)
+                    raise
         query = wsgi_text(request.environ.get("QUERY_STRING", ""))
         return adapter.match(path_info, method, return_rule=True, query_args=query)  # type: ignore[return-value]
