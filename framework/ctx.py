@@ -81,7 +81,9 @@ class _Sender(t.Protocol):
 
 
 def _send(signal: NamedSignal, sender: _Sender, **kwargs: t.Any) -> None:
-    """Send a signal only when it has receivers (coroutine receivers run through `ensure_sync`)."""
+    """Send a signal only when it has receivers (coroutine receivers run through `ensure_sync`).
+
+    The per-request callers test `receivers` themselves first: the call costs more than the test."""
     if signal.receivers:
         signal.send(sender, _async_wrapper=sender.ensure_sync, **kwargs)
 
@@ -167,7 +169,8 @@ class AppContext:
                 _cv_app.reset(self._cv_tokens.pop())
                 raise
             self._hooks = entered
-        _send(signals.appcontext_pushed, self.app)
+        if signals.appcontext_pushed.receivers:
+            _send(signals.appcontext_pushed, self.app)
 
     def _exit_hooks(self, typ: t.Any = None, exc: t.Any = None, tb: t.Any = None) -> None:
         hooks, self._hooks = self._hooks, None
@@ -190,7 +193,8 @@ class AppContext:
             _cv_app.reset(self._cv_tokens.pop())
         if ctx is not self:
             raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
-        _send(signals.appcontext_popped, self.app)
+        if signals.appcontext_popped.receivers:
+            _send(signals.appcontext_popped, self.app)
 
     def __enter__(self) -> AppContext:
         self.push()

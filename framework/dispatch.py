@@ -122,7 +122,8 @@ class RequestCycle(Scaffold):
         if not self._got_first_request:  # a plain read: App.__setattr__ is not run on every request
             self._got_first_request = True
         try:
-            _send(signals.request_started, self)
+            if signals.request_started.receivers:
+                _send(signals.request_started, self)
             rv = self.preprocess_request()
             if rv is None:
                 rv = self.dispatch_request()
@@ -135,7 +136,8 @@ class RequestCycle(Scaffold):
         response = self.make_response(rv)
         try:
             response = self.process_response(response)
-            _send(signals.request_finished, self, response=response)
+            if signals.request_finished.receivers:
+                _send(signals.request_finished, self, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -319,7 +321,8 @@ class RequestCycle(Scaffold):
                 if name in funcs:
                     for func in reversed(funcs[name]):
                         self.ensure_sync(func)(exc)
-        _send(signals.request_tearing_down, self, exc=exc)
+        if signals.request_tearing_down.receivers:
+            _send(signals.request_tearing_down, self, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         """teardown_appcontext functions in reverse, then the signal."""
@@ -327,7 +330,8 @@ class RequestCycle(Scaffold):
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
             self.ensure_sync(func)(exc)
-        _send(signals.appcontext_tearing_down, self, exc=exc)
+        if signals.appcontext_tearing_down.receivers:
+            _send(signals.appcontext_tearing_down, self, exc=exc)
 
     # --- WSGI ----------------------------------------------------------------------------------------
     def _answer_late_error(self, e: Exception, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:

@@ -7,6 +7,7 @@ import sys
 import typing as t
 from http import HTTPStatus
 
+from werkzeug._internal import _wsgi_decoding_dance
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.datastructures.headers import _str_header_value
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
@@ -14,7 +15,7 @@ from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
-from werkzeug.wsgi import ClosingIterator, LimitedStream
+from werkzeug.wsgi import ClosingIterator, LimitedStream, _get_server
 
 from . import json
 from .globals import _cv_app
@@ -56,6 +57,25 @@ class Request(_WRequest):
     view_args: dict[str, t.Any] | None = None
     routing_exception: HTTPException | None = None
 
+    def __init__(self, environ: dict[str, t.Any], populate_request: bool = True, shallow: bool = False) -> None:
+        # werkzeug's two constructors in one, with the same attributes and values; the WSGI decoding of
+        # the script root and path is skipped for ASCII text, which it leaves unchanged.
+        get = environ.get
+        self.method = get("REQUEST_METHOD", "GET").upper()
+        self.scheme = get("wsgi.url_scheme", "http")
+        self.server = _get_server(environ)
+        root = get("SCRIPT_NAME") or ""
+        self.root_path = (root if root.isascii() else _wsgi_decoding_dance(root)).rstrip("/")
+        path = get("PATH_INFO") or ""
+        self.path = "/" + (path if path.isascii() else _wsgi_decoding_dance(path)).lstrip("/")
+        self.query_string = get("QUERY_STRING", "").encode("latin1")
+        self.headers = EnvironHeaders(environ)
+        self.remote_addr = get("REMOTE_ADDR")
+        self.environ = environ
+        self.shallow = shallow
+        if populate_request and not shallow:
+            environ["werkzeug.request"] = self
+
     max_content_length = _config_limit(
         "max_content_length", "MAX_CONTENT_LENGTH", "Body size limit (413 beyond it): set per request, else `MAX_CONTENT_LENGTH`."
     )
@@ -86,12 +106,12 @@ class Request(_WRequest):
         cannot read (a malformed chunked encoding, a body cut short) is a 400, logged in one line."""
         stream = _WRequest.stream.fget(self)  # type: ignore[attr-defined]
         if stream is self.environ.get("wsgi.input"):  # a terminated (chunked) body with no size limit
-            return t.cast(t.IO[bytes], _GuardedStream(_server_input(stream), sys.maxsize, is_max=True))
+            return _GuardedStream(_server_input(stream), sys.maxsize, is_max=True)  # type: ignore[return-value]
         if type(stream) is LimitedStream:
             server_input = _server_input(stream._stream)
             if stream._limit_is_max:
-                return t.cast(t.IO[bytes], _CappedStream(server_input, stream.limit, is_max=True))
-            return t.cast(t.IO[bytes], _GuardedStream(server_input, stream.limit))
+                return _CappedStream(server_input, stream.limit, is_max=True)  # type: ignore[return-value]
+            return _GuardedStream(server_input, stream.limit)  # type: ignore[return-value]
         return stream
 
     @cached_property
@@ -131,10 +151,15 @@ class Request(_WRequest):
     @property
     def blueprints(self) -> list[str]:
         """The current blueprint and its parents, innermost first (`["a.b", "a"]`); `[]` outside one."""
+        rule = self.url_rule
+        cached = self.__dict__.get("_blueprints")
+        if cached is not None and cached[0] is rule and rule is not None and cached[1] == rule.endpoint:
+            return list(cached[2])  # computed once per matched rule (hooks, handlers and teardown ask)
         name = self.blueprint
-        if name is None:
-            return []
-        return _split_blueprint_path(name)
+        names = [] if name is None else _split_blueprint_path(name)
+        if rule is not None:
+            self.__dict__["_blueprints"] = (rule, rule.endpoint, tuple(names))
+        return names
 
     @property
     def appengine(self) -> t.Any:
@@ -196,7 +221,7 @@ class _ServerInput:
 
 
 def _server_input(raw: t.Any) -> t.IO[bytes]:
-    return t.cast(t.IO[bytes], _ServerInput(raw))
+    return _ServerInput(raw)  # type: ignore[return-value]  # the methods LimitedStream uses
 
 
 class _GuardedStream(LimitedStream):
