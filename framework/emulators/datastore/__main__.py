@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from ..ports import open_ports
     from ..process import announce, stop_on_signals, wait_for_stop
+    from ..sqlite_store import StoreError
     from .admin import build_admin
     from .index_file import IndexFile, IndexFileError
     from .server import build_server
@@ -95,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = stop_on_signals()
     try:
         storage = open_storage(args.data_dir)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2

@@ -46,6 +46,7 @@ def env_lines(host: str, port: int) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from ..sqlite_store import StoreError
     from .journal import Journal
     from .queue_yaml import DEFAULT_QUEUE, QueueYamlError, load_queue_yaml
 
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         journal = Journal(args.data_dir)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (OSError, sqlite3.Error) as exc:
         print(f"error: cannot open the data directory {args.data_dir!r}: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..sqlite_store import columns, open_store
+
 FILENAME = "cloudtasks.sqlite3"
+# Store versions: 1 had no tasks.named column (before generated names were remembered for 1 h at most);
+# 2 adds it. Version 1's tasks count as named (their names are kept for the whole window, the cautious side).
+VERSION = 2
+_UPGRADES = {1: "ALTER TABLE tasks ADD COLUMN named INTEGER NOT NULL DEFAULT 1;"}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY, data BLOB NOT NULL, yaml INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (name TEXT PRIMARY KEY, queue TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -20,6 +26,14 @@ CREATE TABLE IF NOT EXISTS tasks (name TEXT PRIMARY KEY, queue TEXT NOT NULL, se
 CREATE INDEX IF NOT EXISTS tasks_by_queue ON tasks (queue);
 CREATE TABLE IF NOT EXISTS tombstones (name TEXT PRIMARY KEY, until REAL NOT NULL);
 """
+
+
+def _detect(db: sqlite3.Connection) -> int | None:
+    """The version of a store written before versions were kept, from its tasks table."""
+    found = columns(db, "tasks")
+    if {"name", "queue", "seq", "data", "prev_status", "reason"} <= found and columns(db, "queues"):
+        return 2 if "named" in found else 1
+    return None
 
 
 @dataclass
@@ -42,12 +56,9 @@ class Journal:
         self._db: sqlite3.Connection | None = None
         if data_dir is None:
             return
-        os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(data_dir, FILENAME)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(data_dir, FILENAME, what="Cloud Tasks emulator", schema=_SCHEMA, version=VERSION,
+                              upgrades=_UPGRADES, detect=_detect)
 
     @property
     def durable(self) -> bool:

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
+from ...sqlite_store import columns, open_store
 from .base import Batch, HistoryEntry, Record, Storage
 
 _SCHEMA = """
@@ -17,20 +18,27 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS history (version INTEGER NOT NULL, k BLOB NOT NULL, ns BLOB NOT NULL, rversion INTEGER,
     ctime INTEGER, utime INTEGER, data BLOB, PRIMARY KEY (version, k)) WITHOUT ROWID;
 """
+# Store versions: 1 had no history table (read_time reads reached only back to the restart); 2 adds it.
+VERSION = 2
+_UPGRADES = {1: ""}  # the schema's CREATE TABLE IF NOT EXISTS adds the history table
 _CHUNK = 1024  # rows per SELECT once a scan goes on (the first reads are small, for seeks)
 FILENAME = "datastore.sqlite3"
+
+
+def _detect(db: sqlite3.Connection) -> int | None:
+    """The version of a store written before versions were kept, from its tables."""
+    if not {"k", "version", "data"} <= columns(db, "entities") or not columns(db, "meta"):
+        return None
+    return 2 if columns(db, "history") else 1
 
 
 class SqliteStorage(Storage):
     """One connection, used under the server's lock; reads see every applied batch."""
 
     def __init__(self, data_dir: str) -> None:
-        os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(data_dir, FILENAME)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(data_dir, FILENAME, what="Datastore emulator", schema=_SCHEMA, version=VERSION,
+                              upgrades=_UPGRADES, detect=_detect)
         row = self._db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
         self._version = row[0] if row else 0
         row = self._db.execute("SELECT value FROM meta WHERE name = 'history_since'").fetchone()
