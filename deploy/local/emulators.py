@@ -40,7 +40,13 @@ async def _start(name: str, argv: list[str], env: Mapping[str, str], cwd: Path) 
     await child.start()
     waiter = asyncio.create_task(ready.wait())
     exited = asyncio.create_task(child.wait())
-    done, _ = await asyncio.wait({waiter, exited}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, _ = await asyncio.wait({waiter, exited}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # Ctrl-C while it starts: the runner does not know this child yet
+        waiter.cancel()
+        exited.cancel()
+        await asyncio.shield(child.stop())
+        raise
     waiter.cancel()
     if waiter not in done or not ready.is_set():
         exited.cancel()
