@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from . import pb
-from .names import invalid
+from .names import check_routing, invalid
 from .queue_yaml import QueueSpec
 
 MAX_RATE = 500.0
@@ -43,7 +43,7 @@ def burst_for(rate: float) -> int:
 
 
 def normalize(queue: Any) -> None:
-    """Check a queue's rate and retry settings and fill what is unset with the defaults (INVALID_ARGUMENT)."""
+    """Check a queue's rate, retry and routing settings and fill what is unset with the defaults (INVALID_ARGUMENT)."""
     rate = queue.rate_limits
     if not 0 <= rate.max_dispatches_per_second <= MAX_RATE or math.isnan(rate.max_dispatches_per_second):
         raise invalid(f"rate_limits.max_dispatches_per_second must be between 0 and {MAX_RATE:g} "
@@ -57,6 +57,7 @@ def normalize(queue: Any) -> None:
         rate.max_concurrent_dispatches = DEFAULT_CONCURRENT
     rate.max_burst_size = burst_for(rate.max_dispatches_per_second)
     normalize_retry(queue.retry_config, "retry_config")
+    check_routing(queue.app_engine_routing_override, "app_engine_routing_override")
 
 
 def normalize_retry(retry: Any, field: str) -> None:

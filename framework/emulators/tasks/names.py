@@ -7,7 +7,7 @@ ids of letters, digits and `-` up to 100 characters; task ids of letters, digits
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import ServiceError
 
@@ -15,6 +15,9 @@ _PROJECT = r"[A-Za-z0-9\-:.]{1,100}"
 _LOCATION = r"[A-Za-z0-9\-]{1,63}"
 _QUEUE_ID = re.compile(r"[A-Za-z0-9\-]{1,100}")
 _TASK_ID = re.compile(r"[A-Za-z0-9\-_]{1,500}")
+# App Engine service and version ids (platform-facts §5.1): lowercase letters, digits and hyphens, no hyphen
+# first or last, at most 63 characters.
+_APP_ID = re.compile(r"(?!-)[a-z\d-]{0,62}[a-z\d]")
 _PARENT = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})")
 _QUEUE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})/queues/([^/]*)")
 _TASK = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})/queues/([^/]*)/tasks/([^/]*)")
@@ -91,6 +94,24 @@ def parse_task(text: str, field: str = "name") -> TaskName:
     if not _TASK_ID.fullmatch(match[4]):
         raise invalid(f"Invalid task id {match[4]!r}: use 1-500 letters, digits, hyphens or underscores.")
     return TaskName(QueueName(match[1], match[2], match[3]), match[4])
+
+
+def valid_app_id(text: str) -> bool:
+    """Whether `text` can be an App Engine service or version id."""
+    return bool(_APP_ID.fullmatch(text)) and "-dot-" not in text
+
+
+def check_routing(routing: Any, field: str) -> None:
+    """An AppEngineRouting's service and version must be App Engine ids: INVALID_ARGUMENT otherwise.
+
+    The reference leaves unsaid whether the service refuses them at creation (UNCONFIRMED); a name that
+    cannot be a service would fail every delivery attempt, so it is refused at once here.
+    """
+    for part in ("service", "version"):
+        value = getattr(routing, part)
+        if value and not valid_app_id(value):
+            raise invalid(f"{field}.{part} {value!r} is not a valid App Engine {part} id: use 1-63 lowercase "
+                          "letters, digits or hyphens, not starting or ending with a hyphen (e.g. 'worker').")
 
 
 def valid_queue_id(queue_id: str) -> bool:

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .names import valid_app_id
+
 _RATE = re.compile(r"(\d+(?:\.\d*)?)/([smhd])")
 _AGE = re.compile(r"(\d+(?:\.\d*)?)([smhd])")
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -113,7 +115,10 @@ def _queue(reader: _Reader, node: Any) -> QueueSpec | None:
         elif key in ("bucket_size", "max_concurrent_requests"):
             values[key] = reader.number(value_node, key, integer=True, minimum=1)
         elif key == "target":
-            values["target"] = reader.scalar(value_node)
+            target = values["target"] = reader.scalar(value_node)
+            if target and not all(valid_app_id(part) for part in target.split(".", 1)):
+                reader.fail(value_node, f"target {target!r} must be SERVICE or VERSION.SERVICE, App Engine ids of "
+                                        "lowercase letters, digits and hyphens (e.g. worker)")
         elif key == "retry_parameters":
             _retry(reader, value_node, values)
     if "name" not in values:

@@ -24,6 +24,7 @@ from .names import (
     TASK_TOMBSTONE_MESSAGE,
     QueueName,
     TasksError,
+    check_routing,
     invalid,
     not_found,
     parse_parent,
@@ -348,6 +349,7 @@ def _check_task(msg: Any) -> None:
             raise invalid(f"relative_uri {uri!r} must start with '/', contain no spaces or control characters and "
                           f"be at most {MAX_URI} characters.")
         request.relative_uri = uri
+        check_routing(request.app_engine_routing, "app_engine_http_request.app_engine_routing")
         allowed = {"POST", "PUT"}
     else:
         request = msg.http_request

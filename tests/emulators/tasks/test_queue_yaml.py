@@ -71,6 +71,8 @@ def test_queues_from_queue_yaml(tmp_path: Path, recorder_server: Recorder) -> No
     ("queue:\n- name: a\n  retry_parameters:\n    task_age_limit: 0s\n", 4, "positive"),
     ("queue:\n- name: a\n  bucket_size: many\n", 3, "whole number"),
     ("queue: [\n", 2, "not valid YAML"),
+    ("queue:\n- name: a\n  target: Worker\n", 3, "target 'Worker' must be SERVICE or VERSION.SERVICE"),
+    ("queue:\n- name: a\n  target: v1.my_worker\n", 3, "target 'v1.my_worker'"),
 ])
 def test_bad_queue_yaml_names_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:
     path = tmp_path / "queue.yaml"

@@ -194,6 +194,33 @@ def test_task_errors(client: tasks_v2.CloudTasksClient) -> None:
                                                                             "body": b"x" * 1_000_000}})
 
 
+@pytest.mark.parametrize("service", ["Worker", "-worker", "worker-", "my_worker", "w" * 64, "a-dot-b", "api.v1",
+                                     "worker.localhost:8080"])
+def test_a_routing_service_that_cannot_be_a_service_id_is_refused(client: tasks_v2.CloudTasksClient,
+                                                                  service: str) -> None:
+    """It would fail every delivery attempt (no such host): refused at CreateTask, and in a queue's override."""
+    made = queue(client, "routed")
+    routed = {"app_engine_http_request": {"relative_uri": "/x", "app_engine_routing": {"service": service}}}
+    with pytest.raises(exceptions.InvalidArgument, match="app_engine_routing.service .* valid App Engine service"):
+        client.create_task(parent=made.name, task=routed)
+    with pytest.raises(exceptions.InvalidArgument, match="app_engine_routing_override.service"):
+        queue(client, "overridden", app_engine_routing_override={"service": service})
+    with pytest.raises(exceptions.InvalidArgument, match="app_engine_routing_override.service"):
+        client.update_queue(queue={"name": made.name, "app_engine_routing_override": {"service": service}})
+    assert list(client.list_tasks(parent=made.name)) == []
+
+
+def test_a_valid_routing_service_and_version_are_kept(client: tasks_v2.CloudTasksClient) -> None:
+    made = queue(client, "routed-ok")
+    for service in ("worker", "w", "api-2", "x" * 63):
+        task = client.create_task(parent=made.name, task={"app_engine_http_request": {
+            "relative_uri": "/x", "app_engine_routing": {"service": service, "version": "v-1"}}})
+        assert task.app_engine_http_request.app_engine_routing.service == service
+    with pytest.raises(exceptions.InvalidArgument, match="app_engine_routing.version 'V1'"):
+        client.create_task(parent=made.name, task={"app_engine_http_request": {
+            "relative_uri": "/x", "app_engine_routing": {"service": "worker", "version": "V1"}}})
+
+
 def test_run_task_on_a_paused_queue_records_the_attempt(client: tasks_v2.CloudTasksClient) -> None:
     made = queue(client, "run")
     client.pause_queue(name=made.name)
