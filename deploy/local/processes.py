@@ -99,6 +99,8 @@ class Child:
         self._signal_group(signal.SIGKILL)  # workers the leader left behind, or the leader itself
         await self.proc.wait()
         if self._pump is not None:
+            with contextlib.suppress(TimeoutError):  # its last lines ("... stopped.") are still in the pipe
+                await asyncio.wait_for(asyncio.shield(self._pump), 1.0)
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump

@@ -155,8 +155,9 @@ class Runner:
             asyncio.create_task(start_tasks(self.app_dir, self.env, KIT_ROOT, front_end_url=self.url,
                                             queue_yaml=self.project.queues.path)),
         ]
+        for task in emulators:  # kept as each comes up, so a Ctrl-C while the other starts still stops it
+            task.add_done_callback(self._keep_child)
         results = await asyncio.gather(*emulators, return_exceptions=True)
-        self._children += [r for r in results if isinstance(r, Child)]
         for result in results:
             if isinstance(result, BaseException):
                 raise StartError(str(result)) if isinstance(result, EmulatorError) else result
@@ -189,6 +190,10 @@ class Runner:
             output.runner(f"no HTTPS front end ({exc}); `secure: always` URLs redirect to a port nobody serves")
             return None
         return _service_socket(port), context
+
+    def _keep_child(self, task: asyncio.Task[Child | None]) -> None:
+        if not task.cancelled() and task.exception() is None and (child := task.result()) is not None:
+            self._children.append(child)
 
     async def _start_services(self) -> None:
         starts = [asyncio.create_task(instance.start()) for instance in self._instances.values()]

@@ -261,3 +261,31 @@ def test_ctrl_c_while_a_virtualenv_is_built_stops_pip_and_keeps_nothing_half_bui
         for pid in pip:  # the pip the runner started is gone (not merely orphaned)
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
         assert not list((tmp_path / ".local" / "venvs").glob("*/bin"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_emulators_start_stops_them_before_the_runner_ends(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\nentrypoint: python -m http.server $PORT\n")
+    env = {**os.environ, "DATASTORE_EMULATOR_HOST": "", "CLOUD_TASKS_EMULATOR_HOST": "",
+           "FRAMEWORK_DATASTORE_DIR": str(tmp_path / "ds")}
+    proc = subprocess.Popen([*RUNNER, "--app-dir", str(tmp_path), "--port", str(free_port())], cwd=REPO_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        seen = ""
+        for line in proc.stdout:  # the Datastore emulator is up; the runner may still wait for the tasks one
+            seen += line
+            if "export DATASTORE_EMULATOR_HOST" in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        seen += proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, seen
+    # Stopped by the runner itself (its last words are in the output), not left to die after it.
+    assert seen.index("# Datastore emulator stopped.") < seen.index("[runner] stopped"), seen
+    left = subprocess.run(["pgrep", "-f", f"data-dir {tmp_path}"], capture_output=True, text=True).stdout
+    assert left == ""
