@@ -169,11 +169,13 @@ def _vary_cookie(response: Response) -> None:
     """`response.vary.add("Cookie")`, without parsing the header when it is absent or already "Cookie"."""
     headers = response.headers
     if type(headers) is Headers and type(response).vary is _BASE_VARY:
-        current = headers.get("Vary")
-        if current is None:
-            headers["Vary"] = "Cookie"
-            return
-        if current == "Cookie":
+        for key, value in headers._list:  # headers.get("Vary"), which raises and catches a KeyError when absent
+            if key.lower() == "vary":
+                if value == "Cookie":
+                    return
+                break
+        else:
+            headers._list.append(("Vary", "Cookie"))  # what headers["Vary"] = "Cookie" adds to a list without one
             return
     response.vary.add("Cookie")
 
