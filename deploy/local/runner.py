@@ -2,7 +2,7 @@
 
 Order: bind every front-end port first (a port in use stops the runner before anything started), then the
 Datastore and Cloud Tasks emulators, then every service (each warmed up before it gets traffic), then
-cron. "Serving on URL" is printed once our own front end answers. SIGINT/SIGTERM (or a failed start)
+cron. "Serving on URL" is printed once our own front end answers. SIGINT/SIGTERM/SIGHUP (or a failed start)
 stop everything started, in reverse order. While running, `<app-dir>/.local/runner.json` says where
 everything is (contract 3) for `python -m deploy cron run` and the tests.
 """
@@ -40,6 +40,8 @@ from deploy.local.services import ServiceInstance, ServiceStartError
 from deploy.local.venvs import KIT_ROOT, VenvError, bin_dir_for
 
 STATE_FILE = Path(".local") / "runner.json"
+# Ctrl-C, `kill`, and the terminal closing (SIGHUP): each stops everything the runner started.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class StartError(Exception):
@@ -99,7 +101,7 @@ class Runner:
         """Serve until SIGINT/SIGTERM; 0 then, 1 when something could not start (the reason printed)."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
         starting = asyncio.create_task(self._start())
         stopped = asyncio.create_task(stop.wait())
@@ -120,7 +122,7 @@ class Runner:
         finally:
             stopped.cancel()
             await self._stop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         return code
 

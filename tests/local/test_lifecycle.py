@@ -92,7 +92,7 @@ def test_entrypoint_not_found_names_the_line_and_stops_what_started(tmp_path: Pa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_stops_every_process_it_started(tmp_path: Path, signum: int) -> None:
     app_dir = copy_app("plain", tmp_path)
     env = {"DATASTORE_EMULATOR_HOST": "", "CLOUD_TASKS_EMULATOR_HOST": "", "FRAMEWORK_DATASTORE_DIR": str(tmp_path / "ds")}
