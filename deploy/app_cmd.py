@@ -56,7 +56,8 @@ def deploy_app(args: argparse.Namespace) -> int:
         if refusal:
             print(f"app: not deployed: {refusal}", file=sys.stderr)
             return 2
-        upload, staged = staging.stage(app_dir, args.out)
+        services = staging.service_folders(app_dir, [svc.path for svc in project.services])
+        upload, staged = staging.stage(app_dir, args.out, services=services)
     except (staging.StageError, ConfigError) as exc:
         print(f"app: not deployed: stage refused\n{exc}", file=sys.stderr)
         return 1
@@ -64,15 +65,19 @@ def deploy_app(args: argparse.Namespace) -> int:
     if args.skip_preflight:
         print("preflight: skipped (--skip-preflight)")
     else:
-        try:
-            result = preflight(app_dir, staged=staged)
-        except PreflightError as exc:
-            print(f"app: not deployed: preflight failed\n{exc}", file=sys.stderr)
-            return 1
-        print(result.text())
-        if not result.ok:
-            print("app: not deployed: the staged app did not boot cleanly", file=sys.stderr)
-            return 1
+        for svc in project.services:  # every service deployed boots from its own staged folder first
+            if len(project.services) > 1:
+                print(f"preflight of service {svc.service} ({svc.path.relative_to(app_dir).as_posix()}):")
+            try:
+                result = preflight(app_dir, staged=staged, service_yaml=svc.path)
+            except (PreflightError, ConfigError) as exc:
+                print(f"app: not deployed: preflight of service {svc.service} failed\n{exc}", file=sys.stderr)
+                return 1
+            print(result.text())
+            if not result.ok:
+                print(f"app: not deployed: service {svc.service} of the staged app did not boot cleanly",
+                      file=sys.stderr)
+                return 1
     deployables = [path.relative_to(app_dir).as_posix()
                    for path in (*(svc.path for svc in project.services), *project.config_files)]
     driver = gc.Gcloud(dry_run=args.dry_run)

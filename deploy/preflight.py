@@ -377,23 +377,27 @@ def boot_function(staged: Path, venv: Path, name: str, entry_point: str, signatu
 
 
 def preflight(app_dir: Path | str, *, staged: Path | None = None, timeout: float = 60.0,
-              cache_root: Path | None = None) -> Report:
+              cache_root: Path | None = None, service_yaml: Path | str | None = None) -> Report:
     """Stage `app_dir` (unless `staged` is given), build or reuse its virtualenv, boot it and probe it.
 
+    `service_yaml` (default `app_dir/app.yaml`) picks the service: it boots from its own folder of the
+    staged copy, with that folder's requirements.txt, as App Engine builds each service from its folder.
     Virtualenvs are cached in `cache_root` (default: `app_dir/.local/venvs`).
     """
     root = Path(app_dir).resolve()
-    app_yaml = load_app_yaml(root / "app.yaml")
+    yaml_path = (root / service_yaml).resolve() if service_yaml is not None else root / "app.yaml"
+    app_yaml = load_app_yaml(yaml_path)
     own_copy = staged is None
     if staged is None:
-        _, staged = staging.stage(root)
+        _, staged = staging.stage(root, services=staging.service_folders(root, [yaml_path]))
     try:
-        requirements = staged / "requirements.txt"
+        service_dir = staged / yaml_path.parent.relative_to(root)
+        requirements = service_dir / "requirements.txt"
         additions = buildpack_additions(requirements, app_yaml.entrypoint)
         log = root / ".local" / "preflight-pip.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         venv, reused = ensure_venv(cache_root or root / ".local" / "venvs", requirements, additions, log)
-        report = boot(staged, venv, app_yaml, timeout)
+        report = boot(service_dir, venv, app_yaml, timeout)
         report.venv_reused = reused
         return report
     finally:

@@ -7,6 +7,12 @@ gcloud itself writes is used (App Engine python3: always; functions: only beside
 node_modules). Local state and credentials (.venv, .env, .datastore/, .cloudtasks/, .local/, *.pem,
 service-account keys) are refused even when the ignore file forgets them, as are the platform's limits
 (§1.6: 10,000 files, 1,000 per folder, 32 MB per file).
+
+Services in subfolders: gcloud uploads each service from its yaml's folder with that folder's own
+.gcloudignore (or the default it writes there), not the root's. One staged folder serves every service, so
+a file is staged only when the root's rules and those of every service folder above it all keep it: never
+more than either reading would upload. The staged service folders get their own self-ignoring
+.gcloudignore, so gcloud uploads from each exactly what was staged.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +85,7 @@ class UploadSet:
     files: tuple[tuple[str, int], ...]
     rules: IgnoreRules
     skipped: tuple[str, ...] = field(default=())
+    service_rules: tuple[tuple[str, IgnoreRules], ...] = ()  # (service folder relative to root, its rules)
 
     @property
     def total_bytes(self) -> int:
@@ -155,11 +162,22 @@ def _local_state(rel: str, path: Path) -> str | None:
     return None
 
 
-def _walk(root: Path, spec: pathspec.GitIgnoreSpec, problems: list[tuple[str, str, str]], ignore_file: str
+def _matcher(spec: pathspec.GitIgnoreSpec, scoped: Sequence[tuple[str, pathspec.GitIgnoreSpec]]
+             ) -> Callable[[str], bool]:
+    """Whether a relative path is ignored by the root's spec or by the spec of a service folder above it."""
+    def match(rel: str) -> bool:
+        if spec.match_file(rel):
+            return True
+        return any(rel.startswith(folder + "/") and inner.match_file(rel[len(folder) + 1:])
+                   for folder, inner in scoped)
+
+    return match
+
+
+def _walk(root: Path, match: Callable[[str], bool], problems: list[tuple[str, str, str]], ignore_file: str
           ) -> Iterator[tuple[str, Path]]:
     """(relative path, path) of every file not ignored; ignored folders are not entered, forbidden ones are
     reported once in `problems`."""
-    match = spec.match_file
     seen_dirs = {root.resolve()}
     stack = [("", root)]
     while stack:
@@ -212,13 +230,31 @@ def _forbidden(rel: str, path: Path) -> tuple[str, str] | None:
     return None
 
 
-def compute_upload_set(app_dir: Path | str, kind: str = APP, ignore_file: str = IGNORE_FILE) -> UploadSet:
-    """The files gcloud would upload from `app_dir`; StageError if any must not go or a limit is broken."""
+def service_folders(root: Path, service_yamls: Sequence[Path | str]) -> tuple[str, ...]:
+    """The folders (relative to `root`, '/'-separated) of services whose yaml is below `root`, not in it."""
+    folders = set()
+    for path in service_yamls:
+        parent = Path(path).parent
+        rel = (parent if not parent.is_absolute() else parent.resolve().relative_to(root.resolve())).as_posix()
+        if rel not in ("", "."):
+            folders.add(rel)
+    return tuple(sorted(folders))
+
+
+def compute_upload_set(app_dir: Path | str, kind: str = APP, ignore_file: str = IGNORE_FILE,
+                       services: Sequence[str] = ()) -> UploadSet:
+    """The files gcloud would upload from `app_dir`; StageError if any must not go or a limit is broken.
+
+    `services` are the folders (relative, see `service_folders`) of services in subfolders: their own
+    ignore rules apply below them too.
+    """
     root = Path(app_dir)
     rules = ignore_rules(root, kind, ignore_file)
+    scoped = tuple((folder, ignore_rules(root / folder, kind, ignore_file)) for folder in services)
+    match = _matcher(rules.spec(), [(folder, inner.spec()) for folder, inner in scoped])
     problems: list[tuple[str, str, str]] = []
     files: list[tuple[str, int]] = []
-    for rel, path in _walk(root, rules.spec(), problems, ignore_file):
+    for rel, path in _walk(root, match, problems, ignore_file):
         bad = _forbidden(rel, path)
         if bad is not None:
             problem, line = bad
@@ -242,7 +278,7 @@ def compute_upload_set(app_dir: Path | str, kind: str = APP, ignore_file: str = 
             problems.append((ignore_file, "does not exist, so gcloud would upload everything but its defaults",
                              "create it with: " + ", ".join(RECOMMENDED_LINES)))
         raise StageError(problems)
-    return UploadSet(root, tuple(sorted(files)), rules)
+    return UploadSet(root, tuple(sorted(files)), rules, service_rules=scoped)
 
 
 def copy_to(upload: UploadSet, out: Path | str | None = None, extra: Sequence[str] = CONFIG_FILES) -> Path:
@@ -260,8 +296,10 @@ def copy_to(upload: UploadSet, out: Path | str | None = None, extra: Sequence[st
         destination = target / rel
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(upload.root / rel, destination)  # follows symlinks: the file's content goes up
-    (target / IGNORE_FILE).write_text("# Written by `python -m deploy stage`: this folder is the upload set.\n"
-                                      f"{IGNORE_FILE}\n")
+    for folder in ["", *(folder for folder, _ in upload.service_rules)]:
+        (target / folder).mkdir(parents=True, exist_ok=True)
+        (target / folder / IGNORE_FILE).write_text(
+            "# Written by `python -m deploy stage`: this folder is the upload set.\n" f"{IGNORE_FILE}\n")
     return target
 
 
@@ -277,6 +315,9 @@ def summary(upload: UploadSet, staged: Path | None = None) -> str:
     """What `stage` prints: rules used, file count and size, the largest files, where the copy is."""
     lines = [f"ignore rules: {upload.rules.source}"
              + (" (gcloud writes this file when it deploys)" if upload.rules.written_by_gcloud else "")]
+    for folder, rules in upload.service_rules:
+        lines.append(f"  and in {folder}/: {rules.source}"
+                     + (" (gcloud writes this file when it deploys)" if rules.written_by_gcloud else ""))
     lines.append(f"upload set: {len(upload.files)} files, {_size(upload.total_bytes)}")
     for rel, size in upload.largest():
         lines.append(f"  {_size(size):>9}  {rel}")
@@ -285,9 +326,11 @@ def summary(upload: UploadSet, staged: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def stage(app_dir: Path | str, out: Path | str | None = None, kind: str = APP) -> tuple[UploadSet, Path]:
-    """Compute the upload set of `app_dir` and copy it to `out`; what `app` and `functions` deploy from."""
-    upload = compute_upload_set(app_dir, kind)
+def stage(app_dir: Path | str, out: Path | str | None = None, kind: str = APP,
+          services: Sequence[str] = ()) -> tuple[UploadSet, Path]:
+    """Compute the upload set of `app_dir` (with the service folders `services`) and copy it to `out`; what
+    `app` and `functions` deploy from."""
+    upload = compute_upload_set(app_dir, kind, services=services)
     return upload, copy_to(upload, out)
 
 
