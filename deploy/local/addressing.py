@@ -12,7 +12,8 @@ from collections.abc import Collection
 from deploy.config.dispatch_yaml import Dispatch
 
 
-def _host_only(host: str) -> str:
+def host_only(host: str) -> str:
+    """The Host header without its port, lower case (`[::1]` kept in brackets)."""
     host = host.strip().lower()
     if host.startswith("["):  # [::1]:8080
         return host.split("]", 1)[0] + "]"
@@ -21,7 +22,7 @@ def _host_only(host: str) -> str:
 
 def addressed_service(host: str, services: Collection[str]) -> str | None:
     """The service a service hostname names, or None."""
-    name = _host_only(host)
+    name = host_only(host)
     labels = name.split(".")
     if len(labels) >= 2 and labels[-1] == "localhost" and labels[-2] in services:
         return labels[-2]
@@ -37,7 +38,7 @@ def choose_service(host: str, path: str, services: Collection[str], dispatch: Di
     named = addressed_service(host, services)
     if named is not None:
         return named, "host"
-    target = dispatch.service_for(_host_only(host), path)
+    target = dispatch.service_for(host_only(host), path)
     if target is not None and target in services:
         return target, "dispatch"
     return default, "default"

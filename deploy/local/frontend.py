@@ -34,7 +34,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from deploy.config.app_yaml import AppYaml
 from deploy.config.dispatch_yaml import Dispatch
 from deploy.local import output
-from deploy.local.addressing import choose_service
+from deploy.local.addressing import choose_service, host_only
 from deploy.local.handlers import (
     LOGIN_PATH,
     find_route,
@@ -223,7 +223,7 @@ class FrontEnd:
         port = self.https_port if request.scheme == "http" else self.http_port
         if port is None:
             return request.host
-        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        name = host_only(request.host)
         if request.get("fixed_service") is not None:
             name = f"{request['fixed_service']}.localhost"
         return f"{name}:{port}"
