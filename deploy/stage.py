@@ -331,7 +331,8 @@ def stage(app_dir: Path | str, out: Path | str | None = None, kind: str = APP,
     """Compute the upload set of `app_dir` (with the service folders `services`) and copy it to `out`; what
     `app` and `functions` deploy from."""
     upload = compute_upload_set(app_dir, kind, services=services)
-    return upload, copy_to(upload, out)
+    extra = [*CONFIG_FILES, *(f"{folder}/{name}" for folder in services for name in CONFIG_FILES)]
+    return upload, copy_to(upload, out, extra)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -341,12 +342,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--functions", action="store_true",
                         help="apply `gcloud functions deploy`'s default ignore rules instead of App Engine's")
     parser.add_argument("--list", action="store_true", help="print every file of the upload set")
+    parser.add_argument("--service", action="append", default=[], metavar="YAML",
+                        help="a service deployed from a subfolder (e.g. worker/app.yaml): its folder's own "
+                             ".gcloudignore applies below it too; repeatable")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `stage` with parsed arguments; 0 on success, 1 when the upload would be refused."""
     try:
-        upload, staged = stage(args.app_dir, args.out, FUNCTIONS if args.functions else APP)
+        root = Path(args.app_dir)
+        services = service_folders(root, [root / name for name in args.service])
+        upload, staged = stage(root, args.out, FUNCTIONS if args.functions else APP, services)
     except StageError as exc:
         print(f"stage: refused\n{exc}", file=sys.stderr)
         return 1

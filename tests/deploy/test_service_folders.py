@@ -5,6 +5,8 @@ preflights every service it deploys, each from its own staged folder."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,17 @@ def test_the_staged_service_folder_uploads_exactly_what_was_staged(tmp_path: Pat
     assert not (staged / "worker" / "data.csv").exists() and (staged / "worker" / "main.py").is_file()
     assert {rel for rel, _ in upload.files} <= {p.relative_to(staged).as_posix()
                                                 for p in staged.rglob("*") if p.is_file()}
+
+
+def test_stage_command_takes_the_services_in_subfolders(tmp_path: Path) -> None:
+    root = make(tmp_path / "app", {**TWO_SERVICES, "worker/.gcloudignore": "app.yaml\n*.csv\n"})
+    done = subprocess.run([sys.executable, "-m", "deploy", "stage", str(root), "--service", "worker/app.yaml",
+                           "--list", "--out", str(tmp_path / "staged")], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "worker/data.csv" not in done.stdout.splitlines() and "worker/main.py" in done.stdout.splitlines()
+    # The service's yaml is what gcloud deploys it by: staged even though its own file ignores it.
+    assert (tmp_path / "staged" / "worker" / "app.yaml").is_file()
 
 
 @pytest.mark.slow
