@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from deploy.config.requirements import read_requirements, requirement_names
+from deploy.config.yaml_nodes import Findings
 from deploy.local import output
 from deploy.local.processes import Child
 
@@ -38,16 +40,22 @@ def _requirements(path: Path) -> list[str]:
     return sorted(lines)
 
 
-def _mentions_gunicorn(requirements: list[str]) -> bool:
-    return any(line.lower().startswith("gunicorn") for line in requirements)
+def _files_read(requirements: Path) -> list[Path]:
+    """requirements.txt and every file it includes with `-r`, as pip reads them."""
+    seen: set[Path] = set()
+    read_requirements(requirements, Findings(requirements), seen)
+    return sorted(seen | {requirements.resolve()})
 
 
 def venv_key(requirements: Path, add_gunicorn: bool) -> str:
-    """The cache key: the requirements as written, the interpreter version, and the buildpack's addition."""
+    """The cache key: the requirements as written (with the files they include), the interpreter version,
+    and the buildpack's addition."""
     digest = hashlib.sha256()
     digest.update(sys.version.encode())
     digest.update(b"gunicorn+" if add_gunicorn else b"-")
-    digest.update(requirements.read_bytes())
+    for path in _files_read(requirements):
+        digest.update(os.path.relpath(path, requirements.parent.resolve()).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()[:16]
 
 
@@ -60,7 +68,7 @@ async def bin_dir_for(service: str, root: Path, app_dir: Path, *, has_entrypoint
     kit_file = KIT_ROOT / "requirements.txt"
     if kit_file.is_file() and wanted == _requirements(kit_file):
         return KIT_BIN
-    add_gunicorn = not has_entrypoint and not _mentions_gunicorn(wanted)
+    add_gunicorn = not has_entrypoint and "gunicorn" not in requirement_names(requirements)
     venv = app_dir / ".local" / "venvs" / venv_key(requirements, add_gunicorn)
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.with_suffix(".lock"), "w") as lock:

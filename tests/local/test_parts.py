@@ -106,3 +106,20 @@ def test_in_app_middleware_trusts_the_token_only() -> None:
     # No token configured (gunicorn run by hand): nothing a client sends is believed.
     seen = _call(LocalFrontEnd(lambda e, s: [], token=""), {**forged, "HTTP_X_LOCAL_PLATFORM_TOKEN": ""})
     assert "HTTP_X_APPENGINE_CRON" not in seen
+
+
+def test_a_service_virtualenv_follows_the_files_its_requirements_include(tmp_path: Path) -> None:
+    from deploy.local.venvs import venv_key
+
+    (tmp_path / "requirements.txt").write_text("-r base.txt\nflask>=3,<4\n")
+    (tmp_path / "base.txt").write_text("gunicorn>=23,<24\n")
+    first = venv_key(tmp_path / "requirements.txt", add_gunicorn=False)
+    assert venv_key(tmp_path / "requirements.txt", add_gunicorn=False) == first  # stable
+    (tmp_path / "base.txt").write_text("gunicorn>=23,<24\nrequests>=2,<3\n")
+    second = venv_key(tmp_path / "requirements.txt", add_gunicorn=False)
+    assert second != first  # an included file changed
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("requirements.txt", "base.txt"):
+        (tmp_path / name).rename(moved / name)
+    assert venv_key(moved / "requirements.txt", add_gunicorn=False) == second  # the same files elsewhere
