@@ -12,9 +12,14 @@ app = App(__name__)
 
 
 class Note(ndb.Model):
+    # ndb maps a kind to the class defined last in the process: other test apps define a `Note` too.
     text = ndb.StringProperty()
     retries = ndb.IntegerProperty()
     queue = ndb.StringProperty()
+
+    @classmethod
+    def _get_kind(cls) -> str:
+        return "TaskNote"
 
 
 @app.task
