@@ -14,6 +14,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import re
 import typing as t
 import zlib
 from collections.abc import MutableMapping
@@ -23,6 +24,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import bytes_to_int, int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 from werkzeug.datastructures import CallbackDict, Headers
+from werkzeug.http import dump_cookie
 from werkzeug.sansio.response import Response as _WResponse
 
 from . import secrets as _secrets
@@ -178,6 +180,33 @@ def _vary_cookie(response: Response) -> None:
             headers._list.append(("Vary", "Cookie"))  # what headers["Vary"] = "Cookie" adds to a list without one
             return
     response.vary.add("Cookie")
+
+
+_BASE_SET_COOKIE = _WResponse.set_cookie
+_cookie_suffixes: dict[tuple[t.Any, ...], str] = {}
+_COOKIE_VALUE_AS_IS = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.A)  # werkzeug's unquoted cookie values
+
+
+def _session_cookie_header(name: str, value: str, attrs: dict[str, t.Any], max_size: int) -> str | None:
+    """The Set-Cookie value `dump_cookie` gives for a cookie without Expires or Max-Age, with its
+    attribute part (Domain, Secure, HttpOnly, Path, SameSite, Partitioned) computed once per set of
+    attributes; None when werkzeug's own code should write it (a value to quote, a warning to give,
+    a name that is not ASCII, attributes werkzeug would refuse)."""
+    key = (attrs["domain"], attrs["path"], attrs["secure"], attrs["httponly"], attrs["samesite"], attrs["partitioned"])
+    suffix = _cookie_suffixes.get(key)
+    if suffix is None:
+        sample = dump_cookie("k", "v", **attrs, max_size=0)  # raises for a bad SameSite, as set_cookie would
+        if not sample.startswith("k=v"):
+            return None
+        suffix = sample[3:]
+        if len(_cookie_suffixes) < 64:
+            _cookie_suffixes[key] = suffix
+    if not name.isascii() or not _COOKIE_VALUE_AS_IS.fullmatch(value):
+        return None
+    header = f"{name}={value}{suffix}"
+    if (max_size and len(header) > max_size) or "\n" in header or "\r" in header:
+        return None  # werkzeug warns about the size, refuses a line break
+    return header
 
 
 _BASE_DUMP_PAYLOAD = URLSafeTimedSerializer.dump_payload
@@ -426,5 +455,12 @@ class SecureCookieSessionInterface(SessionInterface):
         if signer is None:
             return
         token = signer.dumps(dict(session))
-        response.set_cookie(name, token, expires=self.get_expiration_time(app, session), **attrs)
+        expires = self.get_expiration_time(app, session)
+        header = None
+        if expires is None and type(response).set_cookie is _BASE_SET_COOKIE and type(response.headers) is Headers:
+            header = _session_cookie_header(name, token, attrs, response.max_cookie_size)
+        if header is None:
+            response.set_cookie(name, token, expires=expires, **attrs)
+        else:
+            response.headers._list.append(("Set-Cookie", header))
         _vary_cookie(response)
