@@ -86,6 +86,10 @@ class Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signum)
 
+    def kill(self) -> None:
+        """SIGKILL to the whole group, now; `stop()` or `wait()` then returns at once."""
+        self._signal_group(signal.SIGKILL)
+
     async def stop(self, grace: float = 5.0) -> None:
         """SIGTERM to the whole group, SIGKILL to what is left after `grace` seconds."""
         if self.proc is None:

@@ -98,11 +98,18 @@ class Runner:
         return f"http://127.0.0.1:{self.port}"
 
     async def run(self) -> int:
-        """Serve until SIGINT/SIGTERM; 0 then, 1 when something could not start (the reason printed)."""
+        """Serve until SIGINT/SIGTERM/SIGHUP (a second one kills at once); 0 then, 1 when something could not
+        start (the reason printed)."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+
+        def on_signal() -> None:
+            if stop.is_set():  # a second Ctrl-C: do not wait for anything any more
+                self._hurry()
+            stop.set()
+
         for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, on_signal)
         starting = asyncio.create_task(self._start())
         stopped = asyncio.create_task(stop.wait())
         code = 0
@@ -125,6 +132,13 @@ class Runner:
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         return code
+
+    def _hurry(self) -> None:
+        """Kill every process now (a second stop signal): no /_ah/stop, no grace period."""
+        output.runner("stopping now: killing every process it started")
+        instances = [i.child for i in self._instances.values() if i.child is not None]
+        for child in [*instances, *self._children]:
+            child.kill()
 
     async def _start(self) -> None:
         sockets: list[tuple[socket.socket, str | None]] = [(bind(self.port), None)]

@@ -289,3 +289,26 @@ def test_ctrl_c_while_the_emulators_start_stops_them_before_the_runner_ends(tmp_
     assert seen.index("# Datastore emulator stopped.") < seen.index("[runner] stopped"), seen
     left = subprocess.run(["pgrep", "-f", f"data-dir {tmp_path}"], capture_output=True, text=True).stdout
     assert left == ""
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_kills_at_once_instead_of_waiting_for_a_slow_stop_handler(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("runtime: python312\ninstance_class: B1\nmanual_scaling:\n  instances: 1\n")
+    (tmp_path / "main.py").write_text(
+        "import sys, time\n"
+        "def app(environ, start_response):\n"
+        "    if environ['PATH_INFO'] == '/_ah/stop':\n"
+        "        print('stop handler is taking its time', flush=True)\n"
+        "        time.sleep(600)  # App Engine would give it 30 s; the runner waits as long\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n"
+    )
+    with start_runner(tmp_path, tmp_path, env=NO_EMULATORS) as running:
+        instance = str(running.state["instances"]["default"])  # type: ignore[index]
+        running.server.proc.send_signal(signal.SIGINT)
+        running.wait_for_log("stop handler is taking its time", timeout=30)
+        running.server.proc.send_signal(signal.SIGINT)
+        # Well before the 30 s the /_ah/stop handler would otherwise be given.
+        assert running.server.proc.wait(timeout=20) == 0
+        assert "stopping now: killing every process it started" in running.log()
+        assert wait_closed([instance], timeout=5) == []
