@@ -295,15 +295,22 @@ def check_same(name: str, apps: dict[str, t.Any], cookies: dict[str, str | None]
 
 
 def caller(app: t.Any, shape: Shape, cookie: str | None) -> t.Callable[[], None]:
-    """A no-argument function sending each of the shape's calls once."""
+    """A no-argument function sending each of the shape's calls once; with a session cookie, each
+    request carries the cookie the last response set, as a browser's would."""
     prepared = [(_environ(call, cookie), call.body) for call in shape.calls]
+    jar = {"HTTP_COOKIE": cookie}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> None:
-        pass
+        if cookie is not None:
+            for key, value in headers:
+                if key == "Set-Cookie" and value.startswith("session="):
+                    jar["HTTP_COOKIE"] = value.split(";", 1)[0]
 
     def one() -> None:
         for base, body in prepared:
             environ = dict(base)
+            if cookie is not None:
+                environ["HTTP_COOKIE"] = jar["HTTP_COOKIE"]
             environ["wsgi.input"] = io.BytesIO(body)
             it = app(environ, start_response)
             for _ in it:

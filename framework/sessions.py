@@ -107,6 +107,7 @@ class _CookieSerializer(URLSafeTimedSerializer):
         self._digest = signer.digest_method
         # Newest key last, as itsdangerous signs with the last and verifies newest first.
         self._derived = [signer.derive_key(key) for key in self.secret_keys]
+        self._verified: dict[bytes, tuple[int, str]] = {}
         self._plain_signer = (
             type(signer) is TimestampSigner and signer.sep == b"." and type(signer.algorithm) is HMACAlgorithm
             and self.is_text_serializer and not self.fallback_signers
@@ -142,25 +143,38 @@ class _CookieSerializer(URLSafeTimedSerializer):
         return super().loads(s, max_age=max_age, return_timestamp=return_timestamp, salt=salt)
 
     def _verified_payload(self, s: str | bytes, max_age: int) -> tuple[t.Any] | None:
-        """`(value,)` of a token with a good signature and age, in time; None (or an error) otherwise."""
+        """`(value,)` of a token with a good signature and age, in time; None (or an error) otherwise.
+
+        A browser sends the same cookie with many requests: a token whose signature checked out is
+        remembered with its signing time and JSON text (the keys cannot change for this serializer),
+        so only the age is checked again and the value parsed afresh."""
         signed = s.encode("utf-8") if isinstance(s, str) else s
-        value, sep, signature = signed.rpartition(b".")
-        if not sep:
+        known = self._verified.get(signed)
+        if known is None:
+            value, sep, signature = signed.rpartition(b".")
+            if not sep:
+                return None
+            wanted = _b64decode(signature)
+            for key in reversed(self._derived):
+                if hmac.compare_digest(wanted, hmac.digest(key, value, self._digest)):
+                    break
+            else:
+                return None
+            payload, sep, stamp = value.rpartition(b".")
+            if not sep:
+                return None
+            signed_at = bytes_to_int(_b64decode(stamp))
+            if payload[:1] == b".":
+                json = zlib.decompress(_b64decode(payload[1:]))
+            else:
+                json = _b64decode(payload)
+            known = (signed_at, json.decode("utf-8"))
+            if len(self._verified) >= 128:
+                self._verified.clear()
+            self._verified[signed] = known
+        if not 0 <= self._signer.get_timestamp() - known[0] <= max_age:
             return None
-        wanted = _b64decode(signature)
-        for key in reversed(self._derived):
-            if hmac.compare_digest(wanted, hmac.digest(key, value, self._digest)):
-                break
-        else:
-            return None
-        payload, sep, stamp = value.rpartition(b".")
-        if not sep or not 0 <= self._signer.get_timestamp() - bytes_to_int(_b64decode(stamp)) <= max_age:
-            return None
-        if payload[:1] == b".":
-            json = zlib.decompress(_b64decode(payload[1:]))
-        else:
-            json = _b64decode(payload)
-        return (self.serializer.loads(json.decode("utf-8")),)
+        return (self.serializer.loads(known[1]),)
 
 
 _ON_GOOGLE = "_framework_on_google_host"

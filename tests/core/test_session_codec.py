@@ -134,3 +134,16 @@ def test_a_bad_samesite_is_refused_as_werkzeug_refuses_it() -> None:
     attrs = {**ATTRS[0], "samesite": "sometimes"}
     with pytest.raises(ValueError, match="SameSite"):
         _session_cookie_header("session", "v", attrs, 4093)
+
+
+def test_a_remembered_token_is_checked_for_age_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, _ = _pair()
+    token = ours.dumps({"a": 1})
+    first = ours.loads(token, max_age=60)
+    first["a"] = 2  # the caller's copy: the next load parses afresh
+    assert ours.loads(token, max_age=60) == {"a": 1}
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: NOW + 61)
+    with pytest.raises(itsdangerous.SignatureExpired):
+        ours.loads(token, max_age=60)
+    tampered = ("x" if token[0] != "x" else "y") + token[1:]  # another payload under the remembered signature
+    assert _outcome(ours, tampered)[0] is itsdangerous.BadTimeSignature
