@@ -21,15 +21,13 @@ from deploy.local import output
 from deploy.local.headers import upstream_headers
 from deploy.local.processes import Child
 from deploy.local.venvs import KIT_BIN, VenvError, bin_dir_for
+from deploy.preflight import INSTANCE_MEMORY_MB  # GAE_MEMORY_MB by instance class (§1.4)
 
 # App Engine's default when app.yaml has no entrypoint (its exact flags are unconfirmed, §1.3).
 DEFAULT_ENTRYPOINT = "gunicorn -b :$PORT main:app"
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0  # what App Engine gives an /_ah/stop handler
 RESTART_PAUSE = 5.0  # a crashing service is started again at most this often
-# GAE_MEMORY_MB by instance class (§1.4).
-_MEMORY_MB = {"F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072, "B1": 384, "B2": 768, "B4": 1536,
-              "B4_1G": 3072, "B8": 3072}
 # `-b :$PORT` / `--bind=0.0.0.0:$PORT` listen on every interface; locally they are made loopback only.
 _WILDCARD_BIND = re.compile(r"(?<=[\s=])(?:0\.0\.0\.0|\[::\])?:(\$\{?PORT\}?)")
 
@@ -65,7 +63,7 @@ def service_environment(config: AppYaml, base: Mapping[str, str], *, port: int, 
         GAE_INSTANCE=secrets.token_hex(16),
         GAE_RUNTIME=config.runtime,
         GAE_APPLICATION=f"dev~{project}",
-        GAE_MEMORY_MB=str(_MEMORY_MB.get(config.instance_class, 384)),
+        GAE_MEMORY_MB=str(INSTANCE_MEMORY_MB.get(config.instance_class, 384)),
         PORT=str(port),
         HOST="127.0.0.1",
         PYTHONUNBUFFERED="1",

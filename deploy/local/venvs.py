@@ -3,7 +3,7 @@
 A service folder whose requirements.txt differs from the kit's gets a virtualenv built from it once, in
 `<app-dir>/.local/venvs/<hash>` (hash of the requirements, the Python version and whether gunicorn was
 added), reused until the file changes. The same requirements as the kit's, or none, use the kit's own
-interpreter. With no entrypoint, gunicorn is added as App Engine's buildpack adds it (§1.2).
+interpreter. With no entrypoint, gunicorn is added as App Engine's buildpack adds it (its pinned version, §1.2).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from deploy.config.requirements import read_requirements, requirement_names
 from deploy.config.yaml_nodes import Findings
 from deploy.local import output
 from deploy.local.processes import Child
+from deploy.preflight import BUILDPACK_GUNICORN
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 KIT_BIN = Path(sys.executable).parent
@@ -90,7 +91,7 @@ async def _build(service: str, requirements: Path, venv: Path, add_gunicorn: boo
         [sys.executable, "-m", "venv", "--without-pip", str(venv)],
         # The kit's pip installs into the new interpreter: no pip download into every service's venv.
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-         "--disable-pip-version-check", "--quiet", "-r", str(requirements)] + (["gunicorn"] if add_gunicorn else []),
+         "--disable-pip-version-check", "--quiet", "-r", str(requirements)] + ([BUILDPACK_GUNICORN] if add_gunicorn else []),
     ]
     for argv in steps:
         child = Child(f"{service} pip", argv, env=_pip_env(), cwd=requirements.parent)
