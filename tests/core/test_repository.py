@@ -78,7 +78,7 @@ def test_core_benchmark_apps_and_targets() -> None:
 
     assert set(core.APPS) == {"hello", "json", "routes1000"}
     assert set(core.FRAMEWORKS) == {"framework", "flask"}
-    assert core.TARGETS == {"throughput": 3.0, "routes_vs_small": 0.8, "cold_start": 0.7}
+    assert core.TARGETS == {"throughput": 3.0, "routes_vs_small": 0.8, "cold_start": 0.6, "peak_rss": 0.75}
     for name, (_, path) in core.APPS.items():
         answers = []
         for fw in core.FRAMEWORKS:
@@ -89,7 +89,8 @@ def test_core_benchmark_apps_and_targets() -> None:
             answers.append((status[0], body.strip()))
         assert answers[0] == answers[1], (name, answers)
     assert core.verdict("throughput", 3.2) == "ok" and core.verdict("throughput", 2.9) == "MISSED"
-    assert core.verdict("cold_start", 0.65) == "ok" and core.verdict("cold_start", 0.75) == "MISSED"
+    assert core.verdict("cold_start", 0.55) == "ok" and core.verdict("cold_start", 0.65) == "MISSED"
+    assert core.verdict("peak_rss", 0.7) == "ok" and core.verdict("peak_rss", 0.8) == "MISSED"
 
 
 def test_sample_app_takes_its_secret_key_from_app_yaml_env_variables() -> None:
