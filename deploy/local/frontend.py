@@ -117,6 +117,8 @@ class FrontEnd:
     # schemes cannot share a port, as they share 80/443 on App Engine).
     http_port: int | None = None
     https_port: int | None = None
+    # The token sent on to the services (the in-app middleware's); `token` is what platform callers send.
+    app_token: str | None = None
     _session: aiohttp.ClientSession | None = None
     _servers: list[asyncio.AbstractServer] = field(default_factory=list)
     _web_servers: list[web.Server] = field(default_factory=list)
@@ -262,7 +264,7 @@ class FrontEnd:
             return _error(503, f"service {backend.name!r} is not running (see its output above)")
         headers = upstream_headers(
             request.headers, client_ip=request.remote or "127.0.0.1", scheme=request.scheme,
-            front_end_host=request.host, token=self.token, from_platform=from_platform,
+            front_end_host=request.host, token=self.app_token or self.token, from_platform=from_platform,
             timeout_ms=int(timeout * 1000) - 1,
         )
         request["trace_id"] = headers["X-Cloud-Trace-Context"].split("/", 1)[0]

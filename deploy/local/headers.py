@@ -3,8 +3,8 @@ own (platform-facts §3.1, §3.2), and removes some response headers (§3.6).
 
 Requests from the local platform itself (cron scheduler, Cloud Tasks emulator) prove it with the runner's
 token (`X-Local-Platform-Token`); only they keep the cron and task headers. The front end forwards every
-request with the token, so the in-app middleware (framework.adapters.front_end.LocalFrontEnd) knows the
-headers it sees were set here.
+request with a second token, the services' own, so the in-app middleware (framework.adapters.front_end.
+LocalFrontEnd) knows the headers it sees were set here; an app that leaks it gives a client nothing here.
 """
 
 from __future__ import annotations

@@ -80,6 +80,10 @@ class Runner:
     limits: Limits = field(default_factory=Limits)
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Two tokens: `token` marks platform traffic coming in (cron, Cloud Tasks; never shown to an app);
+    # `app_token` goes out with every forwarded request for the in-app middleware. An app that echoes its
+    # request headers can leak `app_token`, which the front end does not accept as `token`.
+    app_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _children: list[Child] = field(default_factory=list)
     _instances: dict[str, ServiceInstance] = field(default_factory=dict)
     _front_end: FrontEnd | None = None
@@ -153,8 +157,9 @@ class Runner:
         self.env["LOCAL_PLATFORM_TOKEN"] = self.token
         self._session = aiohttp.ClientSession()
         self._instances = {
-            svc.service: ServiceInstance(svc, app_dir=self.app_dir, base_env=self.env, shared_env={},
-                                         token=self.token, session=self._session)
+            svc.service: ServiceInstance(svc, app_dir=self.app_dir, base_env=self.env,
+                                         shared_env={"LOCAL_PLATFORM_TOKEN": self.app_token},
+                                         token=self.app_token, session=self._session)
             for svc in self.project.services
         }
         default = "default" if "default" in self._instances else self.project.services[0].service
@@ -163,6 +168,7 @@ class Runner:
         output.listeners.append(self._console.log.line)
         self._front_end = FrontEnd(self._instances, self.project.dispatch, self.token, default, self.limits,
                                    on_request=self._console.log.record)
+        self._front_end.app_token = self.app_token
         self._front_end.http_port = self.port
         self._front_end.https_port = tls[0].getsockname()[1] if tls is not None else None
         await self._front_end.start(sockets, tls)

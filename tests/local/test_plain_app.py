@@ -154,7 +154,16 @@ def test_the_platform_keeps_cron_and_task_headers(plain: Running) -> None:
     headers = report["headers"]
     assert headers["x-appengine-cron"] == "true" and headers["x-appengine-user-ip"] == "0.1.0.2"
     assert headers["x-appengine-country"] == "ZZ"  # only cron/task headers are the caller's
-    assert headers["x-local-platform-token"] == token  # forwarded for the in-app middleware
+    forwarded = headers["x-local-platform-token"]  # the services' own token, for the in-app middleware
+    assert forwarded and forwarded != token
+
+
+def test_the_token_an_app_sees_does_not_open_the_front_end(plain: Running) -> None:
+    """An app that echoes its headers shows the token it was sent; that one cannot forge platform traffic."""
+    leaked = plain.json("/headers")["headers"]["x-local-platform-token"]
+    status, _, body = plain.request("GET", "/cron", headers={"X-Local-Platform-Token": leaked,
+                                                             "X-Appengine-Cron": "true"})
+    assert status == 403 and b"X-Local-Platform-Token" in body
 
 
 def test_response_headers_app_engine_removes(plain: Running) -> None:
