@@ -16,6 +16,7 @@ import warnings
 from importlib.machinery import PathFinder
 from importlib.util import module_from_spec
 
+from .deferred import defer_stdlib
 from .flags import env_flag
 from .flask_bridge import watch_flask_import
 
@@ -70,6 +71,8 @@ def _defer_werkzeug_package_init() -> None:
 
 
 _defer_werkzeug_package_init()
+if not env_flag("FRAMEWORK_EAGER_WERKZEUG"):
+    defer_stdlib()
 
 # public name -> (submodule, attribute in it)
 _EXPORTS: dict[str, tuple[str, str]] = {

@@ -1,0 +1,66 @@
+"""Standard-library modules that werkzeug imports at load time but only uses inside functions.
+
+`import framework` registers these as modules whose body runs on first attribute lookup, so a
+worker that never builds a UUID route, a "did you mean" routing hint or an e-mail style date does
+not pay for them (uuid calls platform.system() at import; email.utils pulls socket, random,
+calendar, locale and the e-mail charset tables): about a tenth of a small app's cold start.
+After the first lookup the module is exactly what a normal import gives. Set
+FRAMEWORK_EAGER_WERKZEUG=1 to turn this off (the same switch as the werkzeug package deferral).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import typing as t
+from importlib.util import find_spec, module_from_spec
+
+# Only modules that every importer on our load path binds with a plain `import x` (a `from x import y`
+# would run the body at once, gaining nothing) and touches only inside functions.
+DEFERRED = ("uuid", "difflib", "email.utils")
+
+
+def defer_module(name: str) -> bool:
+    """Register `name` (not yet imported) so its body runs on first attribute lookup; True if done."""
+    if name in sys.modules:
+        return False
+    parent_name, _, child = name.rpartition(".")
+    parent = importlib.import_module(parent_name) if parent_name else None
+    spec = find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is not None:
+        return False  # only plain modules: a package's submodule lookups would need more care
+    module = module_from_spec(spec)
+    lock = threading.RLock()  # gthread workers: a second thread waits until the body has run
+    state = {"done": False, "running": False}
+
+    def run_body(attr: str) -> t.Any:
+        if attr == "__path__":  # "is this a package?" probes from the import system
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+        with lock:
+            if not state["done"] and not state["running"]:
+                state["running"] = True
+                try:
+                    spec.loader.exec_module(module)  # type: ignore[union-attr]
+                finally:
+                    state["running"] = False
+                state["done"] = True
+                if module.__dict__.get("__getattr__") is run_body:
+                    del module.__dict__["__getattr__"]
+        try:
+            return module.__dict__[attr]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}") from None
+
+    module.__getattr__ = run_body  # type: ignore[method-assign]
+    sys.modules[name] = module
+    if parent is not None:
+        # `import email.utils` then `email.utils.x`: the import system sets this only when it loads.
+        setattr(parent, child, module)
+    return True
+
+
+def defer_stdlib() -> None:
+    """Defer every module in DEFERRED that nobody has imported yet."""
+    for name in DEFERRED:
+        defer_module(name)
