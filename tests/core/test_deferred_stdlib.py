@@ -1,0 +1,91 @@
+"""The standard-library modules `import framework` defers (framework/deferred.py) stay unrun through a
+first request, then behave exactly like a normal import: plain, `from` and threaded first use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.procs import REPO_ROOT
+
+FIRST_REQUEST = (
+    "import framework\n"
+    "app = framework.App('deferred')\n"
+    "@app.route('/')\n"
+    "def index():\n"
+    "    return 'hi'\n"
+    "environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',\n"
+    "           'wsgi.url_scheme': 'http', 'wsgi.input': __import__('io').BytesIO(), 'HTTP_HOST': 'localhost'}\n"
+    "seen = []\n"
+    "assert b''.join(app(environ, lambda s, h, e=None: seen.append(s))) == b'hi', seen\n"
+)
+# A module whose body has run holds its own names; a deferred one holds only the import system's.
+RAN = "{m: ('__getattr__' not in sys.modules[m].__dict__) for m in ('uuid', 'difflib', 'email.utils')}"
+
+
+def _run(code: str, **env: str) -> dict[str, object]:
+    environ = {k: v for k, v in os.environ.items() if k != "FRAMEWORK_EAGER_WERKZEUG"} | env
+    script = f"import sys, json\n{code}\nprint(json.dumps(result))"
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                         env=environ, timeout=120)
+    assert out.returncode == 0, out.stderr
+    value = json.loads(out.stdout.strip().splitlines()[-1])
+    assert isinstance(value, dict)
+    return value
+
+
+def test_a_first_request_runs_none_of_them() -> None:
+    result = _run(FIRST_REQUEST + f"result = {RAN}")
+    assert result == {"uuid": False, "difflib": False, "email.utils": False}
+
+
+def test_the_off_switch_imports_them_normally() -> None:
+    result = _run(FIRST_REQUEST + "result = {m: m in sys.modules for m in ('uuid', 'difflib', 'email.utils')}\n"
+                  f"result['ran'] = {RAN}", FRAMEWORK_EAGER_WERKZEUG="1")
+    assert result == {"uuid": True, "difflib": True, "email.utils": True,
+                      "ran": {"uuid": True, "difflib": True, "email.utils": True}}
+
+
+def test_every_way_of_using_them_works_after_deferral() -> None:
+    result = _run(
+        FIRST_REQUEST
+        + "import uuid, difflib, email.utils\n"
+        "from uuid import UUID\n"
+        "from werkzeug.http import http_date, parse_date\n"
+        "from werkzeug.routing import Map, Rule\n"
+        "m = Map([Rule('/u/<uuid:id>', endpoint='u')]).bind('localhost')\n"
+        "ep, args = m.match('/u/12345678-1234-5678-1234-567812345678')\n"
+        "result = {\n"
+        "    'uuid_route': str(args['id']), 'same_class': UUID is uuid.UUID is type(args['id']),\n"
+        "    'parse_date': parse_date('Sun, 06 Nov 1994 08:49:37 GMT').isoformat(), 'http_date': http_date(0),\n"
+        "    'close': difflib.get_close_matches('appel', ['apple']),\n"
+        "    'addr': list(email.utils.parseaddr('A <a@b.test>')),\n"
+        "    'missing': not hasattr(uuid, 'no_such_name'),\n"
+        f"    'ran': {RAN},\n"
+        "}\n"
+    )
+    assert result == {
+        "uuid_route": "12345678-1234-5678-1234-567812345678", "same_class": True,
+        "parse_date": "1994-11-06T08:49:37+00:00", "http_date": "Thu, 01 Jan 1970 00:00:00 GMT",
+        "close": ["apple"], "addr": ["A", "a@b.test"], "missing": True,
+        "ran": {"uuid": True, "difflib": True, "email.utils": True},
+    }
+
+
+def test_threads_racing_on_first_use_all_see_the_whole_module() -> None:
+    result = _run(
+        FIRST_REQUEST
+        + "import threading, uuid\n"
+        "start = threading.Barrier(8)\n"
+        "got = []\n"
+        "def use():\n"
+        "    start.wait()\n"
+        "    got.append(uuid.UUID(int=7).int)\n"
+        "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+        "[th.start() for th in threads]\n"
+        "[th.join() for th in threads]\n"
+        "result = {'got': got}\n"
+    )
+    assert result == {"got": [7] * 8}
