@@ -3,7 +3,8 @@
 `import framework` registers these as modules whose body runs on first attribute lookup, so a
 worker that never builds a UUID route, a "did you mean" routing hint or an e-mail style date does
 not pay for them (uuid calls platform.system() at import; email.utils pulls socket, random,
-calendar, locale and the e-mail charset tables): about a tenth of a small app's cold start.
+calendar, locale and the e-mail charset tables; bz2 and lzma come with shutil): about a tenth of a
+small app's cold start.
 After the first lookup the module is exactly what a normal import gives. Set
 FRAMEWORK_EAGER_WERKZEUG=1 to turn this off (the same switch as the werkzeug package deferral).
 """
@@ -17,8 +18,13 @@ import typing as t
 from importlib.util import find_spec, module_from_spec
 
 # Only modules that every importer on our load path binds with a plain `import x` (a `from x import y`
-# would run the body at once, gaining nothing) and touches only inside functions.
-DEFERRED = ("uuid", "difflib", "email.utils")
+# would run the body at once, gaining nothing) and touches only inside functions. Each maps to the C
+# extension it needs, or None: shutil probes `import bz2` / `import lzma` to learn whether those
+# archive formats work, so they are deferred only when the extension is there and the probe's answer
+# stays true.
+DEFERRED: dict[str, str | None] = {
+    "uuid": None, "difflib": None, "email.utils": None, "bz2": "_bz2", "lzma": "_lzma",
+}
 
 
 def defer_module(name: str) -> bool:
@@ -62,5 +68,6 @@ def defer_module(name: str) -> bool:
 
 def defer_stdlib() -> None:
     """Defer every module in DEFERRED that nobody has imported yet."""
-    for name in DEFERRED:
-        defer_module(name)
+    for name, extension in DEFERRED.items():
+        if extension is None or find_spec(extension) is not None:
+            defer_module(name)
