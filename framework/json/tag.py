@@ -7,9 +7,9 @@ back into Python values. Used by the signed cookie session (`framework.sessions`
 from __future__ import annotations
 
 import typing as t
+import uuid  # plain import: framework.deferred leaves its body unrun until the UUID tag is consulted
 from base64 import b64decode, b64encode
 from datetime import datetime
-from uuid import UUID
 
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
@@ -149,13 +149,16 @@ class TagUUID(JSONTag):
     key = " u"
 
     def check(self, value: t.Any) -> bool:
-        return isinstance(value, UUID)
+        # Read from the module's dict so a deferred uuid (framework.deferred) stays unrun: until its
+        # body has run there is no UUID class, hence no instance to tag.
+        cls = uuid.__dict__.get("UUID")
+        return cls is not None and isinstance(value, cls)
 
     def to_json(self, value: t.Any) -> t.Any:
         return value.hex
 
     def to_python(self, value: t.Any) -> t.Any:
-        return UUID(value)
+        return uuid.UUID(value)
 
 
 class TagDateTime(JSONTag):
