@@ -24,7 +24,6 @@ from importlib.util import find_spec, module_from_spec
 # stays true.
 DEFERRED: dict[str, str | None] = {
     "uuid": None, "difflib": None, "email.utils": None, "bz2": "_bz2", "lzma": "_lzma",
-    "pickle": None,  # jinja2's bytecode cache imports it, for apps with templates
 }
 
 
