@@ -7,9 +7,7 @@ through GCE_METADATA_HOST exactly as Google's client libraries allow.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import _PLATFORM_VARS
+from tests.support.metadata import MetadataStandIn, metadata_server
 from tests.support.procs import REPO_ROOT, Server, free_port, get_until_closed, run_server, venv_tool
 
 pytestmark = pytest.mark.slow
@@ -54,45 +53,21 @@ def cron():
 '''
 
 
-class _MetadataStandIn(http.server.BaseHTTPRequestHandler):
-    """Stands in for Google's metadata server (it cannot run here): answers the project id."""
-
-    asked: list[tuple[str, str | None]] = []
-
-    def do_GET(self) -> None:
-        type(self).asked.append((self.path, self.headers.get("Metadata-Flavor")))
-        body = b"run-proj"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+@pytest.fixture(scope="module")
+def metadata() -> Iterator[MetadataStandIn]:
+    with metadata_server("run-proj") as stand_in:
+        yield stand_in
 
 
 @pytest.fixture(scope="module")
-def metadata() -> Iterator[str]:
-    _MetadataStandIn.asked = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _MetadataStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def cloud_run(metadata: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def cloud_run(metadata: MetadataStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp_path: Path = tmp_path_factory.mktemp("cloud-run")
     (tmp_path / "run_test_app.py").write_text(APP_SOURCE)
     port = free_port()
     env = {
         "K_SERVICE": "orders", "K_REVISION": "orders-00007-xyz", "K_CONFIGURATION": "orders", "PORT": str(port),
         "HOST": "127.0.0.1",  # tests bind loopback; on Cloud Run the config binds 0.0.0.0
-        "GCE_METADATA_HOST": metadata,
+        "GCE_METADATA_HOST": metadata.host,
         "WEB_CONCURRENCY": "1",  # one worker: the metadata stand-in is asked once per process
     }
     cmd = [venv_tool("gunicorn"), "-c", str(REPO_ROOT / "gunicorn.conf.py"), "--chdir", str(tmp_path),
@@ -131,7 +106,7 @@ def test_app_engine_headers_from_a_client_are_not_trusted(cloud_run: Server) -> 
     assert status == 403
 
 
-def test_json_logs_with_the_trace_project_from_the_metadata_server(cloud_run: Server) -> None:
+def test_json_logs_with_the_trace_project_from_the_metadata_server(cloud_run: Server, metadata: MetadataStandIn) -> None:
     status, body = _reply(get_until_closed(cloud_run, "/log", {"X-Cloud-Trace-Context": f"{TRACE}/5;o=1"}))
     assert (status, body) == (200, b"logged")
     deadline = time.monotonic() + 10
@@ -140,7 +115,7 @@ def test_json_logs_with_the_trace_project_from_the_metadata_server(cloud_run: Se
         time.sleep(0.05)
     assert entries[0]["severity"] == "WARNING"
     assert entries[0]["logging.googleapis.com/trace"] == f"projects/run-proj/traces/{TRACE}"
-    assert ("/computeMetadata/v1/project/project-id", "Google") in _MetadataStandIn.asked
+    assert ("/computeMetadata/v1/project/project-id", "Google") in metadata.asked
     # Every line gunicorn and the app wrote is structured JSON: no plain-text line on Cloud Run.
     plain = [line for line in cloud_run.log().splitlines() if line.strip() and not line.startswith("{")]
     assert plain == []

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import logging
 import socket
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from framework.adapters import cloud_logging
 from framework.adapters.cloud_logging import CloudLoggingFormatter, choose_format, severity
+from tests.support.metadata import MetadataStandIn, metadata_server
 
 
 def _record(msg: str = "hello %s", args: tuple = ("world",), level: int = logging.WARNING,
@@ -101,44 +100,20 @@ def test_handler_follows_sys_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().err)["message"] == "to the current stderr"
 
 
-class _FakeMetadata(http.server.BaseHTTPRequestHandler):
-    """Stands in for Google's metadata server, which cannot run here: answers the project id."""
-
-    asked: list[tuple[str, str | None]] = []
-
-    def do_GET(self) -> None:
-        type(self).asked.append((self.path, self.headers.get("Metadata-Flavor")))
-        body = b"fake-proj"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def fake_metadata() -> Iterator[str]:
-    _FakeMetadata.asked = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeMetadata)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def fake_metadata() -> Iterator[MetadataStandIn]:
+    with metadata_server("fake-proj") as stand_in:
+        yield stand_in
 
 
 def test_cloud_run_asks_the_metadata_server_once_for_the_trace_project(
-    fake_metadata: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fake_metadata: MetadataStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from framework import App
 
     monkeypatch.setenv("K_SERVICE", "svc")  # Cloud Run sets no project variable
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    monkeypatch.setenv(cloud_logging.METADATA_HOST_ENV, fake_metadata)
+    monkeypatch.setenv(cloud_logging.METADATA_HOST_ENV, fake_metadata.host)
     app = App("on_cloud_run")
 
     @app.get("/")
@@ -154,7 +129,7 @@ def test_cloud_run_asks_the_metadata_server_once_for_the_trace_project(
     traced = [e for e in entries if e["message"] == "traced line"]
     assert len(traced) == 2
     assert {e["logging.googleapis.com/trace"] for e in traced} == {"projects/fake-proj/traces/4bf92f3577b34da6a3ce929d0e0e4736"}
-    assert _FakeMetadata.asked == [("/computeMetadata/v1/project/project-id", "Google")]
+    assert fake_metadata.asked == [("/computeMetadata/v1/project/project-id", "Google")]
 
 
 def test_unreachable_metadata_server_means_no_trace_field_not_an_error() -> None:
