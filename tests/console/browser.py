@@ -94,28 +94,26 @@ def skip_without_browser() -> None:
 
 
 def click_and_load(driver: Any, element: Any, timeout: float = 30.0) -> None:
-    """Click a link or a form's button and wait until the next page has replaced this one.
-
-    `element` may be a callable that finds it: then a node Chromium reports as detached (the document was
-    still settling) is found again and clicked, up to three times.
-    """
+    """Click a link or a form's button and wait until the next page has replaced this one."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    find = element if callable(element) else (lambda: element)
-    for attempt in range(3):
-        page = driver.find_element(By.TAG_NAME, "html")
-        target = find()
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+    def replaced(_: Any) -> bool:
+        # Chromium reports the old page's node either as stale or as "does not belong to the document".
         try:
-            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
-            target.click()
-            break
-        except (StaleElementReferenceException, WebDriverException) as exc:
-            detached = isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in str(exc)
-            if not (callable(element) and detached) or attempt == 2:
-                raise
-            time.sleep(0.2)
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, timeout).until(replaced)
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")

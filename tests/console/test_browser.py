@@ -114,8 +114,7 @@ def test_run_a_cron_job_now_and_see_its_request_and_log_line(runner: Running, br
     job = browser.find_element(By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]")
     assert "cron.yaml every 24 hours" in job.text and "not since the runner started" in job.text
     screenshot(browser, "cron")
-    click_and_load(browser, lambda: browser.find_element(
-        By.XPATH, "//table[@id='jobs']//tr[td/code[text()='/cron/tick']]//*[contains(@class, 'run-now')]"))
+    click_and_load(browser, job.find_element(By.CLASS_NAME, "run-now"))
     assert "Started /cron/tick" in text(browser)
 
     browser.get(console(runner) + "/requests")
