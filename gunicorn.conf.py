@@ -19,28 +19,17 @@ from typing import Any
 
 import gunicorn
 
+from framework.instance import positive_int, workers_for_memory
+
 # Google's recommended workers per instance class, keyed by the class's memory (GAE_MEMORY_MB):
 # F1/B1 384 MB -> 2, F2/B2 768 MB -> 4, F4/B4 and up -> 8.
 _WORKERS_BY_MEMORY = ((384, 2), (768, 4))
 _MAX_WORKERS = 8
 
 
-def _positive_int(value: str | None) -> int | None:
-    try:
-        number = int(value) if value else 0
-    except ValueError:
-        return None
-    return number if number > 0 else None
-
-
 def appengine_workers(memory_mb: int | None) -> int:
     """Workers for an App Engine instance with `memory_mb` (unknown: the default F1 class)."""
-    if memory_mb is None:
-        return _WORKERS_BY_MEMORY[0][1]
-    for limit, workers in _WORKERS_BY_MEMORY:
-        if memory_mb <= limit:
-            return workers
-    return _MAX_WORKERS
+    return workers_for_memory(memory_mb, _WORKERS_BY_MEMORY, _MAX_WORKERS)
 
 
 def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str, Any]:
@@ -51,22 +40,22 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None) -> dict[str,
     cpus = max(1, cpu_count or 1)
 
     if appengine:
-        workers, threads = appengine_workers(_positive_int(env.get("GAE_MEMORY_MB"))), 4
+        workers, threads = appengine_workers(positive_int(env.get("GAE_MEMORY_MB"))), 4
     elif cloud_run:
         workers, threads = cpus, 8  # Cloud Run's advice: one worker per CPU, threads for I/O waits
     else:
         workers, threads = 1, 4  # local: one process, so in-memory state behaves predictably
-    workers = _positive_int(env.get("WEB_CONCURRENCY")) or workers
-    threads = _positive_int(env.get("GUNICORN_THREADS")) or threads
+    workers = positive_int(env.get("WEB_CONCURRENCY")) or workers
+    threads = positive_int(env.get("GUNICORN_THREADS")) or threads
 
     host = env.get("HOST") or ("0.0.0.0" if on_google else "127.0.0.1")
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    port = _positive_int(env.get("PORT")) or 8080
+    port = positive_int(env.get("PORT")) or 8080
 
     # App Engine (10 min automatic, 24 h basic/manual) and Cloud Run enforce request deadlines
     # themselves; a gunicorn timeout would only cut legitimate long requests on those hosts.
-    timeout = _positive_int(env.get("GUNICORN_TIMEOUT")) or (0 if on_google else 120)
+    timeout = positive_int(env.get("GUNICORN_TIMEOUT")) or (0 if on_google else 120)
     # App Engine sends SIGKILL 2 s after SIGTERM; Cloud Run allows 10 s.
     graceful_timeout = 1 if appengine else 8 if cloud_run else 5
 

@@ -31,6 +31,7 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer, WorkerProcess
 
+from framework.instance import positive_int, workers_for_memory
 from framework.platform import detect
 
 # Worker processes per App Engine instance class, keyed by its memory (GAE_MEMORY_MB, platform-facts §1.4).
@@ -69,22 +70,9 @@ class Settings:
     project: str | None
 
 
-def _positive_int(value: str | None) -> int | None:
-    try:
-        number = int(value) if value else 0
-    except ValueError:
-        return None
-    return number if number > 0 else None
-
-
 def appengine_workers(memory_mb: int | None) -> int:
     """Worker processes for an App Engine instance with `memory_mb` (unknown: the default F1 class)."""
-    if memory_mb is None:
-        return _WORKERS_BY_MEMORY[0][1]
-    for limit, workers in _WORKERS_BY_MEMORY:
-        if memory_mb <= limit:
-            return workers
-    return _MAX_APPENGINE_WORKERS
+    return workers_for_memory(memory_mb, _WORKERS_BY_MEMORY, _MAX_APPENGINE_WORKERS)
 
 
 def app_yaml_concurrency(app_dir: Path) -> int | None:
@@ -98,7 +86,7 @@ def app_yaml_concurrency(app_dir: Path) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     match = _CONCURRENCY_LINE.search(text)
-    return _positive_int(match.group(1)) if match else None
+    return positive_int(match.group(1)) if match else None
 
 
 def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Path | None = None) -> Settings:
@@ -111,16 +99,16 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
     if appengine:
         # The CPUs an instance may use are not published (§1.4 gives clock rates only): the class decides,
         # capped by what the sandbox reports.
-        workers = min(appengine_workers(_positive_int(env.get("GAE_MEMORY_MB"))), cpus)
+        workers = min(appengine_workers(positive_int(env.get("GAE_MEMORY_MB"))), cpus)
         concurrency = APPENGINE_CONCURRENCY
     elif cloud_run:
         workers, concurrency = cpus, CLOUD_RUN_CONCURRENCY
     else:
         workers, concurrency = 1, LOCAL_CONCURRENCY  # one process: in-memory state behaves predictably
-    concurrency = (_positive_int(env.get("FRAMEWORK_MAX_CONCURRENT_REQUESTS"))
+    concurrency = (positive_int(env.get("FRAMEWORK_MAX_CONCURRENT_REQUESTS"))
                    or (app_yaml_concurrency(app_dir) if app_dir is not None else None) or concurrency)
-    workers = _positive_int(env.get("WEB_CONCURRENCY")) or workers
-    threads = _positive_int(env.get("FRAMEWORK_SERVER_THREADS")) or min(
+    workers = positive_int(env.get("WEB_CONCURRENCY")) or workers
+    threads = positive_int(env.get("FRAMEWORK_SERVER_THREADS")) or min(
         MAX_THREADS, max(MIN_THREADS, math.ceil(concurrency / workers)))
 
     on_google = appengine or cloud_run
@@ -129,7 +117,7 @@ def compute_settings(env: Mapping[str, str], cpu_count: int | None, app_dir: Pat
     project = detect(env).project
     return Settings(
         host=host.strip("[]"),
-        port=_positive_int(env.get("PORT")) or 8080,
+        port=positive_int(env.get("PORT")) or 8080,
         workers=workers,
         threads=threads,
         kill_timeout=_KILL_TIMEOUT[host_kind],
