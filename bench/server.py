@@ -224,8 +224,8 @@ def tree_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> str:
-    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
+def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None, threads: int = 2) -> str:
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
     if script is not None:
         cmd[1:1] = ["-s", str(script)]
     return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
