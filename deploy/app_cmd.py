@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from deploy import stage as staging
 from deploy.check import run_check, split_targets
 from deploy.config.app_yaml import version_problems
 from deploy.config.problems import ConfigError
-from deploy.config.project import load_project
+from deploy.config.project import Project, load_project
 from deploy.preflight import PreflightError, preflight
 
 
@@ -61,6 +62,19 @@ def deploy_app(args: argparse.Namespace) -> int:
     except (staging.StageError, ConfigError) as exc:
         print(f"app: not deployed: stage refused\n{exc}", file=sys.stderr)
         return 1
+    status = 1
+    try:
+        status = _deploy_staged(args, app_dir, project, upload, staged)
+        return status
+    finally:
+        # Our own temporary copy goes once gcloud has read it; kept when the printed command is still to run.
+        if args.out is None and not args.dry_run and status != gc.NOT_FOUND:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _deploy_staged(args: argparse.Namespace, app_dir: Path, project: Project, upload: staging.UploadSet,
+                   staged: Path) -> int:
+    """preflight every service from the staged folder, then gcloud app deploy from it."""
     print(staging.summary(upload, staged))
     if args.skip_preflight:
         print("preflight: skipped (--skip-preflight)")

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ import yaml
 
 from deploy import gcloud as gc
 from deploy import stage as staging
-from deploy.config.app_yaml import load_app_yaml
+from deploy.config.app_yaml import AppYaml, load_app_yaml
 from deploy.config.problems import ConfigError
 from deploy.preflight import PreflightError, preflight_functions
 
@@ -193,6 +194,19 @@ def command(args: argparse.Namespace) -> int:
     except (FunctionsError, staging.StageError, ConfigError) as exc:
         print(f"functions: refused\n{exc}", file=sys.stderr)
         return 1
+    status = 1
+    try:
+        status = _deploy_staged(args, app_dir, app_yaml, runtime, entries, deployments, staged)
+        return status
+    finally:
+        # Our own temporary copy goes once gcloud has read it; kept when the printed command is still to run.
+        if args.out is None and not args.dry_run and status != gc.NOT_FOUND:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _deploy_staged(args: argparse.Namespace, app_dir: Path, app_yaml: AppYaml | None, runtime: str,
+                   entries: Sequence[EntryPoint], deployments: Sequence[Deployment], staged: Path) -> int:
+    """preflight the entry points from the staged folder, then one gcloud functions deploy each."""
     print(f"staged the upload in {staged}")
     variables = dict(app_yaml.env_variables) if app_yaml else {}
     if args.skip_preflight:

@@ -131,7 +131,7 @@ def test_second_service_deploys_its_own_yaml(tmp_path: Path) -> None:
                                               "entrypoint: gunicorn -b :$PORT main:app\n")
     (root / "dispatch.yaml").write_text("dispatch:\n- url: \"*/work/*\"\n  service: worker\n")
     done, calls = deploy(tmp_path, "app", str(root), "worker/app.yaml", "app.yaml", "dispatch.yaml",
-                         "--skip-preflight")
+                         "--skip-preflight", "--out", str(tmp_path / "staged"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK: 0 errors, 0 warnings in 3 files" in done.stdout  # dispatch's `worker` is deployed too
     assert [c["argv"] for c in calls] == [["app", "deploy", "app.yaml", "worker/app.yaml", "dispatch.yaml"]]
@@ -221,6 +221,21 @@ def test_logs_and_browse(tmp_path: Path) -> None:
     assert [c["argv"] for c in calls] == [["app", "browse", "--no-launch-browser"]]
 
 
+def test_without_out_the_temporary_staging_folder_goes_once_gcloud_has_run(tmp_path: Path, wsgi_app: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--skip-preflight", env={"TMPDIR": str(temp)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert Path(calls[0]["cwd"]).parent == temp  # gcloud ran in a staging folder made in TMPDIR ...
+    assert list(temp.iterdir()) == []  # ... which is gone once it has finished
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--skip-preflight", env={"TMPDIR": str(temp),
+                                                                                   "FAKE_GCLOUD_EXIT": "3"})
+    assert done.returncode == 3 and len(calls) == 1 and list(temp.iterdir()) == []  # also when gcloud fails
+    done, calls = deploy(tmp_path, "app", str(wsgi_app), "--skip-preflight", "--dry-run", env={"TMPDIR": str(temp)})
+    kept = list(temp.iterdir())  # a dry run prints a command to run later, in the folder it names: kept
+    assert done.returncode == 0 and calls == [] and len(kept) == 1 and f"cd {kept[0]}" in done.stdout
+
+
 # --- functions ----------------------------------------------------------------------------------------------
 def test_functions_deploys_each_entry_point_of_the_kits_main(tmp_path: Path) -> None:
     staged = tmp_path / "staged"
@@ -290,6 +305,20 @@ def test_functions_triggers_come_from_on_event_registrations(tmp_path: Path) -> 
          "--trigger-event-filters=type=google.cloud.storage.object.v1.deleted",
          "--trigger-event-filters=bucket=media", "--quiet"],
     ]
+
+
+def test_functions_without_out_removes_its_temporary_staging_folder(tmp_path: Path) -> None:
+    app_dir = tmp_path / "events_app"
+    app_dir.mkdir()
+    (app_dir / "main.py").write_text(EVENTS_MAIN)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done, calls = deploy(tmp_path, "functions", str(app_dir), "--runtime", "python313", "--yes", "--skip-preflight",
+                         env={"TMPDIR": str(temp)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    sources = {arg for call in calls for arg in call["argv"] if arg.startswith("--source=")}
+    assert len(calls) == 3 and len(sources) == 1 and Path(sources.pop()[len("--source="):]).parent == temp
+    assert list(temp.iterdir()) == []
 
 
 def test_functions_plan_refusals() -> None:
