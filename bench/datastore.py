@@ -3,7 +3,7 @@
 `python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on SQLite as
 `make run` uses it). Floor: a no-op gRPC server in its own process answering an empty message, called with a
 raw channel in the same run; Lookup, Commit and RunQuery of one entity are reported as ratios to it, both
-through google-cloud-datastore and as raw protobuf calls (the emulator's own cost). Paging: a kind of
+through google-cloud-datastore (what the target judges) and as raw protobuf calls (the emulator's own cost). Paging: a kind of
 BENCH_DATASTORE_PAGING entities (default 100000) read to the end in batches, first pages against last.
 Scaling: two kinds of the same shape, small and big, queried alternately with the same indexed equality
 filter (10 results each). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (default 1000 /
@@ -27,7 +27,8 @@ GROUP_SIZE = 10  # entities per value of the indexed property: every measured qu
 BATCH = 500  # entities per put_multi call (what ndb batches into one commit anyway)
 SAMPLES = 300  # queries per latency measurement
 TARGET_RATIO = 1.5
-FLOOR_TARGET = 2.0  # issue 11: single-entity Lookup, RunQuery (and Commit, plus an fsync when durable) within 2x
+FLOOR_TARGET = 2.0  # issue 11: single-entity Lookup, RunQuery, Commit through the client within 2x (+ one fsync
+# for a durable Commit); the verdict judges the google-cloud-datastore figure, the raw one shows the emulator's own cost
 NOOP_METHOD = "/bench.Noop/Call"
 
 
@@ -302,6 +303,12 @@ def paging(address: str, total: int) -> tuple[float, float, int]:
     return statistics.median(times[:edge]) * 1000, statistics.median(times[-edge:]) * 1000, len(times)
 
 
+def floor_allowance(name: str, fsync: float, floor_per_second: float) -> float:
+    """Issue 11's target as a ratio to the floor: 2x, and for a durable Commit 2x plus one fsync (`fsync`
+    seconds, measured in the same directory) expressed in floor round trips."""
+    return FLOOR_TARGET + (fsync * floor_per_second if name == "Commit" else 0.0)
+
+
 def bench_floor(data_dir: str | None, seconds: float, pages: int) -> None:
     """Round trips beside the no-op floor, and paging, for one store."""
     import grpc
@@ -320,11 +327,11 @@ def bench_floor(data_dir: str | None, seconds: float, pages: int) -> None:
         for name in ("Lookup", "Commit", "RunQuery"):
             raw_rate, raw_ratio = paired(floor, raw[name], seconds)
             client_rate, client_ratio = paired(floor, client[name], seconds)
-            allowed = FLOOR_TARGET * (1 + (extra * floor_per_second if name == "Commit" else 0.0))
-            verdict = "met" if raw_ratio <= allowed else "MISSED"
-            print(f"   {name:<8} raw {raw_rate:7.0f}/s = {raw_ratio:4.2f}x floor "
-                  f"(target 2x{' + fsync' if extra and name == 'Commit' else ''}: {verdict});  "
-                  f"google-cloud-datastore {client_rate:7.0f}/s = {client_ratio:4.2f}x floor")
+            allowed = floor_allowance(name, extra, floor_per_second)
+            verdict = "met" if client_ratio <= allowed else "MISSED"
+            print(f"   {name:<8} google-cloud-datastore {client_rate:7.0f}/s = {client_ratio:4.2f}x floor "
+                  f"(target <= {allowed:.2f}x{' = 2x + one fsync' if extra and name == 'Commit' else ''}: "
+                  f"{verdict});  raw protobuf {raw_rate:7.0f}/s = {raw_ratio:4.2f}x floor")
         if extra:
             print(f"   one fsync in the data directory: {extra * 1000:.2f} ms")
         first, last, count = paging(address, pages)
