@@ -19,7 +19,39 @@ _GOOGLE_KINDS = (APPENGINE, CLOUD_FUNCTIONS, CLOUD_RUN)
 
 def on_google_host(environ: Mapping[str, str] | None = None) -> bool:
     """True on App Engine standard, Cloud Run and Cloud Functions: the same rule as `detect().on_google`."""
-    return _kind(os.environ if environ is None else environ) in _GOOGLE_KINDS
+    if environ is None:
+        data = _environ_bytes()
+        if data is not None:
+            return _on_google_bytes(data)
+        environ = os.environ
+    return _kind(environ) in _GOOGLE_KINDS
+
+
+_ENVIRON = os.environ
+
+
+def _environ_bytes() -> Mapping[bytes, bytes] | None:
+    """os.environ's own dict (bytes to bytes on POSIX), or None elsewhere or if os.environ was replaced.
+
+    The session code asks on every request: `os.environ.get` encodes each key and decodes each value,
+    a few times the cost of reading the dict it keeps in step (setenv, monkeypatch and putenv through
+    os.environ all update it)."""
+    if os.environ is not _ENVIRON or os.name != "posix":
+        return None
+    data = getattr(_ENVIRON, "_data", None)
+    return data if type(data) is dict else None
+
+
+def _on_google_bytes(env: Mapping[bytes, bytes]) -> bool:
+    """`_kind(env) in _GOOGLE_KINDS` for os.environ's bytes dict (keys and values are ASCII here)."""
+    gae_env = env.get(b"GAE_ENV")
+    if gae_env == b"standard":
+        return True
+    if gae_env == b"localdev":
+        return False
+    if env.get(b"K_SERVICE"):
+        return True
+    return bool(env.get(b"FUNCTION_NAME") and env.get(b"GCP_PROJECT"))
 
 
 @dataclass(frozen=True)

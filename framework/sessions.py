@@ -107,7 +107,10 @@ class _CookieSerializer(URLSafeTimedSerializer):
         self._digest = signer.digest_method
         # Newest key last, as itsdangerous signs with the last and verifies newest first.
         self._derived = [signer.derive_key(key) for key in self.secret_keys]
-        self._verified: dict[bytes, tuple[int, str]] = {}
+        # token -> [signing time, JSON text, None or (flat value parsed from it, tag changes then)].
+        self._verified: dict[bytes, list[t.Any]] = {}
+        serializer: t.Any = self.serializer
+        self._tags: TaggedJSONSerializer | None = serializer if type(serializer) is TaggedJSONSerializer else None
         self._plain_signer = (
             type(signer) is TimestampSigner and signer.sep == b"." and type(signer.algorithm) is HMACAlgorithm
             and self.is_text_serializer and not self.fallback_signers
@@ -123,8 +126,13 @@ class _CookieSerializer(URLSafeTimedSerializer):
             payload = b"." + _b64encode(compressed)
         else:
             payload = _b64encode(json)
-        value = payload + b"." + _b64encode(int_to_bytes(self._signer.get_timestamp()))
-        return (value + b"." + _b64encode(hmac.digest(self._derived[-1], value, self._digest))).decode("utf-8")
+        signed_at = self._signer.get_timestamp()
+        value = payload + b"." + _b64encode(int_to_bytes(signed_at))
+        token = value + b"." + _b64encode(hmac.digest(self._derived[-1], value, self._digest))
+        # The browser sends this token back with its next request: remembered as verified, since
+        # checking its signature could only repeat what was just computed with the newest key.
+        self._remember(token, [signed_at, text if isinstance(text, str) else json.decode("utf-8"), None])
+        return token.decode("utf-8")
 
     def loads(  # type: ignore[override]
         self, s: str | bytes, max_age: int | None = None, return_timestamp: bool = False,
@@ -145,9 +153,10 @@ class _CookieSerializer(URLSafeTimedSerializer):
     def _verified_payload(self, s: str | bytes, max_age: int) -> tuple[t.Any] | None:
         """`(value,)` of a token with a good signature and age, in time; None (or an error) otherwise.
 
-        A browser sends the same cookie with many requests: a token whose signature checked out is
-        remembered with its signing time and JSON text (the keys cannot change for this serializer),
-        so only the age is checked again and the value parsed afresh."""
+        A browser sends the same cookie with many requests: a token whose signature checked out (or
+        that this serializer signed) is remembered with its signing time and JSON text (the keys
+        cannot change for this serializer), so only its age is checked again. Only successes are
+        remembered, keyed by the exact token, so a changed byte is a miss and is verified in full."""
         signed = s.encode("utf-8") if isinstance(s, str) else s
         known = self._verified.get(signed)
         if known is None:
@@ -168,13 +177,40 @@ class _CookieSerializer(URLSafeTimedSerializer):
                 json = zlib.decompress(_b64decode(payload[1:]))
             else:
                 json = _b64decode(payload)
-            known = (signed_at, json.decode("utf-8"))
-            if len(self._verified) >= 128:
-                self._verified.clear()
-            self._verified[signed] = known
+            known = [signed_at, json.decode("utf-8"), None]
+            self._remember(signed, known)
         if not 0 <= self._signer.get_timestamp() - known[0] <= max_age:
             return None
-        return (self.serializer.loads(known[1]),)
+        flat = known[2]
+        tags = self._tags
+        if flat is not None and tags is not None and flat[1] == tags.changes:
+            return (dict(flat[0]),)
+        data = self.serializer.loads(known[1])
+        if tags is not None and _is_flat(data):
+            known[2] = (dict(data), tags.changes)
+        return (data,)
+
+    def _remember(self, token: bytes, entry: list[t.Any]) -> None:
+        """Keep `entry` for `token`, dropping the oldest entries beyond a bound."""
+        verified = self._verified
+        while len(verified) >= _VERIFIED_MAX:
+            try:
+                del verified[next(iter(verified))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+                break
+        verified[token] = entry
+
+
+#: Verified tokens remembered per serializer (a token is at most MAX_COOKIE_SIZE, 4 KiB by default).
+_VERIFIED_MAX = 256
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_flat(data: t.Any) -> bool:
+    """Whether `data` is a plain dict of str keys to immutable plain scalars, so a shallow copy of it
+    is as good as parsing its JSON again (while no tag is registered: the serializer counts changes)
+    and no caller can reach the kept copy through the one it gets."""
+    return type(data) is dict and all(type(k) is str and type(v) in _SCALARS for k, v in data.items())
 
 
 _ON_GOOGLE = "_framework_on_google_host"

@@ -180,7 +180,7 @@ class TagDateTime(JSONTag):
 class TaggedJSONSerializer:
     """Serializer with a registry of tags, checked in order; `dumps`/`loads` give and take compact JSON."""
 
-    __slots__ = ("order", "tags")
+    __slots__ = ("changes", "order", "tags")
 
     default_tags: t.ClassVar[list[type[JSONTag]]] = [
         TagDict, PassDict, TagTuple, PassList, TagBytes, TagMarkup, TagUUID, TagDateTime,
@@ -189,12 +189,15 @@ class TaggedJSONSerializer:
     def __init__(self) -> None:
         self.tags: dict[str, JSONTag] = {}
         self.order: list[JSONTag] = []
+        #: Tags registered so far: a value parsed earlier may read differently once this changes.
+        self.changes = 0
         for tag_class in self.default_tags:
             self.register(tag_class)
 
     def register(self, tag_class: type[JSONTag], force: bool = False, index: int | None = None) -> None:
         """Add a tag; an existing key needs `force=True`; `index` places it in the check order."""
         tag = tag_class(self)
+        self.changes += 1
         if tag.key:
             if tag.key in self.tags and not force:
                 raise KeyError(f"a tag with the key {tag.key!r} is already registered")

@@ -6,6 +6,7 @@ type and message as itsdangerous' URLSafeTimedSerializer gives.
 
 from __future__ import annotations
 
+import hmac
 import typing as t
 
 import itsdangerous
@@ -147,3 +148,95 @@ def test_a_remembered_token_is_checked_for_age_again(monkeypatch: pytest.MonkeyP
         ours.loads(token, max_age=60)
     tampered = ("x" if token[0] != "x" else "y") + token[1:]  # another payload under the remembered signature
     assert _outcome(ours, tampered)[0] is itsdangerous.BadTimeSignature
+
+
+def test_a_token_it_signed_loads_without_a_signature_check_but_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _pair()
+    token = ours.dumps({"user": "ada", "n": 1})
+    checks: list[bytes] = []
+    real_digest = hmac.digest
+
+    def counting_digest(key: bytes, msg: bytes, digest: t.Any) -> bytes:
+        checks.append(msg)
+        return real_digest(key, msg, digest)
+
+    monkeypatch.setattr(hmac, "digest", counting_digest)
+    assert ours.loads(token, max_age=60) == {"user": "ada", "n": 1}
+    assert checks == []  # remembered when signed: the browser's next request does not re-verify it
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: NOW + 61)
+    with pytest.raises(itsdangerous.SignatureExpired):
+        ours.loads(token, max_age=60)
+    with pytest.raises(itsdangerous.SignatureExpired):
+        theirs.loads(token, max_age=60)
+
+
+@pytest.mark.parametrize("where", [0, -1, -12])
+def test_a_changed_byte_of_a_remembered_token_is_verified_and_refused(where: int) -> None:
+    ours, theirs = _pair()
+    token = ours.dumps({"user": "ada", "n": 1})
+    assert ours.loads(token, max_age=60) == {"user": "ada", "n": 1}
+    i = where % len(token)
+    tampered = token[:i] + ("B" if token[i] != "B" else "C") + token[i + 1:]
+    assert _outcome(ours, tampered) == _outcome(theirs, tampered)
+    assert _outcome(ours, tampered)[0] != "loaded"
+
+
+def test_each_load_of_a_remembered_token_gets_its_own_value() -> None:
+    ours, theirs = _pair()
+    token = ours.dumps({"user": "ada", "n": 1, "x": None, "f": 1.5, "ok": True})
+    first = ours.loads(token, max_age=60)  # parsed, and kept as a flat value
+    second = ours.loads(token, max_age=60)  # a copy of the kept value
+    first["user"] = "eve"
+    second["n"] = 99
+    second.clear()
+    third = ours.loads(token, max_age=60)
+    assert third == {"user": "ada", "n": 1, "x": None, "f": 1.5, "ok": True}
+    assert third is not first and third is not second
+    assert list(third) == list(theirs.loads(token, max_age=60))  # the JSON's key order, as itsdangerous gives
+
+
+def test_nested_values_are_parsed_afresh_every_time() -> None:
+    ours, _ = _pair()
+    token = ours.dumps({"cart": [1, 2], "t": (1, 2)})
+    first = ours.loads(token, max_age=60)
+    first["cart"].append(3)
+    assert ours.loads(token, max_age=60) == {"cart": [1, 2], "t": (1, 2)}
+
+
+def test_a_tag_registered_after_a_load_applies_to_the_next() -> None:
+    from framework.json.tag import JSONTag, TaggedJSONSerializer
+
+    class TagShout(JSONTag):
+        __slots__ = ()
+        key = " shout"
+
+        def check(self, value: t.Any) -> bool:
+            return False
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return value
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return value.upper()
+
+    tags = TaggedJSONSerializer()
+    interface = SecureCookieSessionInterface()
+    ours = _CookieSerializer(
+        KEYS, salt=interface.salt, serializer=tags,
+        signer_kwargs={"key_derivation": interface.key_derivation, "digest_method": interface.digest_method},
+    )
+    token = ours.dumps({" shout": "hello"})
+    assert ours.loads(token, max_age=60) == {" shout": "hello"}
+    assert ours.loads(token, max_age=60) == {" shout": "hello"}
+    tags.register(TagShout)
+    assert ours.loads(token, max_age=60) == "HELLO"
+
+
+def test_remembered_tokens_are_bounded() -> None:
+    from framework import sessions
+
+    ours, theirs = _pair()
+    tokens = [ours.dumps({"i": i}) for i in range(sessions._VERIFIED_MAX + 10)]
+    assert len(ours._verified) == sessions._VERIFIED_MAX
+    assert ours.loads(tokens[0], max_age=60) == theirs.loads(tokens[0], max_age=60) == {"i": 0}  # verified again
+    assert ours.loads(tokens[-1], max_age=60) == {"i": sessions._VERIFIED_MAX + 9}

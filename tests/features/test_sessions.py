@@ -442,3 +442,25 @@ def test_secret_key_from_environment_as_the_error_suggests(monkeypatch: pytest.M
     client = app.test_client()
     client.get("/w")
     assert client.get("/r").text == "'v'"
+
+
+def test_a_session_changed_by_one_request_does_not_leak_into_the_next_with_the_same_cookie(app: App) -> None:
+    """A browser may send the same cookie again (tabs, a lost response): each request starts from the
+    cookie's own value, however often that cookie was read and changed before."""
+
+    @app.route("/scribble")
+    def scribble() -> str:
+        before = repr(session.get("a"))
+        session["a"] = "scribbled"
+        session["extra"] = 1
+        return before
+
+    client = app.test_client()
+    client.get("/set/a/original")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    for _ in range(3):
+        client.set_cookie("session", cookie.value)
+        assert client.get("/scribble").text == "'original'"
+        client.set_cookie("session", cookie.value)
+        assert client.get("/get/extra").text == "None"
