@@ -17,9 +17,13 @@ FORMAT = b"\x01"
 _BEFORE_ALL, _AT = 0, 1
 
 
+_HEADS = {driver: FORMAT + driver.value.encode() for driver in Driver}  # built once: a cursor per result
+_BEFORE_ALL_BYTE, _AT_BYTE = bytes([_BEFORE_ALL]), bytes([_AT])
+
+
 def encode_cursor(driver: Driver, pos: bytes | None) -> bytes:
     """The cursor of a position (None = before the first result) of a query run by `driver`."""
-    return FORMAT + driver.value.encode() + (bytes([_BEFORE_ALL]) if pos is None else bytes([_AT]) + pos)
+    return _HEADS[driver] + (_BEFORE_ALL_BYTE if pos is None else _AT_BYTE + pos)
 
 
 def decode_cursor(driver: Driver, cursor: bytes) -> bytes | None:

@@ -110,19 +110,27 @@ def timestamp(micros: int, out: Any) -> None:
 def set_times(result: Any, record: Record) -> None:
     """Version, create and update time of an EntityResult."""
     result.version = record.version
-    timestamp(record.create_us, result.create_time)
-    timestamp(record.update_us, result.update_time)
+    created, updated = result.create_time, result.update_time
+    created.seconds, rem = divmod(record.create_us, 1_000_000)
+    created.nanos = rem * 1000
+    updated.seconds, rem = divmod(record.update_us, 1_000_000)
+    updated.nanos = rem * 1000
 
 
 def results(storage: Storage, plan: Plan, window: Window) -> Iterator[tuple[Match, Any]]:
     """(match, projection entity or None) pairs after cursors and distinct_on, before offset/limit."""
+    found = matches(storage, plan, window.start, window.end)
+    if not plan.projection:
+        return ((m, None) for m in found)
+    return _projected(plan, found)
+
+
+def _projected(plan: Plan, found: Iterable[Match]) -> Iterator[tuple[Match, Any]]:
+    """The projection rows of each match, without repeats (and one per distinct_on group)."""
     seen: set[tuple[bytes, ...]] = set()
     dedupe: set[tuple[bytes, tuple[bytes, ...]]] = set()
     distinct_idx = [plan.projection.index(p) for p in plan.distinct_on if p in plan.projection]
-    for m in matches(storage, plan, window.start, window.end):
-        if not plan.projection:
-            yield m, None
-            continue
+    for m in found:
         for values, entity in projection_rows(plan, m):
             if (m.skey, values) in dedupe:
                 continue
@@ -198,34 +206,41 @@ class Pager:
 OnRead = Callable[[bytes, Record | None], None]
 
 
-def _result(plan: Plan, m: Match, projected: Any, out: Any) -> None:
+def _result(plan: Plan, keys_only: bool, m: Match, projected: Any, out: Any) -> None:
     """Fill an EntityResult (without its cursor) for a match."""
-    if plan.result_type == pb.KEY_ONLY:
+    if keys_only:
         out.entity.key.CopyFrom(m.entity.key if m.entity is not None else key_of(plan, m.skey))
-    elif projected is not None:
+        return
+    record = m.record
+    if projected is not None:
         out.entity.CopyFrom(projected)
-    elif m.record is not None:
-        out.entity.ParseFromString(m.record.data)
-    if m.record is not None and plan.result_type != pb.KEY_ONLY:
-        set_times(out, m.record)
+    elif record is not None:
+        out.entity.ParseFromString(record.data)
+    if record is not None:
+        set_times(out, record)
 
 
-def run_batch(storage: Storage, plan: Plan, window: Window, on_read: OnRead | None = None,
-              budget: Budget = Budget()) -> Any:
-    """One QueryResultBatch: skip `offset`, return up to `limit` results, cut when the budget is spent."""
-    batch = pb.QueryResultBatch(entity_result_type=plan.result_type)
+DEFAULT_BUDGET = Budget()
+
+
+def run_batch(storage: Storage, plan: Plan, window: Window, batch: Any, on_read: OnRead | None = None,
+              budget: Budget = DEFAULT_BUDGET) -> None:
+    """Fill `batch` (a QueryResultBatch): skip `offset`, return up to `limit` results, cut when the budget is spent."""
+    result_type = plan.result_type
+    batch.entity_result_type = result_type
+    keys_only, driver = result_type == pb.KEY_ONLY, plan.driver
     pager = Pager(window, budget)
+    add = batch.entity_results.add
     for m, projected in pager.take(results(storage, plan, window)):
-        er = batch.entity_results.add()
-        _result(plan, m, projected, er)
-        er.cursor = encode_cursor(plan.driver, m.pos)
+        er = add()
+        _result(plan, keys_only, m, projected, er)
+        er.cursor = encode_cursor(driver, m.pos)
         pager.spent(er.ByteSize())
         if on_read is not None:
             on_read(m.skey, m.record)
     batch.skipped_results = pager.skipped
     if pager.skipped:
-        batch.skipped_cursor = encode_cursor(plan.driver, pager.skipped_pos)
-    batch.end_cursor = encode_cursor(plan.driver, pager.last)
+        batch.skipped_cursor = encode_cursor(driver, pager.skipped_pos)
+    batch.end_cursor = encode_cursor(driver, pager.last)
     batch.more_results = pager.more
     batch.snapshot_version = storage.last_version()
-    return batch

@@ -9,6 +9,7 @@ what the index would give.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,12 @@ class Plan:
 
     def property_prefix(self, prop: str) -> bytes:
         return b"P" + self.kind_prefix() + escape(prop.encode())
+
+    @functools.cached_property
+    def eq_prefixes(self) -> list[bytes]:
+        """The index ranges the zig-zag driver merges: one per equality (property, value); computed once, as
+        plans are memoised per query."""
+        return [self.property_prefix(prop) + value for prop, value in self.eq]
 
 
 MAX_DISJUNCTIONS = 30

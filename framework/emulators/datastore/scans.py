@@ -21,7 +21,7 @@ from .storage import Record, Storage
 _TOP = b"\xff"
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     """One entity a query matched: its driver position, storage key and (when loaded) record and entity."""
 
@@ -269,7 +269,7 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
         return (Match(row[len(base):], skey, None) for row, skey in storage.scan_index(base + lo, base + hi, rev)), served
     eq_conds = [c for c in plan.conds if c.op == EQ]
     served.extend(eq_conds)
-    prefixes = [plan.property_prefix(prop) + value for prop, value in plan.eq]
+    prefixes = plan.eq_prefixes
     return (Match(path, ns + path, None) for path in _zigzag(storage, prefixes, lo, hi, rev)), served
 
 

@@ -24,11 +24,12 @@ from .explain import CountingReader, execution_stats, plan_summary
 from .ids import IdAllocator
 from .index_file import IndexFile
 from .indexes import needs
-from .query import Plan, plan_query
+from .plan_memo import PlanMemo, request_partition
+from .query import Plan
 from .snapshot import RETENTION_US, History, SnapshotView
 from .storage import Batch, Record, Storage
 from .transactions import Transaction, TransactionManager
-from .validation import check_key, check_request_partition, is_complete, normalize_partition
+from .validation import check_key, check_request_partition, is_complete
 
 MAX_LOOKUP_KEYS = 1000
 # Found entities past this many bytes are answered as `deferred` (clients ask again), so a Lookup response
@@ -63,6 +64,7 @@ class DatastoreService:
         self.lock = threading.RLock()
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
+        self.plans = PlanMemo()
         self._history = History(*storage.load_history())  # what commits replaced: the last hour, and more for
         # open read-only transactions (kept durably by a durable store)
 
@@ -112,12 +114,6 @@ class DatastoreService:
     def _check_indexes(self, plan: Plan, aggregated: tuple[str, ...] = ()) -> None:
         """Composite indexes: refused (require mode) or recorded in index.yaml (record mode) when missing."""
         self.index_file.check(needs(plan, aggregated))
-
-    def _partition(self, request: Any) -> Any:
-        partition = pb.PartitionId()
-        partition.CopyFrom(request.partition_id)
-        normalize_partition(partition, request.project_id, request.database_id)
-        return partition
 
     # -- RPCs ----------------------------------------------------------------------------------------
 
@@ -185,8 +181,8 @@ class DatastoreService:
         """RunQuery: one batch of a query's results, with cursors to resume from; with explain_options, the
         plan instead (analyze false) or as well, with execution statistics (analyze true)."""
         self._check_query_request(request, "query")
-        plan = plan_query(request.query, self._partition(request))
-        self._check_indexes(plan)
+        plan, needed = self.plans.plan(request)
+        self.index_file.check(needed)
         mask = set(request.property_mask.paths)
         if mask and plan.projection:
             raise invalid("A property mask cannot be combined with a projection.")
@@ -202,7 +198,7 @@ class DatastoreService:
                 return response  # plan only: no batch
             counted = CountingReader(reader) if explain is not None else None
             on_read = self._on_read(txn)
-            response.batch.CopyFrom(run_batch(counted or reader, plan, window, on_read))
+            run_batch(counted or reader, plan, window, response.batch, on_read)
             if _eventual(request.read_options):
                 response.batch.snapshot_version = 0
         if counted is not None:
@@ -231,7 +227,7 @@ class DatastoreService:
         """RunAggregationQuery: count, sum and avg over a nested query, in one NO_MORE_RESULTS batch (with
         explain_options: the plan, and with analyze the statistics too)."""
         self._check_query_request(request, "aggregation_query")
-        spec = plan_aggregation(request.aggregation_query, self._partition(request))
+        spec = plan_aggregation(request.aggregation_query, request_partition(request))
         self._check_indexes(spec.plan, tuple(spec.props))
         response = pb.RunAggregationQueryResponse()
         explain = request.explain_options if request.HasField("explain_options") else None
