@@ -124,6 +124,65 @@ class Request(_WRequest):
         cookie = self.environ.get("HTTP_COOKIE")
         return parse_cookie("" if cookie is None else cookie, cls=self.dict_storage_class)  # type: ignore[return-value]
 
+    def get_data(  # type: ignore[override]  # werkzeug's overloads, one implementation
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
+        """werkzeug's get_data; a body of known size (Content-Length, within the limits) is read from
+        `wsgi.input` directly, through the same guarded stream's checks, instead of werkzeug's stream
+        machinery. Anything else (chunked, streamed, too large, form parsing first) takes werkzeug's path."""
+        if not parse_form_data and "stream" not in self.__dict__ and getattr(self, "_cached_data", None) is None:
+            body = self._read_declared_body()
+            if body is not None:
+                if cache:
+                    self._cached_data = body
+                return body.decode(errors="replace") if as_text else body
+        return super().get_data(cache, as_text, parse_form_data)  # type: ignore[call-overload]
+
+    def _read_declared_body(self) -> bytes | None:
+        """The whole body when its Content-Length is plain, at most one werkzeug read (64 KiB) and within
+        `max_content_length`; None to use werkzeug's path (which raises the 413 for a body over the limit).
+
+        The stream is set up as `stream` would have it (so a later read, form parsing and the keep-alive
+        check see a body read to its end), and the first read asks `wsgi.input` for what werkzeug's first
+        read would ask: a short or failed read goes on through that stream, with its errors."""
+        environ = self.environ
+        length = environ.get("CONTENT_LENGTH")
+        if (
+            length is None or not length.isdigit() or not length.isascii() or self.shallow
+            or "wsgi.input_terminated" in environ or "HTTP_TRANSFER_ENCODING" in environ
+            or type(self).stream is not Request.stream
+        ):
+            return None
+        size = int(length)
+        limit = self.max_content_length
+        if size > _DIRECT_READ_MAX or (limit is not None and size > limit):
+            return None
+        server_input = _server_input(environ["wsgi.input"])
+        stream = _GuardedStream(server_input, size)
+        self.__dict__["stream"] = stream
+        if size == 0:
+            return b""
+        try:
+            data = server_input.read(size)
+        except (OSError, ValueError) as e:  # what LimitedStream's read catches
+            stream.on_disconnect(error=e)
+            raise  # pragma: no cover - on_disconnect raises for an error
+        if type(data) is not bytes:
+            data = bytes(data)  # werkzeug's readall gives bytes whatever the server's read returns
+        stream._pos = len(data)
+        if not data:
+            stream.on_disconnect()
+        if not stream.is_exhausted:
+            data += stream.readall()
+        return data
+
+    @property
+    def is_json(self) -> bool:
+        """werkzeug's test of the mimetype, answered without parsing for a plain `application/json`."""
+        if type(self.headers) is EnvironHeaders and self.environ.get("CONTENT_TYPE") == "application/json":
+            return True
+        return super().is_json
+
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any | None:
         """werkzeug's get_json, with JSON nested too deeply to parse treated as malformed (400)."""
         try:
@@ -195,6 +254,11 @@ class Request(_WRequest):
             if _app_config("DEBUG"):
                 raise
             raise BadRequest() from ebr
+
+
+#: The largest body `Request.get_data` reads from `wsgi.input` directly: werkzeug's read size, so the
+#: server is asked for exactly what werkzeug would ask.
+_DIRECT_READ_MAX = 64 * 1024
 
 
 class _UnreadableBody(OSError):
