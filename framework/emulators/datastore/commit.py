@@ -56,13 +56,21 @@ class PendingCommit:
     ops: dict[bytes, str] = field(default_factory=dict)
     results: list[tuple[Any, bytes | None]] = field(default_factory=list)  # (MutationResult, written key)
     ids: set[bytes] = field(default_factory=set)
+    before: dict[bytes, Record | None] = field(default_factory=dict)  # stored records read so far (read once)
+
+    def stored(self, skey: bytes) -> Record | None:
+        """The record stored under `skey` before this commit (the store does not change while it is built)."""
+        if skey in self.before:
+            return self.before[skey]
+        record = self.before[skey] = self.storage.get(skey)
+        return record
 
     def current(self, skey: bytes) -> tuple[Any, int]:
         """(entity-or-None, version) of a key as this commit sees it so far."""
         if skey in self.final:
             entity = self.final[skey][1]
             return entity, (self.version if entity is not None else 0)
-        record = self.storage.get(skey)
+        record = self.stored(skey)
         return (True, record.version) if record is not None else (None, 0)
 
 
@@ -103,7 +111,7 @@ def apply_mutations(
         strategy = mutation.WhichOneof("conflict_detection_strategy")
         if strategy is None and mutation.conflict_resolution_strategy:
             raise invalid("A conflict resolution strategy needs base_version or update_time.")
-        stored = None if skey in pending.final else pending.storage.get(skey)
+        stored = None if skey in pending.final else pending.stored(skey)
         if strategy is not None and _conflicts(mutation, strategy, exists, version, stored):
             if mutation.conflict_resolution_strategy == _FAIL:  # its status code is UNCONFIRMED
                 raise DatastoreError("FAILED_PRECONDITION", f"The entity changed since the given version: {_describe(key)}")
@@ -150,7 +158,7 @@ def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record], Rep
     written: dict[bytes, Record] = {}
     replaced: Replaced = {}
     for skey, (ns, entity) in pending.final.items():
-        old = pending.storage.get(skey)
+        old = pending.stored(skey)
         replaced[skey] = (ns, old)
         old_rows = index_rows(ns, pb.Entity.FromString(old.data), skey) if old is not None else {}
         if entity is None:

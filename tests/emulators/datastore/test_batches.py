@@ -10,6 +10,7 @@ import pytest
 
 from framework.emulators.datastore import pb
 from framework.emulators.datastore.executor import BATCH_BYTES, BATCH_SIZE, SKIP_BUDGET
+from framework.emulators.datastore.service import LOOKUP_FOUND
 
 from .conftest import entity, key
 
@@ -112,6 +113,40 @@ def test_lookup_defers_keys_past_its_size_and_both_clients_ask_again(raw, ds_cli
     with ndb_client.context(cache_policy=False):
         found = ndb.get_multi([ndb.Key("Huge", i + 1) for i in range(40)])
         assert [h.n for h in found] == list(range(40))
+
+
+def test_lookup_defers_found_entities_past_a_count_and_both_clients_get_all_thousand(raw, ds_client, ndb_client):
+    load(raw, "Many", 1000, 8, per_commit=1000)
+    absent = [2001 + i for i in range(100)]  # missing keys first: they do not count against the found bound
+    req = pb.LookupRequest()
+    for ident in absent + list(range(1, 901)):
+        req.keys.add().CopyFrom(key("Many", ident))
+    response = raw("Lookup", req)
+    assert len(response.found) == LOOKUP_FOUND and len(response.missing) == 100
+    assert [k.path[0].id for k in response.deferred] == list(range(LOOKUP_FOUND + 1, 901))
+    assert [r.entity.key.path[0].id for r in response.found] == list(range(1, LOOKUP_FOUND + 1))
+
+    keys = [ds_client.key("Many", i + 1) for i in range(1000)]
+    deferred: list = []
+    first = ds_client.get_multi(keys, deferred=deferred)  # one round trip, the deferred keys handed back
+    assert len(first) == LOOKUP_FOUND and len(deferred) == 1000 - LOOKUP_FOUND
+    got = ds_client.get_multi(keys)
+    assert sorted(e.key.id for e in got) == list(range(1, 1001)) and all(e["n"] == e.key.id - 1 for e in got)
+    missing: list = []
+    got = ds_client.get_multi([ds_client.key("Many", i) for i in absent] + keys[:900], missing=missing)
+    assert sorted(e.key.id for e in got) == list(range(1, 901)) and sorted(m.key.id for m in missing) == absent
+
+    from google.cloud import ndb
+
+    class Many(ndb.Model):
+        n = ndb.IntegerProperty()
+        blob = ndb.BlobProperty()
+
+    with ndb_client.context(cache_policy=False):
+        found = ndb.get_multi([ndb.Key("Many", i + 1) for i in range(1000)])
+        assert [m.n for m in found] == list(range(1000))
+        found = ndb.get_multi([ndb.Key("Many", i) for i in absent[:5]] + [ndb.Key("Many", i + 1) for i in range(995)])
+        assert found[:5] == [None] * 5 and [m.n for m in found[5:]] == list(range(995))
 
 
 def test_offset_is_skipped_with_a_budget_per_batch(raw, ds_client, ndb_client):

@@ -44,6 +44,7 @@ class SqliteStorage(Storage):
         row = self._db.execute("SELECT value FROM meta WHERE name = 'history_since'").fetchone()
         # A store written before history was kept knows nothing of its past: complete from its last version.
         self._history_since = row[0] if row else self._version
+        self._since_saved = row is not None
 
     def get(self, key: bytes) -> Record | None:
         row = self._db.execute("SELECT version, ctime, utime, data FROM entities WHERE k = ?", (key,)).fetchone()
@@ -79,15 +80,21 @@ class SqliteStorage(Storage):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("DELETE FROM idx WHERE k = ?", [(k,) for k in batch.index_del])
-            db.executemany("INSERT OR REPLACE INTO idx (k, ek) VALUES (?, ?)", list(batch.index_add.items()))
-            db.executemany("DELETE FROM entities WHERE k = ?", [(k,) for k in batch.deletes])
-            db.executemany(
-                "INSERT OR REPLACE INTO entities (k, version, ctime, utime, data) VALUES (?, ?, ?, ?, ?)",
-                [(k, r.version, r.create_us, r.update_us, r.data) for k, r in batch.puts.items()],
-            )
-            db.executemany("INSERT OR IGNORE INTO ids (k) VALUES (?)", [(k,) for k in batch.ids])
-            self._write_history(batch)
+            # Empty parts are skipped: a one-entity commit (the common case) runs two statements, not six.
+            if batch.index_del:
+                db.executemany("DELETE FROM idx WHERE k = ?", [(k,) for k in batch.index_del])
+            if batch.index_add:
+                db.executemany("INSERT OR REPLACE INTO idx (k, ek) VALUES (?, ?)", list(batch.index_add.items()))
+            if batch.deletes:
+                db.executemany("DELETE FROM entities WHERE k = ?", [(k,) for k in batch.deletes])
+            if batch.puts:
+                db.executemany(
+                    "INSERT OR REPLACE INTO entities (k, version, ctime, utime, data) VALUES (?, ?, ?, ?, ?)",
+                    [(k, r.version, r.create_us, r.update_us, r.data) for k, r in batch.puts.items()],
+                )
+            if batch.ids:
+                db.executemany("INSERT OR IGNORE INTO ids (k) VALUES (?)", [(k,) for k in batch.ids])
+            since = self._write_history(batch)
             version = max(self._version, batch.version)
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (version,))
             db.execute("COMMIT")
@@ -95,20 +102,27 @@ class SqliteStorage(Storage):
             db.execute("ROLLBACK")
             raise
         self._version = version
+        self._history_since, self._since_saved = since, True
 
-    def _write_history(self, batch: Batch) -> None:
+    def _write_history(self, batch: Batch) -> int:
+        """Write the batch's history and prune it; return the version since which history is now complete."""
         db = self._db
-        db.executemany(
-            "INSERT OR REPLACE INTO history (version, k, ns, rversion, ctime, utime, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(v, k, ns, *((r.version, r.create_us, r.update_us, r.data) if r is not None else (None,) * 4))
-             for v, k, ns, r in batch.history],
-        )
-        if batch.prune_history_to is not None and batch.prune_history_to > self._history_since:
+        since = self._history_since
+        if batch.history:
+            db.executemany(
+                "INSERT OR REPLACE INTO history (version, k, ns, rversion, ctime, utime, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(v, k, ns, *((r.version, r.create_us, r.update_us, r.data) if r is not None else (None,) * 4))
+                 for v, k, ns, r in batch.history],
+            )
+        if batch.prune_history_to is not None and batch.prune_history_to > since:
             row = db.execute("SELECT MAX(version) FROM history WHERE version <= ?", (batch.prune_history_to,)).fetchone()
             if row[0] is not None:
                 db.execute("DELETE FROM history WHERE version <= ?", (row[0],))
-                self._history_since = max(self._history_since, row[0])
-        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (self._history_since,))
+                since = max(since, row[0])
+        if since != self._history_since or not self._since_saved:  # not rewritten by every commit
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (since,))
+        return since
 
     def load_history(self) -> tuple[int, list[HistoryEntry]]:
         rows = self._db.execute("SELECT version, k, ns, rversion, ctime, utime, data FROM history ORDER BY version, k")
