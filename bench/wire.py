@@ -3,7 +3,7 @@
 `python -m bench wire` (issue 14; needs Debian's `wrk`). gunicorn runs with gunicorn.conf.py as an F2 instance
 would (GAE_ENV=standard, GAE_MEMORY_MB=768: its gthread-based worker, its own worker and thread counts). All five
 servers start once; wrk (one thread, BENCH_WIRE_CONNECTIONS connections, default 32) then drives one server at a
-time for BENCH_WIRE_SECONDS (default 5), the five in turn for BENCH_WIRE_ROUNDS rounds (default 5, order flipped
+time for BENCH_WIRE_SECONDS (default 3), the five in turn for BENCH_WIRE_ROUNDS rounds (default 9, order flipped
 every round), so a noisy neighbour on the shared cores hits every row alike. Each ratio is the median of its
 rounds' ratios. A wrk Lua script sends every request (the typical app's three in rotation, with the session
 cookie its /login set) and counts answers outside 2xx: any such answer, or a socket error, fails the row.
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -168,6 +168,7 @@ class Sample:
     requests: int
     non2xx: int  # answers outside 2xx, counted by the Lua script (3xx included)
     errors: int  # wrk's own count: socket errors plus 4xx/5xx answers
+    cpu_us: float | None = None  # the server's CPU time per request (all its processes), microseconds
 
     @property
     def ok(self) -> bool:
@@ -187,9 +188,38 @@ def parse(output: str) -> Sample:
     return Sample(rps, p50, p99, int(total.group(1)), int(counted.group(1)), errors)
 
 
-def drive(url: str, script: Path, seconds: int, connections: int) -> Sample:
-    """wrk with one thread against `url` for `seconds`, requests and checks from `script`."""
-    return parse(run_wrk(url, seconds, connections, script, threads=1))
+def drive(url: str, script: Path, seconds: int, connections: int, pid: int | None = None) -> Sample:
+    """wrk with one thread against `url` for `seconds`, requests and checks from `script`; with the server's
+    `pid`, also its CPU time per request, a figure time stolen by other processes does not inflate."""
+    before = tree_cpu_seconds(pid) if pid is not None else 0.0
+    sample = parse(run_wrk(url, seconds, connections, script, threads=1))
+    if pid is None or not sample.requests:
+        return sample
+    return replace(sample, cpu_us=(tree_cpu_seconds(pid) - before) / sample.requests * 1e6)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by `pid` and its live descendants (gunicorn's workers), seconds."""
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    tree, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        tree.add(current)
+        todo.extend(child for child, parent in parents.items() if parent == current and child not in tree)
+    return sum(used.get(p, 0) for p in tree) / _TICKS
 
 
 def gunicorn_command(module: str, port: int) -> list[str]:
@@ -279,7 +309,20 @@ def _cell(samples: list[Sample]) -> str:
     rates = [s.rps for s in samples]
     return (f"{statistics.median(rates):>9.0f}  {min(rates):>7.0f}-{max(rates):<7.0f}"
             f"{statistics.median(s.p50_ms for s in samples):>8.1f}{statistics.median(s.p99_ms for s in samples):>8.1f}"
-            f"{sum(s.non2xx for s in samples):>9}{sum(s.errors for s in samples):>8}")
+            f"{_cpu(samples):>8}{sum(s.non2xx for s in samples):>9}{sum(s.errors for s in samples):>8}")
+
+
+def _cpu(samples: list[Sample]) -> str:
+    """The median server CPU microseconds per request, or "-" when not measured."""
+    values = [s.cpu_us for s in samples if s.cpu_us is not None]
+    return f"{statistics.median(values):.0f}" if values else "-"
+
+
+def _ratios(tops: list[Sample], bottoms: list[Sample]) -> tuple[list[float], list[float]]:
+    """Each round's req/s ratio, and its ratio of requests per server CPU second (when measured)."""
+    by_rate = [a.rps / b.rps for a, b in zip(tops, bottoms, strict=True)]
+    by_cpu = [b.cpu_us / a.cpu_us for a, b in zip(tops, bottoms, strict=True) if a.cpu_us and b.cpu_us]
+    return by_rate, by_cpu
 
 
 def run(rows: Sequence[Row], work: Path, env: dict[str, str], seconds: int, rounds: int,
@@ -287,23 +330,24 @@ def run(rows: Sequence[Row], work: Path, env: dict[str, str], seconds: int, roun
     """Start every row's server once, warm each, then drive them one at a time for `rounds` rounds."""
     samples: dict[str, list[Sample]] = {row.name: [] for row in rows}
     with contextlib.ExitStack() as stack:
-        targets: dict[str, tuple[str, Path]] = {}
+        targets: dict[str, tuple[str, Path, int]] = {}
         for row in rows:
             server, script = stack.enter_context(serve(row, work, env))
-            targets[row.name] = (server.url + row.calls[0].path, script)
+            targets[row.name] = (server.url + row.calls[0].path, script, server.proc.pid)
         time.sleep(1.0)  # every worker booted: the server answers as soon as its first one has
-        for url, script in targets.values():
+        for url, script, _ in targets.values():
             drive(url, script, 1, connections)  # warm-up: imports, template compile, every worker's first requests
         order = [row.name for row in rows]
         for r in range(rounds):
             for name in order if r % 2 == 0 else reversed(order):
-                samples[name].append(drive(*targets[name], seconds, connections))
+                url, script, pid = targets[name]
+                samples[name].append(drive(url, script, seconds, connections, pid))
     return samples
 
 
 def report(samples: dict[str, list[Sample]]) -> bool:
     """Print the rows and the ratios; False if any row failed (a non-2xx answer or a socket error)."""
-    print(f"{'row':<19}{'req/s':>9}  {'rounds':<15}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'errors':>8}")
+    print(f"{'row':<19}{'req/s':>9}  {'rounds':<15}{'p50 ms':>8}{'p99 ms':>8}{'CPU us':>8}{'non-2xx':>9}{'errors':>8}")
     failed = set()
     for name, runs in samples.items():
         bad = not all(s.ok for s in runs)
@@ -311,13 +355,16 @@ def report(samples: dict[str, list[Sample]]) -> bool:
             failed.add(name)
         print(f"{name:<19}{_cell(runs)}{'  FAILED' if bad else ''}", flush=True)
     rounds = len(next(iter(samples.values())))
-    print(f"ratios: median of {rounds} interleaved rounds (each round's ratio from its own pair of runs)")
+    print(f"ratios: median of {rounds} interleaved rounds (each round's ratio from its own pair of runs), by req/s "
+          "and by requests per second of server CPU (CPU us: the server's CPU time per request, all processes)")
     for label, top, bottom, goal in RATIOS:
         if top not in samples or bottom not in samples:
             continue
-        ratios = [a.rps / b.rps for a, b in zip(samples[top], samples[bottom], strict=True)]
+        ratios, by_cpu = _ratios(samples[top], samples[bottom])
         value = statistics.median(ratios)
         line = f"  {label}: {value:.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})"
+        if by_cpu:
+            line += f", by CPU {statistics.median(by_cpu):.2f}x ({min(by_cpu):.2f}-{max(by_cpu):.2f})"
         if failed & {top, bottom}:
             line += f"  FAILED: non-2xx answers or errors in {', '.join(sorted(failed & {top, bottom}))}"
         elif goal is not None:
@@ -333,8 +380,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         print("bench wire needs Debian's wrk load generator: apt-get install -y wrk (or `make wrk`)", file=sys.stderr)
         return
-    seconds = int(os.environ.get("BENCH_WIRE_SECONDS", "5"))
-    rounds = int(os.environ.get("BENCH_WIRE_ROUNDS", "5"))
+    seconds = int(os.environ.get("BENCH_WIRE_SECONDS", "3"))
+    rounds = int(os.environ.get("BENCH_WIRE_ROUNDS", "9"))
     connections = int(os.environ.get("BENCH_WIRE_CONNECTIONS", "32"))
     only = [n for n in os.environ.get("BENCH_WIRE_ONLY", "").split(",") if n]
     rows = [row for row in ROWS if not only or any(o in row.name for o in only)]
