@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import sys
 import typing as t
@@ -161,6 +162,8 @@ class AppContext:
             try:
                 for factory in hooks:
                     cm = factory()
+                    if type(cm) is contextlib.nullcontext:
+                        continue  # entering and leaving it does nothing (framework.ndb's "no context")
                     cm.__enter__()
                     entered.append(cm)
             except BaseException:
@@ -168,7 +171,7 @@ class AppContext:
                 self._exit_hooks(*sys.exc_info())
                 _cv_app.reset(self._cv_tokens.pop())
                 raise
-            self._hooks = entered
+            self._hooks = entered or None
         if signals.appcontext_pushed.receivers:
             _send(signals.appcontext_pushed, self.app)
 

@@ -259,6 +259,19 @@ def _session_cookie_header(name: str, value: str, attrs: dict[str, t.Any], max_s
     return header
 
 
+_COOKIE_GETTERS = ("get_cookie_domain", "get_cookie_path", "get_cookie_secure", "get_cookie_partitioned",
+                   "get_cookie_samesite", "get_cookie_httponly")
+_plain_getters: dict[type, bool] = {}
+
+
+def _plain_cookie_getters(cls: type) -> bool:
+    """Whether `cls` keeps SessionInterface's get_cookie_* methods (pure config reads), checked once per class."""
+    plain = _plain_getters.get(cls)
+    if plain is None:
+        plain = _plain_getters[cls] = all(getattr(cls, n) is getattr(SessionInterface, n) for n in _COOKIE_GETTERS)
+    return plain
+
+
 _BASE_DUMP_PAYLOAD = URLSafeTimedSerializer.dump_payload
 _BASE_LOAD_PAYLOAD = URLSafeTimedSerializer.load_payload
 
@@ -469,14 +482,10 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
 
-    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
-        """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
-        name = self.get_cookie_name(app)
-        google = getattr(session, _ON_GOOGLE, None)
-        if google is None:
-            google = on_google_host()
+    def _cookie_attrs(self, app: App, google: bool) -> dict[str, t.Any]:
+        """The session cookie's attributes (set_cookie's keyword arguments), from the get_cookie_* methods."""
         cls = type(self)
-        attrs: dict[str, t.Any] = {
+        return {
             "domain": self.get_cookie_domain(app),
             "path": self.get_cookie_path(app),
             "secure": (
@@ -492,15 +501,27 @@ class SecureCookieSessionInterface(SessionInterface):
             ),
             "httponly": self.get_cookie_httponly(app),
         }
+
+    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
+        """Set, refresh or delete the session cookie, and add `Vary: Cookie` when the session was used."""
+        name = self.get_cookie_name(app)
+        google = getattr(session, _ON_GOOGLE, None)
+        if google is None:
+            google = on_google_host()
+        # Flask asks every get_cookie_* method up front; ours only read the config, so they are asked
+        # only when a cookie is written. A subclass replacing one is asked up front, as Flask would.
+        attrs = None if _plain_cookie_getters(type(self)) else self._cookie_attrs(app, google)
         if session.accessed:
             _vary_cookie(response)
         if not session:
             if session.modified:
-                response.delete_cookie(name, **attrs)
+                response.delete_cookie(name, **(attrs or self._cookie_attrs(app, google)))
                 _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
+        if attrs is None:
+            attrs = self._cookie_attrs(app, google)
         signer = self._signing_serializer(app, google)
         if signer is None:
             return

@@ -9,12 +9,15 @@ from __future__ import annotations
 import typing as t
 from collections import ChainMap
 
+import markupsafe
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as _JinjaEnvironment
+from jinja2.filters import _word_beginning_split_re, do_title
+from markupsafe import Markup
 
 from . import signals
 from .flashing import get_flashed_messages
-from .globals import _cv_request, current_app, g, request, session
+from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import stream_with_context
 
 if t.TYPE_CHECKING:
@@ -28,9 +31,46 @@ if t.TYPE_CHECKING:
 _DICT_NAMES = frozenset(dir(dict))
 
 
+#: markupsafe's escaping of a str's text (C code when its speedups are built); None if that name is gone.
+_escape_text: t.Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
+_new_str = str.__new__
+
+
+def _escape(value: t.Any) -> Markup:
+    """`markupsafe.escape(value)`: the same Markup, built without Markup's own constructor for a plain
+    str (escaped) or int (digits need no escaping), the values templates print most."""
+    cls = type(value)
+    if cls is str and _escape_text is not None:
+        return _new_str(Markup, _escape_text(value))
+    if cls is int:
+        return _new_str(Markup, int.__repr__(value))
+    return markupsafe.escape(value)
+
+
+_split_words = _word_beginning_split_re.split
+_capitalize = str.capitalize
+
+
+def _title(s: str) -> str:
+    """jinja2's `title` filter: for ASCII text, its first-letter-upper, rest-lower per word is exactly
+    str.capitalize (which differs from upper() only for a few non-ASCII letters: those go to jinja2)."""
+    if type(s) is str and s.isascii():
+        return "".join(map(_capitalize, _split_words(s)))
+    return do_title(s)
+
+
 class _Template(Template):
     """jinja2's Template; a new render context gets the globals copied from the two mappings of the
-    template's ChainMap directly rather than through ChainMap's Python-level iteration (same dict)."""
+    template's ChainMap directly rather than through ChainMap's Python-level iteration (same dict).
+    The compiled code's `escape` (what autoescaped output goes through) is `_escape`, same results."""
+
+    @classmethod
+    def _from_namespace(
+        cls, environment: _JinjaEnvironment, namespace: t.MutableMapping[str, t.Any], globals: t.MutableMapping[str, t.Any]
+    ) -> Template:
+        if namespace.get("escape") is markupsafe.escape:
+            namespace["escape"] = _escape
+        return super()._from_namespace(environment, namespace, globals)
 
     def new_context(
         self, vars: dict[str, t.Any] | None = None, shared: bool = False, locals: t.Mapping[str, t.Any] | None = None
@@ -135,6 +175,8 @@ def create_environment(app: App) -> Environment:
         request=request, session=session, g=g,
     )
     env.policies["json.dumps_function"] = app.json.dumps
+    if env.filters.get("title") is do_title:
+        env.filters["title"] = _title
     return env
 
 
@@ -145,9 +187,11 @@ def update_template_context(app: App, context: dict[str, t.Any]) -> None:
     """
     explicit = dict(context)
     scopes: list[str | None] = [None]
-    if _cv_request.get(None) is not None:
-        scopes.extend(reversed(request.blueprints))
     processors = app.template_context_processors
+    if len(processors) > 1 or None not in processors:  # some blueprint registered processors
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            scopes.extend(reversed(req_ctx.request.blueprints))
     for scope in scopes:
         for processor in processors.get(scope, ()):
             context.update(app.ensure_sync(processor)())
@@ -187,7 +231,10 @@ def _stream(app: App, template: Template, context: dict[str, t.Any]) -> t.Iterat
 
 
 def _app() -> t.Any:
-    return current_app._get_current_object()  # type: ignore[attr-defined]
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return current_app._get_current_object()  # type: ignore[attr-defined]  # raises the unbound error
+    return ctx.app
 
 
 def render_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> str:

@@ -1,0 +1,84 @@
+"""What the app's templates print is what jinja2 prints: the framework's escape for autoescaped output and
+its `title` filter give jinja2's and markupsafe's results (same text, same types) for every kind of value."""
+
+from __future__ import annotations
+
+import enum
+import random
+import string
+import typing as t
+
+import jinja2
+import markupsafe
+import pytest
+from jinja2.filters import do_title
+from markupsafe import Markup
+
+from framework import App, render_template_string, stream_template_string
+from framework.templating import _escape, _title
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Html:
+    def __html__(self) -> str:
+        return "<b>mine</b>"
+
+    def __str__(self) -> str:
+        return "<not used>"
+
+
+class Text(str):
+    def __str__(self) -> str:
+        return "<sub>"
+
+
+VALUES: list[t.Any] = [
+    "plain", "", "<script>alert('x') & \"y\"</script>", "café ∑ 😀", 0, 7, -42, 10**30, True, False, None,
+    1.5, float("nan"), Color.RED, Markup("<i>safe</i>"), Html(), Text("<t>"), b"<bytes>", ["<a>", 1], {"k": "<v>"},
+]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
+def test_escape_is_markupsafes(value: t.Any) -> None:
+    ours, theirs = _escape(value), markupsafe.escape(value)
+    assert type(ours) is type(theirs) is Markup
+    assert str(ours) == str(theirs)
+
+
+WORDS = ["hello world", "they're bill's friends", "x-ray (b)[c]{d}<e>", "  lead\ttab\nnew", "3rd ITEM", "MiXeD",
+         "ǆemal", "straße", "İstanbul", "ﬁne art", "ŉ x", "", "-", "a\x1cb\x1fc", "a\u2003b"]
+
+
+def test_title_is_jinjas() -> None:
+    rng = random.Random(14)
+    samples = [*WORDS, *("".join(rng.choice(string.printable) for _ in range(rng.randint(0, 16))) for _ in range(3000))]
+    for text in samples:
+        assert _title(text) == do_title(text), repr(text)
+    assert _title(Markup("<b>hi there</b>")) == do_title(Markup("<b>hi there</b>"))
+
+
+SOURCE = (
+    "{% for v in values %}[{{ v }}|{{ v|e }}|{{ v|string|title }}]{% endfor %}"
+    "{% set joined %}{{ values[2] }}{{ values[14] }}{% endset %}{{ joined }}"
+    "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(values[2]) }}{{ caller_test }}"
+)
+
+
+def test_a_template_prints_what_plain_jinja2_prints() -> None:
+    app = App(__name__)
+    plain = jinja2.Environment(autoescape=True)
+    expected = plain.from_string(SOURCE).render(values=VALUES, caller_test="<&>")
+    with app.test_request_context("/"):
+        assert render_template_string(SOURCE, values=VALUES, caller_test="<&>") == expected
+        assert "".join(stream_template_string(SOURCE, values=VALUES, caller_test="<&>")) == expected
+    assert "&lt;script&gt;" in expected
+
+
+def test_an_app_title_filter_replaces_the_builtin() -> None:
+    app = App(__name__)
+    app.add_template_filter(lambda s: f"T({s})", "title")
+    with app.test_request_context("/"):
+        assert render_template_string("{{ 'a b'|title }}") == "T(a b)"
