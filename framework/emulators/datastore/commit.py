@@ -160,17 +160,19 @@ def build_batch(pending: PendingCommit) -> tuple[Batch, dict[bytes, Record], Rep
     for skey, (ns, entity) in pending.final.items():
         old = pending.stored(skey)
         replaced[skey] = (ns, old)
-        old_rows = index_rows(ns, pb.Entity.FromString(old.data), skey) if old is not None else {}
         if entity is None:
             if old is not None:
                 batch.deletes.add(skey)
-            new_rows: dict[bytes, bytes] = {}
-        else:
-            create = old.create_us if old is not None else pending.version
-            record = Record(pending.version, create, pending.version, entity.SerializeToString())
-            batch.puts[skey] = record
-            written[skey] = record
-            new_rows = index_rows(ns, entity, skey)
+                batch.index_del.update(index_rows(ns, pb.Entity.FromString(old.data), skey))
+            continue
+        data = entity.SerializeToString()
+        record = Record(pending.version, old.create_us if old is not None else pending.version, pending.version, data)
+        batch.puts[skey] = record
+        written[skey] = record
+        if old is not None and old.data == data:
+            continue  # the same entity written again: its index rows are the ones stored
+        old_rows = index_rows(ns, pb.Entity.FromString(old.data), skey) if old is not None else {}
+        new_rows = index_rows(ns, entity, skey)
         batch.index_del.update(k for k in old_rows if k not in new_rows)
         batch.index_add.update((k, v) for k, v in new_rows.items() if k not in old_rows)
     return batch, written, replaced

@@ -270,6 +270,10 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
     eq_conds = [c for c in plan.conds if c.op == EQ]
     served.extend(eq_conds)
     prefixes = plan.eq_prefixes
+    if len(prefixes) == 1:  # one equality: its index range is the answer (rows point at their entity's key)
+        p = prefixes[0]
+        cut = len(p)
+        return (Match(row[cut:], skey, None) for row, skey in storage.scan_index(p + lo, p + hi, rev)), served
     return (Match(path, ns + path, None) for path in _zigzag(storage, prefixes, lo, hi, rev)), served
 
 

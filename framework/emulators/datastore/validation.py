@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -25,6 +26,7 @@ def is_reserved(name: str) -> bool:
     return bool(_RESERVED_RE.fullmatch(name))
 
 
+@functools.lru_cache(maxsize=256)  # every request checks these; a name that fails raises and is never cached
 def check_request_partition(project: str, database: str) -> None:
     """The project and database of a request."""
     if not project:
