@@ -1,0 +1,103 @@
+"""Plans memoised per query (plan_memo.py): a repeated query is planned once, yet sees every write, keeps to its
+own partition, and a refused query is refused every time."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from framework.emulators.datastore import pb
+from framework.emulators.datastore.errors import DatastoreError
+from framework.emulators.datastore.plan_memo import PlanMemo
+from framework.emulators.datastore.service import DatastoreService
+from framework.emulators.datastore.storage.memory import MemoryStorage
+
+from .conftest import PROJECT, build_query, entity, key, prop_filter
+
+OP = pb.OP
+
+
+def request(query, namespace: str = "", project: str = PROJECT) -> pb.RunQueryRequest:
+    req = pb.RunQueryRequest(project_id=project, query=query)
+    req.partition_id.namespace_id = namespace
+    return req
+
+
+def test_a_repeated_query_is_planned_once_and_other_partitions_get_their_own_plan():
+    memo = PlanMemo()
+    query = build_query(prop_filter("n", OP.EQUAL, 1))
+    plan, needs = memo.plan(request(query))
+    assert memo.plan(request(query))[0] is plan and needs == [] and len(memo) == 1
+    other = memo.plan(request(query, namespace="other"))[0]
+    assert other is not plan and other.partition.namespace_id == "other" and other.ns != plan.ns
+    assert memo.plan(request(query, project="elsewhere"))[0].partition.project_id == "elsewhere"
+    assert memo.plan(request(build_query(prop_filter("n", OP.EQUAL, 2))))[0] is not plan
+    assert len(memo) == 4
+
+
+def test_the_memo_keeps_at_most_its_size_dropping_the_least_recently_used():
+    memo = PlanMemo(size=3)
+    queries = [build_query(prop_filter("n", OP.EQUAL, i)) for i in range(4)]
+    first = memo.plan(request(queries[0]))[0]
+    for query in queries[1:3]:
+        memo.plan(request(query))
+    assert memo.plan(request(queries[0]))[0] is first  # used again: now the most recent
+    memo.plan(request(queries[3]))  # drops queries[1]
+    assert len(memo) == 3 and memo.plan(request(queries[0]))[0] is first
+
+
+def test_a_refused_query_is_refused_every_time_and_not_kept():
+    memo = PlanMemo()
+    bad = build_query(prop_filter("a", OP.NOT_EQUAL, 1), prop_filter("b", OP.NOT_EQUAL, 2))
+    for _ in range(2):
+        with pytest.raises(DatastoreError) as info:
+            memo.plan(request(bad))
+        assert info.value.code == "INVALID_ARGUMENT" and "at most one NOT_EQUAL" in info.value.message
+    with pytest.raises(DatastoreError):
+        memo.plan(request(build_query(prop_filter("n", OP.EQUAL, 1)), namespace="not a namespace!"))
+    assert len(memo) == 0
+
+
+def test_a_memoised_plan_serves_queries_with_cursors_and_limits_alike():
+    svc = DatastoreService(MemoryStorage())
+    commit = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    for i in range(5):
+        commit.mutations.add().upsert.CopyFrom(entity(key("R", i + 1), tag="t"))
+    svc.commit(commit)
+    query = build_query(prop_filter("tag", OP.EQUAL, "t"), limit=2)
+    ids = []
+    while True:
+        batch = svc.run_query(request(query)).batch
+        ids += [r.entity.key.path[0].id for r in batch.entity_results]
+        if not batch.entity_results:
+            break
+        query.start_cursor = batch.end_cursor
+    assert ids == [1, 2, 3, 4, 5]
+
+
+def test_a_repeated_query_sees_each_write_and_keeps_to_its_namespace(raw):
+    def tags(namespace: str) -> list[str]:
+        req = request(build_query(prop_filter("tag", OP.EQUAL, "x")), namespace=namespace)
+        return [r.entity.key.path[0].name for r in raw("RunQuery", req).batch.entity_results]
+
+    def put(namespace: str, name: str, tag: str) -> None:
+        commit = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL)
+        commit.mutations.add().upsert.CopyFrom(entity(key("R", name, namespace=namespace), tag=tag))
+        raw("Commit", commit)
+
+    put("", "a", "x")
+    put("ns2", "b", "x")
+    assert tags("") == ["a"] and tags("ns2") == ["b"]
+    put("", "c", "x")
+    put("", "a", "y")  # no longer matches
+    assert tags("") == ["c"] and tags("ns2") == ["b"]
+    delete = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL)
+    delete.mutations.add().delete.CopyFrom(key("R", "b", namespace="ns2"))
+    raw("Commit", delete)
+    assert tags("ns2") == []
+
+
+def test_a_query_refused_over_grpc_stays_refused(raw):
+    bad = build_query(prop_filter("a", OP.NOT_EQUAL, 1), prop_filter("b", OP.NOT_EQUAL, 2))
+    for _ in range(2):
+        assert raw.error("RunQuery", request(bad)).code() == grpc.StatusCode.INVALID_ARGUMENT
