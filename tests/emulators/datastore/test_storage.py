@@ -167,3 +167,37 @@ def test_overlapping_read_only_transactions_keep_their_snapshots_while_history_i
         older = newer
     assert seen(older) == {39}
     assert len(service._history) <= 200  # 39 rounds x 100 changes were pruned along the way
+
+
+def _record(version: int, data: bytes):
+    from framework.emulators.datastore.storage import Record
+
+    return Record(version, version, version, data)
+
+
+def test_sqlite_read_copies_follow_every_commit_and_stay_bounded(tmp_path, monkeypatch):
+    from framework.emulators.datastore.storage import Batch
+    from framework.emulators.datastore.storage import sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "CACHE_KEYS", 5)
+    monkeypatch.setattr(sqlite_store, "CACHE_BYTES", 400)
+    store = sqlite_store.SqliteStorage(str(tmp_path))
+    assert store.get(b"a") is None  # known absent now
+    store.apply(Batch(version=1, puts={b"a": _record(1, b"one")}))
+    assert store.get(b"a").data == b"one"
+    store.apply(Batch(version=2, puts={b"a": _record(2, b"two")}))
+    assert store.get(b"a").data == b"two"
+    store.apply(Batch(version=3, deletes={b"a"}))
+    assert store.get(b"a") is None
+    store.apply(Batch(version=4, puts={bytes([i]): _record(4, b"x" * 90) for i in range(10)}))
+    assert len(store._cache) <= 5 and store._cached_bytes <= 400
+    assert [store.get(bytes([i])).data for i in range(10)] == [b"x" * 90] * 10  # dropped copies are read again
+    with pytest.raises(Exception):  # a batch that fails is rolled back: the copies keep what is stored
+        store.apply(Batch(version=5, puts={b"\x01": _record(5, b"new")}, history=[(5, b"\x01", None, None)]))
+    assert store.get(b"\x01").data == b"x" * 90
+    store.reset()
+    assert store.get(b"\x01") is None
+    store.close()
+    reopened = sqlite_store.SqliteStorage(str(tmp_path))
+    assert reopened.get(b"\x01") is None and reopened.last_version() == 5 - 1
+    reopened.close()

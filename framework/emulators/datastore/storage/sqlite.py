@@ -23,6 +23,10 @@ VERSION = 2
 _UPGRADES = {1: ""}  # the schema's CREATE TABLE IF NOT EXISTS adds the history table
 _CHUNK = 1024  # rows per SELECT once a scan goes on (the first reads are small, for seeks)
 FILENAME = "datastore.sqlite3"
+# Entities read by key are kept in memory, up to this many bytes of entity data (oldest dropped first) and as many
+# keys (absent ones included): a read by key then costs no SQL. Every applied batch updates the copies.
+CACHE_BYTES = 16 * 1024 * 1024
+CACHE_KEYS = 20_000
 
 
 def _detect(db: sqlite3.Connection) -> int | None:
@@ -45,10 +49,33 @@ class SqliteStorage(Storage):
         # A store written before history was kept knows nothing of its past: complete from its last version.
         self._history_since = row[0] if row else self._version
         self._since_saved = row is not None
+        self._cache: dict[bytes, Record | None] = {}  # in insertion order: the first is the oldest
+        self._cached_bytes = 0
 
     def get(self, key: bytes) -> Record | None:
+        cache = self._cache
+        if key in cache:
+            return cache[key]
         row = self._db.execute("SELECT version, ctime, utime, data FROM entities WHERE k = ?", (key,)).fetchone()
-        return Record(*row) if row else None
+        record = Record(*row) if row else None
+        self._remember(key, record)
+        return record
+
+    def _remember(self, key: bytes, record: Record | None) -> None:
+        """Keep `record` as the copy of `key` (None: known absent), dropping the oldest copies past the bounds."""
+        cache = self._cache
+        old = cache.pop(key, None)
+        if old is not None:
+            self._cached_bytes -= len(old.data)
+        size = len(record.data) if record is not None else 0
+        if size > CACHE_BYTES // 4:
+            return  # a huge entity would push out many small ones
+        cache[key] = record
+        self._cached_bytes += size
+        while self._cached_bytes > CACHE_BYTES or len(cache) > CACHE_KEYS:
+            dropped = cache.pop(next(iter(cache)))
+            if dropped is not None:
+                self._cached_bytes -= len(dropped.data)
 
     def _scan(self, table: str, cols: str, lo: bytes, hi: bytes, reverse: bool) -> Iterator[tuple]:
         order = "DESC" if reverse else "ASC"
@@ -103,6 +130,10 @@ class SqliteStorage(Storage):
             raise
         self._version = version
         self._history_since, self._since_saved = since, True
+        for key in batch.deletes:  # committed: the copies follow (a batch never both puts and deletes a key)
+            self._remember(key, None)
+        for key, record in batch.puts.items():
+            self._remember(key, record)
 
     def _write_history(self, batch: Batch) -> int:
         """Write the batch's history and prune it; return the version since which history is now complete."""
@@ -146,6 +177,9 @@ class SqliteStorage(Storage):
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        finally:
+            self._cache.clear()
+            self._cached_bytes = 0
 
     def close(self) -> None:
         self._db.close()
