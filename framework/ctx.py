@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request as _WRequest
 
 from . import signals
 from .globals import _cv_app, _cv_request
+from .wrappers import request_cookie
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
@@ -251,7 +252,7 @@ class RequestContext:
         environ = self.request.environ
         if "HTTP_COOKIE" not in environ:
             return False
-        return self.app.session_interface.get_cookie_name(self.app) in self.request.cookies
+        return request_cookie(self.request, self.app.session_interface.get_cookie_name(self.app)) is not None
 
     @property
     def session(self) -> SessionMixin:

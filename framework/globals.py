@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 from contextvars import ContextVar
 
-from werkzeug.local import LocalProxy
+from werkzeug.local import LocalProxy as _WerkzeugLocalProxy
 
 from .flask_bridge import shared_context_vars
 
@@ -27,6 +27,31 @@ Working outside of request context.
 This code needs an active HTTP request (request, session, ...). In tests, use
 `with app.test_request_context(): ...` or the test client.\
 """
+
+
+class LocalProxy(_WerkzeugLocalProxy[t.Any]):
+    """werkzeug's LocalProxy (named the same, as Flask's proxies are werkzeug's), with the operations
+    views use most on `g`, `request` and `session` (attribute get and set, item get and set, `in`) as
+    plain methods on the proxied object instead of werkzeug's per-operation descriptors: the same
+    results, the same RuntimeError when unbound."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._get_current_object(), name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        setattr(self._get_current_object(), name, value)
+
+    def __getitem__(self, key: t.Any) -> t.Any:
+        return self._get_current_object()[key]
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        self._get_current_object()[key] = value
+
+    def __contains__(self, key: t.Any) -> bool:
+        return key in self._get_current_object()
+
 
 # With flask already imported, its two variables are ours too (Flask extensions see our contexts);
 # flask imported later is pointed at these instead (framework.flask_bridge).

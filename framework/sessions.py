@@ -30,6 +30,7 @@ from werkzeug.sansio.response import Response as _WResponse
 from . import secrets as _secrets
 from .json.tag import TaggedJSONSerializer
 from .platform import on_google_host
+from .wrappers import request_cookie
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
@@ -473,7 +474,7 @@ class SecureCookieSessionInterface(SessionInterface):
         signer = self._signing_serializer(app, google)
         if signer is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
+        value = request_cookie(request, self.get_cookie_name(app))
         if not value:
             return self.session_class()
         try:

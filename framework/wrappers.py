@@ -261,6 +261,31 @@ class Request(_WRequest):
 _DIRECT_READ_MAX = 64 * 1024
 
 
+#: A Cookie header in the form browsers send: `name=value` pairs joined by "; ", with no quotes, spaces or
+#: tabs in them (werkzeug's parse_cookie splits it into exactly these pairs, values unchanged).
+_PLAIN_COOKIE_HEADER = re.compile(r'[^ \t=";]+=[^ \t";]*(?:; [^ \t=";]+=[^ \t";]*)*', re.ASCII)
+
+
+def request_cookie(request: _WRequest, name: str) -> str | None:
+    """`request.cookies.get(name)`, without parsing every cookie into a MultiDict when the header has
+    the plain form browsers send and `request.cookies` is not parsed yet (the first of a repeated name
+    wins, as with MultiDict.get)."""
+    if (
+        "cookies" not in request.__dict__ and type(request).cookies is Request.cookies
+        and type(request.headers) is EnvironHeaders
+    ):
+        header = request.environ.get("HTTP_COOKIE")
+        if header is None:
+            return None
+        if _PLAIN_COOKIE_HEADER.fullmatch(header):
+            for pair in header.split("; "):
+                key, _, value = pair.partition("=")
+                if key == name:
+                    return value
+            return None
+    return request.cookies.get(name)
+
+
 class _UnreadableBody(OSError):
     """The WSGI server failed to read the request body (its own exception is the cause)."""
 
