@@ -1,9 +1,10 @@
 """Query execution: per-entity conditions, then the one offset/limit loop (`Pager`) queries and aggregations share,
-and the batches RunQuery answers with (cut by count with NOT_FINISHED; cursors in cursors.py).
+and the batches RunQuery answers with (cut by count, size, skips and time with NOT_FINISHED; cursors in cursors.py).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,10 @@ BATCH_SIZE = 1000  # results per RunQuery batch at most
 # under the 4 MiB a default gRPC client accepts (production's exact cut points are UNCONFIRMED).
 BATCH_BYTES = 1024 * 1024
 SKIP_BUDGET = 1000  # results one batch skips for `offset` at most; production skips ~1,000 per batch
+# Seconds after which a batch is cut (datastore-semantics.md §1.5: production cuts by "size/time/skip budget"; its
+# time bound is UNCONFIRMED). Only a scan that is slow to find its results reaches it; a batch cut so still holds at
+# least one result or skipped result, so its end_cursor moves on and clients' paging ends.
+BATCH_SECONDS = 1.0
 
 
 def _satisfies(values: set[bytes], conds: list[Cond]) -> bool:
@@ -150,9 +155,11 @@ class Budget:
     results: int | None = BATCH_SIZE
     bytes: int | None = BATCH_BYTES
     skips: int | None = SKIP_BUDGET
+    seconds: float | None = BATCH_SECONDS
+    clock: Callable[[], float] = time.monotonic  # injectable: tests cut batches by a clock they drive
 
 
-UNBOUNDED = Budget(results=None, bytes=None, skips=None)
+UNBOUNDED = Budget(results=None, bytes=None, skips=None, seconds=None)
 
 
 class Pager:
@@ -170,6 +177,12 @@ class Pager:
         self.last: bytes | None = window.start
         self.skipped_pos: bytes | None = None
         self.more = pb.NO_MORE_RESULTS
+        self.deadline = budget.clock() + budget.seconds if budget.seconds is not None else None
+
+    def _late(self) -> bool:
+        """The time budget is spent, and this batch already moved on by a result or a skipped result."""
+        return (self.deadline is not None and (self.taken or self.skipped) > 0
+                and self.budget.clock() >= self.deadline)
 
     def _full(self) -> bool:
         budget = self.budget
@@ -184,7 +197,7 @@ class Pager:
         window = self.window
         for item in items:
             if self.skipped < window.offset:
-                if self.budget.skips is not None and self.skipped >= self.budget.skips:
+                if (self.budget.skips is not None and self.skipped >= self.budget.skips) or self._late():
                     self.more = pb.NOT_FINISHED  # clients re-ask with offset - skipped_results
                     return
                 self.skipped += 1
@@ -193,7 +206,7 @@ class Pager:
             if window.limit is not None and self.taken >= window.limit:
                 self.more = pb.MORE_RESULTS_AFTER_LIMIT
                 return
-            if self._full():
+            if self._full() or self._late():
                 self.more = pb.NOT_FINISHED
                 return
             self.taken += 1

@@ -19,7 +19,7 @@ from .commit import (
 from .cursors import Window
 from .encoding import timestamp_micros
 from .errors import DatastoreError, aborted, invalid, unimplemented
-from .executor import OnRead, run_batch, set_times, timestamp
+from .executor import Budget, OnRead, run_batch, set_times, timestamp
 from .explain import CountingReader, execution_stats, plan_summary
 from .ids import IdAllocator
 from .index_file import IndexFile
@@ -69,6 +69,7 @@ class DatastoreService:
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
         self.plans = PlanMemo()
+        self.budget = Budget()  # where RunQuery cuts a batch (tests put a smaller one, or a clock they drive)
         self._history = History(*storage.load_history())  # what commits replaced: the last hour, and more for
         # open read-only transactions (kept durably by a durable store)
 
@@ -203,7 +204,7 @@ class DatastoreService:
                 return response  # plan only: no batch
             counted = CountingReader(reader) if explain is not None else None
             on_read = self._on_read(txn)
-            run_batch(counted or reader, plan, window, response.batch, on_read)
+            run_batch(counted or reader, plan, window, response.batch, on_read, self.budget)
             if _eventual(request.read_options):
                 response.batch.snapshot_version = 0
         if counted is not None:

@@ -12,7 +12,7 @@ from framework.emulators.datastore import pb
 from framework.emulators.datastore.executor import BATCH_BYTES, BATCH_SIZE, SKIP_BUDGET
 from framework.emulators.datastore.service import LOOKUP_FOUND
 
-from .conftest import entity, key
+from .conftest import PROJECT, entity, key, prop_filter
 
 pytestmark = pytest.mark.slow
 
@@ -183,3 +183,58 @@ def test_exactly_a_batch_left_ends_with_no_more_results(raw):
     load(raw, "Even", BATCH_SIZE, 1, per_commit=BATCH_SIZE)
     batch = run(raw, kind_query("Even"))
     assert len(batch.entity_results) == BATCH_SIZE and batch.more_results == pb.NO_MORE_RESULTS
+
+
+def _paged(svc, query, limit=None, offset=0):
+    """Page a query the way both clients do; returns (ids, batches as (results, skipped, more_results))."""
+    ids, batches = [], []
+    query = pb.Query.FromString(query.SerializeToString())  # a copy: cursor, offset and limit change per request
+    while True:
+        query.offset = offset
+        if limit is not None:
+            query.limit.value = limit - len(ids)
+        batch = svc.run_query(pb.RunQueryRequest(project_id=PROJECT, query=query)).batch
+        batches.append((len(batch.entity_results), batch.skipped_results, batch.more_results))
+        ids += [r.entity.key.path[0].id for r in batch.entity_results]
+        offset -= batch.skipped_results
+        if batch.more_results != pb.NOT_FINISHED:
+            return ids, batches
+        query.start_cursor = batch.end_cursor
+
+
+def _time_service(ticks):
+    from framework.emulators.datastore.executor import Budget
+    from framework.emulators.datastore.service import DatastoreService
+    from framework.emulators.datastore.storage.memory import MemoryStorage
+
+    svc = DatastoreService(MemoryStorage())
+    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    for i in range(12):
+        req.mutations.add().upsert.CopyFrom(entity(key("T", i + 1), n=i % 3))
+    svc.commit(req)
+    svc.budget = Budget(seconds=0.5, clock=lambda: next(ticks))
+    return svc
+
+
+def test_a_batch_out_of_time_is_cut_after_at_least_one_result_and_paging_ends():
+    import itertools
+
+    svc = _time_service(itertools.count())  # every look at the clock after the first finds the time spent
+    ids, batches = _paged(svc, kind_query("T"))
+    assert ids == list(range(1, 13))
+    assert [b[0] for b in batches] == [1] * 12 and all(b[2] == pb.NOT_FINISHED for b in batches[:-1])
+    assert batches[-1][2] == pb.NO_MORE_RESULTS
+    ids, batches = _paged(svc, kind_query("T"), limit=5, offset=4)  # skipped results count as progress too
+    assert ids == [5, 6, 7, 8, 9] and [b[1] for b in batches[:4]] == [1, 1, 1, 1]
+    assert batches[-1][2] == pb.MORE_RESULTS_AFTER_LIMIT
+    q = kind_query("T")
+    q.filter.CopyFrom(prop_filter("n", pb.OP.EQUAL, 2))
+    assert _paged(svc, q)[0] == [3, 6, 9, 12]
+
+
+def test_a_clock_that_stands_still_never_cuts_a_batch():
+    import itertools
+
+    svc = _time_service(itertools.repeat(0.0))
+    ids, batches = _paged(svc, kind_query("T"))
+    assert ids == list(range(1, 13)) and batches == [(12, 0, pb.NO_MORE_RESULTS)]
