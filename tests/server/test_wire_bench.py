@@ -58,7 +58,9 @@ def test_one_second_of_the_typical_app_then_a_redirect_the_guard_counts(tmp_path
     row = next(r for r in wire.ROWS if r.name == "framework typical")
     env = wire.server_env(tmp_path, {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2"})
     with wire.serve(row, tmp_path, env) as (server, script):
-        assert "session=" in script.read_text()  # the cookie /login set rides on every call
+        lua = script.read_text()
+        assert lua.count("session=") == len(row.calls) == 3  # the cookie /login set rides on every call
+        assert '"POST", "/api/items"' in lua and "application/json" in lua
         good = wire.drive(server.url + "/", script, 1, 4)
         assert good.requests > 0 and good.rps > 0 and good.p50_ms <= good.p99_ms
         assert (good.non2xx, good.errors) == (0, 0), server.log()
