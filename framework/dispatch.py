@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
-from itertools import chain
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
@@ -21,6 +20,7 @@ from . import fast_path, keepalive, signals
 from .ctx import _send
 from .globals import _cv_app, _cv_request
 from .input_checks import path_info_of
+from .json.provider import DefaultJSONProvider
 from .scaffold import Scaffold
 from .wrappers import Response
 
@@ -70,7 +70,7 @@ class RequestCycle(Scaffold):
         befores = self.before_request_funcs
         if not preprocessors and not befores:
             return None
-        names = (None, *reversed(req.blueprints))
+        names = req._hook_scopes()[1]
         for name in names:
             if name in preprocessors:
                 for url_func in preprocessors[name]:
@@ -160,7 +160,7 @@ class RequestCycle(Scaffold):
             response = self.ensure_sync(func)(response)
         afters = self.after_request_funcs
         if afters:
-            for name in chain(ctx.request.blueprints, (None,)):
+            for name in ctx.request._hook_scopes()[0]:
                 if name in afters:
                     for func in reversed(afters[name]):
                         response = self.ensure_sync(func)(response)
@@ -204,7 +204,14 @@ class RequestCycle(Scaffold):
                 f"The view function for {endpoint!r} returned None (or reached its end without a return"
                 " statement); it must return a response."
             )
-        if not isinstance(rv, self.response_class):
+        kind = type(rv)
+        if kind is dict or kind is list:  # before the isinstance tests below (Iterator is an ABC)
+            provider = self.json
+            if "response" not in provider.__dict__ and type(provider).response is DefaultJSONProvider.response:
+                rv = self.response_class(provider.response_body(rv), mimetype=provider.mimetype)  # type: ignore[attr-defined]
+            else:
+                rv = provider.response(rv)
+        elif not isinstance(rv, self.response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
                 rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
@@ -317,7 +324,7 @@ class RequestCycle(Scaffold):
             exc = sys.exc_info()[1]
         funcs = self.teardown_request_funcs
         if funcs:
-            for name in chain(_cv_request.get().request.blueprints, (None,)):
+            for name in _cv_request.get().request._hook_scopes()[0]:
                 if name in funcs:
                     for func in reversed(funcs[name]):
                         self.ensure_sync(func)(exc)

@@ -10,6 +10,7 @@ lookup per app context. Nothing here imports google.cloud at module level.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -101,7 +102,7 @@ def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
 
 def init_app(app: App) -> None:
     """Arrange for an ndb context around every app context of `app` (see the module docstring)."""
-    app.context_hooks.append(lambda: context_hook(app))
+    app.context_hooks.append(functools.partial(context_hook, app))
 
 
 def context_hook(app: App) -> AbstractContextManager[Any]:
@@ -111,6 +112,8 @@ def context_hook(app: App) -> AbstractContextManager[Any]:
     thread already runs inside an ndb context (nested app contexts share the outer one).
     """
     config = app.config
+    if config.get("NDB_CONTEXT") is None and "google.cloud.ndb" not in sys.modules:
+        return _NO_CONTEXT  # auto mode, ndb unused: the common case, answered first
     mode = config_flag(config, "NDB_CONTEXT")
     if mode is False or (mode is None and "google.cloud.ndb" not in sys.modules):
         return _NO_CONTEXT

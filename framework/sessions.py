@@ -308,10 +308,12 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     accessed = False
 
     def __init__(self, initial: t.Mapping[str, t.Any] | None = None) -> None:
-        def on_update(session: SecureCookieSession) -> None:
-            session.modified = True
+        super().__init__(initial, _mark_modified)
 
-        super().__init__(initial, on_update)
+
+def _mark_modified(session: SecureCookieSession) -> None:
+    """A SecureCookieSession's `on_update`: a top-level change marks it modified."""
+    session.modified = True
 
 
 class NullSession(SecureCookieSession):

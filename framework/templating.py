@@ -186,12 +186,12 @@ def update_template_context(app: App, context: dict[str, t.Any]) -> None:
     The app's first processor (registered by the core) supplies `g` and `request`; `session` stays a global.
     """
     explicit = dict(context)
-    scopes: list[str | None] = [None]
+    scopes: tuple[str | None, ...] = (None,)
     processors = app.template_context_processors
     if len(processors) > 1 or None not in processors:  # some blueprint registered processors
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
-            scopes.extend(reversed(req_ctx.request.blueprints))
+            scopes = req_ctx.request._hook_scopes()[1]
     for scope in scopes:
         for processor in processors.get(scope, ()):
             context.update(app.ensure_sync(processor)())

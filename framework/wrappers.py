@@ -220,6 +220,18 @@ class Request(_WRequest):
             self.__dict__["_blueprints"] = (rule, rule.endpoint, tuple(names))
         return names
 
+    def _hook_scopes(self) -> tuple[tuple[str | None, ...], tuple[str | None, ...]]:
+        """The hook registries' keys to visit for this request: `(*blueprints, None)` (innermost first:
+        after_request, teardown) and `(None, *reversed(blueprints))` (app first: before_request,
+        context processors), computed once per endpoint unless a subclass changes how they are found."""
+        cls = type(self)
+        if cls.blueprints is Request.blueprints and cls.blueprint is Request.blueprint and cls.endpoint is Request.endpoint:
+            rule = self.url_rule
+            found = _scopes_of(rule.endpoint if rule is not None else None)
+            return found[1], found[2]
+        names = self.blueprints
+        return (*names, None), (None, *reversed(names))
+
     @property
     def appengine(self) -> t.Any:
         """App Engine request information (headers the platform set), computed once per request."""
@@ -381,6 +393,21 @@ class _DebugFiles:
 
 _debug_classes: dict[type, type] = {}
 _bp_path_cache: dict[str, list[str]] = {}
+
+
+_ScopeNames = tuple[tuple[str, ...], tuple[str | None, ...], tuple[str | None, ...]]
+_scopes_cache: dict[str | None, _ScopeNames] = {}
+
+
+def _scopes_of(endpoint: str | None) -> _ScopeNames:
+    """For an endpoint: its blueprint names innermost first, those then None, and None then outermost first."""
+    found = _scopes_cache.get(endpoint)
+    if found is None:
+        names = tuple(_split_blueprint_path(endpoint.rpartition(".")[0])) if endpoint and "." in endpoint else ()
+        found = (names, (*names, None), (None, *reversed(names)))
+        if len(_scopes_cache) < 4096:
+            _scopes_cache[endpoint] = found
+    return found
 
 
 def _split_blueprint_path(name: str) -> list[str]:

@@ -262,3 +262,30 @@ def test_teardowns_always_run(app: App) -> None:
             client.get(path)
         assert seen == [("request", exc_name), ("app", exc_name)]
         assert not has_app_context() and not has_request_context()
+
+
+def test_a_request_class_deciding_its_own_blueprints_is_followed() -> None:
+    """The hook scopes are cached per endpoint, unless the request class computes `blueprints` itself."""
+    from framework.wrappers import Request
+
+    class OnlyTheApp(Request):
+        @property
+        def blueprints(self) -> list[str]:
+            return []
+
+    events: list[str] = []
+    app = App("hooks_own_blueprints")
+    bp = Blueprint("bp", __name__)
+    for scope, label in ((app, "app"), (bp, "bp")):
+        scope.before_request(lambda label=label: events.append(f"{label}.before"))
+        scope.after_request(lambda r, label=label: events.append(f"{label}.after") or r)
+        scope.teardown_request(lambda e, label=label: events.append(f"{label}.teardown"))
+    bp.add_url_rule("/v", "v", lambda: "ok")
+    app.register_blueprint(bp)
+    client = app.test_client()
+    client.get("/v")
+    assert events == ["app.before", "bp.before", "bp.after", "app.after", "bp.teardown", "app.teardown"]
+    events.clear()
+    app.request_class = OnlyTheApp
+    client.get("/v")
+    assert events == ["app.before", "app.after", "app.teardown"]
