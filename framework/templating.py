@@ -6,6 +6,7 @@ environment globals; the core's default context processor adds the real `g` and 
 
 from __future__ import annotations
 
+import re
 import typing as t
 from collections import ChainMap
 
@@ -49,12 +50,18 @@ def _escape(value: t.Any) -> Markup:
 
 _split_words = _word_beginning_split_re.split
 _capitalize = str.capitalize
+#: In ASCII text, a letter right after a character that is neither a letter nor one of jinja2's word
+#: separators: there str.title() would start a word where jinja2's `title` does not ("it's", "3rd").
+_TITLE_DIFFERS = re.compile(r"[^A-Za-z\-\s({\[<][A-Za-z]")
 
 
 def _title(s: str) -> str:
-    """jinja2's `title` filter: for ASCII text, its first-letter-upper, rest-lower per word is exactly
-    str.capitalize (which differs from upper() only for a few non-ASCII letters: those go to jinja2)."""
+    """jinja2's `title` filter (each word: first character upper case, the rest lower case). For ASCII
+    text that is str.capitalize per word, and str.title() itself when no letter follows a non-letter
+    inside a word; other text goes to jinja2 (upper() and capitalize() differ for a few letters)."""
     if type(s) is str and s.isascii():
+        if _TITLE_DIFFERS.search(s) is None:
+            return s.title()
         return "".join(map(_capitalize, _split_words(s)))
     return do_title(s)
 

@@ -54,7 +54,12 @@ WORDS = ["hello world", "they're bill's friends", "x-ray (b)[c]{d}<e>", "  lead\
 
 def test_title_is_jinjas() -> None:
     rng = random.Random(14)
-    samples = [*WORDS, *("".join(rng.choice(string.printable) for _ in range(rng.randint(0, 16))) for _ in range(3000))]
+    letters_and_marks = ["a", "B", "z", "Q", "'", "3", " ", "-", "(", "[", "{", "<", "\x1c", "\t", ".", "_", "é"]
+    samples = [
+        *WORDS,
+        *("".join(rng.choice(string.printable) for _ in range(rng.randint(0, 16))) for _ in range(3000)),
+        *("".join(rng.choice(letters_and_marks) for _ in range(rng.randint(0, 10))) for _ in range(3000)),
+    ]
     for text in samples:
         assert _title(text) == do_title(text), repr(text)
     assert _title(Markup("<b>hi there</b>")) == do_title(Markup("<b>hi there</b>"))
