@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder as _json_encoder
 import sys
 import typing as t
 import uuid
@@ -77,6 +78,26 @@ def _default(o: t.Any) -> t.Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+#: The C encoder JSONEncoder uses for one-shot encoding (None where the _json accelerator is missing).
+_c_make_encoder: t.Callable[..., t.Any] | None = getattr(_json_encoder, "c_make_encoder", None)
+
+
+def _encode(encoder: json.JSONEncoder, obj: t.Any) -> str:
+    """`encoder.encode(obj)` for an encoder without indent: the C encoder it would build, built here
+    directly (a fresh one per call, as JSONEncoder.iterencode builds it: its circular-reference marks
+    belong to one call), without the Python layers around it."""
+    make = _c_make_encoder
+    if make is None or type(encoder) is not json.JSONEncoder or encoder.indent is not None or isinstance(obj, str):
+        return encoder.encode(obj)
+    chunks = make(
+        {} if encoder.check_circular else None, encoder.default,
+        _json_encoder.encode_basestring_ascii if encoder.ensure_ascii else _json_encoder.encode_basestring,
+        None, encoder.key_separator, encoder.item_separator, encoder.sort_keys, encoder.skipkeys,
+        encoder.allow_nan,
+    )(obj, 0)
+    return "".join(chunks)
+
+
 class DefaultJSONProvider(JSONProvider):
     """stdlib `json` with extra types; `sort_keys`, `ensure_ascii`, `compact` and `mimetype` are tunable."""
 
@@ -117,7 +138,7 @@ class DefaultJSONProvider(JSONProvider):
                 separators=(",", ":"),
             )
             cached = self.__dict__["_compact_encoder"] = (key, encoder)
-        return cached[1].encode(obj)
+        return _encode(cached[1], obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response with this provider's `mimetype`."""
