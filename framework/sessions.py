@@ -215,6 +215,7 @@ def _is_flat(data: t.Any) -> bool:
 
 
 _ON_GOOGLE = "_framework_on_google_host"
+_NO_ATTRIBUTE: t.Any = object()
 _BASE_VARY = _WResponse.vary
 
 
@@ -404,10 +405,13 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class = SecureCookieSession
 
     def _keys(self, app: App) -> list[str | bytes] | None:
-        key = app.secret_key if hasattr(app, "secret_key") else app.config.get("SECRET_KEY")
+        key = getattr(app, "secret_key", _NO_ATTRIBUTE)  # read once (hasattr would read it too)
+        if key is _NO_ATTRIBUTE:
+            key = app.config.get("SECRET_KEY")
         if not key:
             return None
-        return [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), key]
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS")
+        return [*fallbacks, key] if fallbacks else [key]
 
     def _refusal(self, app: App, google: bool | None = None) -> str | None:
         """Why sessions are refused here (None off Google's hosts, or when every key is strong);
@@ -453,7 +457,9 @@ class SecureCookieSessionInterface(SessionInterface):
             if reason is not None:
                 raise RuntimeError(f"Refusing to sign sessions on Google's hosts: {reason}. {_HOW_TO_SET}")
         cache_key = (tuple(keys), self.salt, self.serializer, self.key_derivation, self.digest_method)
-        cache = self.__dict__.setdefault("_serializers", {})
+        cache = self.__dict__.get("_serializers")
+        if cache is None:
+            cache = self.__dict__["_serializers"] = {}
         serializer = cache.get(cache_key)
         if serializer is None:
             if len(cache) >= 16:
@@ -471,7 +477,7 @@ class SecureCookieSessionInterface(SessionInterface):
         return session
 
     def _open(self, app: App, request: Request, google: bool) -> SessionMixin | None:
-        if self._refusal(app, google) is not None:
+        if google and self._refusal(app, google) is not None:
             return RefusedKeySession()
         signer = self._signing_serializer(app, google)
         if signer is None:
