@@ -185,8 +185,9 @@ def test_history_keeps_what_reads_need_and_prunes_the_rest(tmp_path):
 
     import sqlite3
 
-    with sqlite3.connect(tmp_path / FILENAME) as db:  # a store written before history was kept
-        db.execute("DELETE FROM meta WHERE name = 'history_since'")
+    with sqlite3.connect(tmp_path / FILENAME) as db:  # a store written before history was kept (its meta had the
+        db.execute("DELETE FROM meta WHERE name = 'history_since'")  # version, which history rows now carry)
+        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', (SELECT MAX(version) FROM history))")
         db.execute("DELETE FROM history")
     older = DatastoreService(SqliteStorage(str(tmp_path)))
     with pytest.raises(DatastoreError, match="too old"):

@@ -201,3 +201,34 @@ def test_sqlite_read_copies_follow_every_commit_and_stay_bounded(tmp_path, monke
     reopened = sqlite_store.SqliteStorage(str(tmp_path))
     assert reopened.get(b"\x01") is None and reopened.last_version() == 5 - 1
     reopened.close()
+
+
+def test_sqlite_last_version_survives_restarts_whichever_batch_wrote_it(tmp_path):
+    from framework.emulators.datastore.storage.sqlite import SqliteStorage
+
+    def reopened(expected: int) -> DatastoreService:
+        service = DatastoreService(SqliteStorage(str(tmp_path)))
+        assert service.storage.last_version() == expected
+        return service
+
+    service = DatastoreService(SqliteStorage(str(tmp_path)))
+    for i in range(3):  # commits with history rows carry their version there (meta is not rewritten)
+        req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+        req.mutations.add().upsert.CopyFrom(entity(key("V", 1), n=i))
+        service.commit(req)
+    version = service.storage.last_version()
+    service.storage.close()
+    service = reopened(version)
+    empty = service.commit(pb.CommitRequest(project_id=PROJECT, mode=pb.TRANSACTIONAL,
+                                            single_use_transaction=pb.TransactionOptions()))
+    version = service.storage.last_version()  # an empty transactional commit leaves no history row
+    assert version > 0 and empty.commit_time.seconds == version // 1_000_000
+    service.storage.close()
+    service = reopened(version)
+    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().delete.CopyFrom(key("V", 1))
+    service.commit(req)
+    version = service.storage.last_version()
+    service.reset()  # the history rows that carried the version are gone: reset keeps it
+    service.storage.close()
+    reopened(version).storage.close()

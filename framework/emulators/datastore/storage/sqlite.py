@@ -44,7 +44,10 @@ class SqliteStorage(Storage):
         self._db = open_store(data_dir, FILENAME, what="Datastore emulator", schema=_SCHEMA, version=VERSION,
                               upgrades=_UPGRADES, detect=_detect)
         row = self._db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
-        self._version = row[0] if row else 0
+        newest = self._db.execute("SELECT MAX(version) FROM history").fetchone()[0]
+        # A commit that writes history rows records its version in them (the newest survives every prune, which
+        # runs in a later commit); meta's version is written by the batches that leave no history row.
+        self._version = max(row[0] if row else 0, newest or 0)
         row = self._db.execute("SELECT value FROM meta WHERE name = 'history_since'").fetchone()
         # A store written before history was kept knows nothing of its past: complete from its last version.
         self._history_since = row[0] if row else self._version
@@ -123,7 +126,8 @@ class SqliteStorage(Storage):
                 db.executemany("INSERT OR IGNORE INTO ids (k) VALUES (?)", [(k,) for k in batch.ids])
             since = self._write_history(batch)
             version = max(self._version, batch.version)
-            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (version,))
+            if not batch.history:  # otherwise the history rows written above carry the version (one page less)
+                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (version,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -173,6 +177,7 @@ class SqliteStorage(Storage):
                 db.execute(f"DELETE FROM {table}")
             self._history_since = self._version
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (self._version,))
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (self._version,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
