@@ -11,9 +11,11 @@ import typing as t
 from collections import ChainMap
 
 import markupsafe
-from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import BaseLoader, Template, TemplateNotFound, nodes
 from jinja2 import Environment as _JinjaEnvironment
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.filters import _word_beginning_split_re, do_title
+from jinja2.idtracking import VAR_LOAD_PARAMETER
 from markupsafe import Markup
 
 from . import signals
@@ -90,10 +92,38 @@ class _Template(Template):
         return self.environment.context_class(self.environment, parent, self.name, self.blocks, globals=scope)
 
 
+class _CodeGenerator(CodeGenerator):
+    """jinja2's code generator; `name.attr` on a loop variable or macro parameter (always defined) is
+    compiled to the item lookup `Environment.getattr` makes for a plain dict holding the key, with the
+    call to `environment.getattr` kept for every other case (the same value, without a call per use)."""
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        target = node.node
+        if (
+            not self.environment.is_async
+            and type(self.environment).getattr is Environment.getattr
+            and type(target) is nodes.Name
+            and target.ctx == "load"
+            and node.attr not in _DICT_NAMES
+        ):
+            ref = frame.symbols.ref(target.name)
+            load = frame.symbols.find_load(ref)
+            if load is not None and load[0] == VAR_LOAD_PARAMETER and not self.parameter_is_undeclared(ref):
+                attr = repr(node.attr)
+                self.write(
+                    f"({ref}[{attr}] if type({ref}) is dict and {attr} in {ref}"
+                    f" else environment.getattr({ref}, {attr}))"
+                )
+                return
+        super().visit_Getattr(node, frame)
+
+
 class Environment(_JinjaEnvironment):
     """A jinja2 environment that knows its app and, by default, loads templates through it."""
 
     template_class = _Template
+    code_generator_class = _CodeGenerator
 
     def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:

@@ -87,3 +87,60 @@ def test_an_app_title_filter_replaces_the_builtin() -> None:
     app.add_template_filter(lambda s: f"T({s})", "title")
     with app.test_request_context("/"):
         assert render_template_string("{{ 'a b'|title }}") == "T(a b)"
+
+
+class Obj:
+    name = "<obj attr>"
+    items = "obj items attr"
+
+    def __getitem__(self, key: str) -> str:
+        return f"item {key}"
+
+
+class DictSub(dict):  # type: ignore[type-arg]
+    name = "class attribute wins over the key"
+
+
+ATTR_VALUES: list[t.Any] = [
+    {"name": "<d>", "price": 3}, {"price": 1}, {"name": None}, {"items": "key named like a method"},
+    {"get": 1, "name": {"name": "nested"}}, DictSub(name="key"), Obj(), "text", 5, None, [1, 2], {1: "int"},
+    Markup("<m>"),
+]
+ATTR_SOURCE = (
+    "{% macro show(p) %}({{ p.name }}/{{ p.items is defined }}/{{ p.get is defined }}){% endmacro %}"
+    "{% for v in values %}[{{ v.name }}|{{ v.price }}|{{ v.name.name }}|{{ v.items is callable }}|"
+    "{{ v.missing is defined }}|{{ v.name|string|title }}|{{ show(v) }}]{% endfor %}"
+    "{% set first = values[0] %}{{ first.name }}{% for k, w in pairs %}{{ k }}={{ w.name }};{% endfor %}"
+)
+
+
+@pytest.mark.parametrize("undefined", [jinja2.Undefined, jinja2.ChainableUndefined])
+def test_attribute_lookups_print_what_plain_jinja2_prints(undefined: type) -> None:
+    app = App(__name__)
+    app.jinja_options = {"undefined": undefined}
+    plain = jinja2.Environment(autoescape=True, undefined=undefined)
+    pairs = [(i, v) for i, v in enumerate(ATTR_VALUES)]
+    for values in (ATTR_VALUES, [v for v in ATTR_VALUES if isinstance(v, dict) and "name" in v or isinstance(v, Obj)]):
+        expected = _rendered(lambda values=values: plain.from_string(ATTR_SOURCE).render(values=values, pairs=pairs))
+        with app.test_request_context("/"):
+            assert _rendered(lambda values=values: render_template_string(ATTR_SOURCE, values=values, pairs=pairs)) == expected
+    assert "&lt;d&gt;" in expected[1] and "class attribute wins" in expected[1]
+
+
+def _rendered(render: t.Callable[[], str]) -> tuple[t.Any, str]:
+    try:
+        return ("ok", render())
+    except jinja2.UndefinedError as e:
+        return (type(e), str(e))
+
+
+def test_strict_undefined_raises_alike() -> None:
+    app = App(__name__)
+    app.jinja_options = {"undefined": jinja2.StrictUndefined}
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    source = "{% for v in values %}{{ v.name }}{% endfor %}"
+    with pytest.raises(jinja2.UndefinedError) as theirs:
+        plain.from_string(source).render(values=[{"name": 1}, {"other": 2}])
+    with app.test_request_context("/"), pytest.raises(jinja2.UndefinedError) as ours:
+        render_template_string(source, values=[{"name": 1}, {"other": 2}])
+    assert str(ours.value) == str(theirs.value)
