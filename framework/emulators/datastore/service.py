@@ -189,15 +189,16 @@ class DatastoreService:
         self._check_query_request(request, "query")
         plan, needed = self.plans.plan(request)
         self.index_file.check(needed)
-        mask = set(request.property_mask.paths)
+        mask = set(request.property_mask.paths) if request.HasField("property_mask") else None
         if mask and plan.projection:
             raise invalid("A property mask cannot be combined with a projection.")
         window = Window.of(plan, request.query)
         response = pb.RunQueryResponse()
         explain = request.explain_options if request.HasField("explain_options") else None
+        started = 0.0
         if explain is not None:
             plan_summary(plan, response.explain_metrics.plan_summary)
-        started = time.perf_counter()
+            started = time.perf_counter()
         with self.lock:
             txn, reader = self._read_context(request.read_options, response)
             if explain is not None and not explain.analyze:
