@@ -58,7 +58,8 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
 
 
 class _DefaultSessionInterface:
-    """Class attribute resolving to one shared SecureCookieSessionInterface, created on first use."""
+    """Class attribute resolving to one shared SecureCookieSessionInterface, created on first use; the
+    class holding this descriptor then holds the instance itself (a plain attribute read per request)."""
 
     _instance: t.Any = None
 
@@ -67,6 +68,10 @@ class _DefaultSessionInterface:
             from .sessions import SecureCookieSessionInterface  # cold start: itsdangerous
 
             _DefaultSessionInterface._instance = SecureCookieSessionInterface()
+        for klass in (owner or type(obj)).__mro__:
+            if klass.__dict__.get("session_interface") is self:
+                type.__setattr__(klass, "session_interface", self._instance)
+                break
         return self._instance
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
@@ -36,6 +38,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Request
 
 _sentinel: t.Any = object()
+
+# Hooks and views: `ensure_sync(f)` is `f` itself for a plain, non-coroutine function while App's own
+# ensure_sync is in use (`_fast_path`, false once it is replaced); that test is made inline before calling.
 ExcInfo = tuple[type[BaseException], BaseException, "TracebackType"] | tuple[None, None, None]
 
 
@@ -71,6 +76,7 @@ class RequestCycle(Scaffold):
         if not preprocessors and not befores:
             return None
         names = req._hook_scopes()[1]
+        fast = self._fast_path
         for name in names:
             if name in preprocessors:
                 for url_func in preprocessors[name]:
@@ -78,7 +84,10 @@ class RequestCycle(Scaffold):
         for name in names:
             if name in befores:
                 for before_func in befores[name]:
-                    rv = self.ensure_sync(before_func)()
+                    call = before_func
+                    if not (fast and type(call) is FunctionType and not call.__code__.co_flags & CO_COROUTINE):
+                        call = self.ensure_sync(call)
+                    rv = call()
                     if rv is not None:
                         return rv
         return None
@@ -109,7 +118,9 @@ class RequestCycle(Scaffold):
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
         view = self.view_functions[rule.endpoint]
-        return self.ensure_sync(view)(**req.view_args)
+        if not (self._fast_path and type(view) is FunctionType and not view.__code__.co_flags & CO_COROUTINE):
+            view = self.ensure_sync(view)
+        return view(**req.view_args)
 
     def full_dispatch_request(self) -> Response:
         """Signals, preprocessing, the view, user-exception handling, then finalize."""
@@ -160,10 +171,14 @@ class RequestCycle(Scaffold):
             response = self.ensure_sync(func)(response)
         afters = self.after_request_funcs
         if afters:
+            fast = self._fast_path
             for name in ctx.request._hook_scopes()[0]:
                 if name in afters:
                     for func in reversed(afters[name]):
-                        response = self.ensure_sync(func)(response)
+                        call = func
+                        if not (fast and type(call) is FunctionType and not call.__code__.co_flags & CO_COROUTINE):
+                            call = self.ensure_sync(call)
+                        response = call(response)
         self._save_session(ctx, response)
         return response
 

@@ -309,7 +309,12 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     accessed = False
 
     def __init__(self, initial: t.Mapping[str, t.Any] | None = None) -> None:
-        super().__init__(initial, _mark_modified)
+        # CallbackDict.__init__(initial, _mark_modified), without its frame: the dict, then on_update.
+        if initial is None:
+            dict.__init__(self)
+        else:
+            dict.__init__(self, initial)
+        self.on_update = _mark_modified
 
 
 def _mark_modified(session: SecureCookieSession) -> None:

@@ -15,7 +15,7 @@ from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as _WRequest
 from werkzeug.wrappers import Response as _WResponse
-from werkzeug.wsgi import ClosingIterator, LimitedStream, _get_server
+from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
 from .globals import _cv_app
@@ -63,7 +63,15 @@ class Request(_WRequest):
         get = environ.get
         self.method = get("REQUEST_METHOD", "GET").upper()
         self.scheme = get("wsgi.url_scheme", "http")
-        self.server = _get_server(environ)
+        name = get("SERVER_NAME")  # werkzeug's _get_server, inline
+        if name is None:
+            self.server = None
+        else:
+            try:
+                port: int | None = int(get("SERVER_PORT", None))  # type: ignore[arg-type]  # None: TypeError
+            except (TypeError, ValueError):
+                port = None
+            self.server = (name, port)
         root = get("SCRIPT_NAME") or ""
         self.root_path = (root if root.isascii() else _wsgi_decoding_dance(root)).rstrip("/")
         path = get("PATH_INFO") or ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from framework import App, g, request
 
 
@@ -71,3 +73,36 @@ def test_ensure_sync_leaves_sync_functions_alone(app: App) -> None:
 
     assert app.ensure_sync(f) is f
     assert app.ensure_sync(af)() == 2
+
+
+@pytest.mark.parametrize("where", ["subclass", "instance"])
+def test_a_replaced_ensure_sync_wraps_every_hook_and_view(where: str) -> None:
+    wrapped: list[str] = []
+
+    def ensure_sync(func):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            wrapped.append(func.__name__)
+            return func(*args, **kwargs)
+
+        return call
+
+    if where == "subclass":
+        app = type("WrappingApp", (App,), {"ensure_sync": lambda self, func: ensure_sync(func)})("wrapping")
+    else:
+        app = App("wrapping")
+        app.ensure_sync = ensure_sync  # type: ignore[method-assign]
+
+    def before() -> None:
+        return None
+
+    def after(response):  # type: ignore[no-untyped-def]
+        return response
+
+    def view() -> dict[str, int]:
+        return {"a": 1}
+
+    app.before_request(before)
+    app.after_request(after)
+    app.add_url_rule("/", "view", view)
+    assert app.test_client().get("/").json == {"a": 1}
+    assert wrapped == ["before", "view", "after"]

@@ -195,3 +195,22 @@ def test_appengine_info_is_computed_once(app: App) -> None:
     with app.test_request_context():
         info = request.appengine
         assert info is request.appengine
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"SERVER_PORT": "8080"}, {"SERVER_PORT": "x"}, {"SERVER_PORT": ""}, {"SERVER_NAME": None},
+     {"PATH_INFO": "/caf\xc3\xa9", "SCRIPT_NAME": "/root/"}, {"REQUEST_METHOD": "post", "QUERY_STRING": "a=1"}],
+)
+def test_request_attributes_are_werkzeugs(extra: dict) -> None:
+    from werkzeug.wrappers import Request as WerkzeugRequest
+
+    from framework.wrappers import Request
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/p", "SERVER_NAME": "example.test", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "https", "REMOTE_ADDR": "10.0.0.1"}
+    environ.update(extra)
+    environ = {k: v for k, v in environ.items() if v is not None}
+    ours, theirs = Request(dict(environ)), WerkzeugRequest(dict(environ))
+    for name in ("method", "scheme", "server", "root_path", "path", "query_string", "remote_addr", "shallow"):
+        assert getattr(ours, name) == getattr(theirs, name), name
