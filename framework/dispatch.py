@@ -24,7 +24,7 @@ from .globals import _cv_app, _cv_request
 from .input_checks import path_info_of
 from .json.provider import DefaultJSONProvider
 from .scaffold import Scaffold
-from .wrappers import Response
+from .wrappers import Response, set_status_code
 
 if t.TYPE_CHECKING:  # pragma: no cover
     import logging
@@ -251,7 +251,7 @@ class RequestCycle(Scaffold):
             if isinstance(status, (str, bytes, bytearray)):
                 response.status = status  # type: ignore[assignment]
             else:
-                response.status_code = int(status)
+                set_status_code(response, int(status))
         if headers:
             response.headers.update(headers)
         return response

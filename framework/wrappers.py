@@ -454,6 +454,20 @@ def _is_lean(cls: type) -> bool:
     return lean
 
 
+def set_status_code(response: _WResponse, code: int) -> None:
+    """`response.status_code = code`, the status line taken from a per-code cache when the response's
+    class keeps werkzeug's status machinery (as the lean constructor does)."""
+    if type(code) is int and _is_lean(type(response)):
+        line = _status_lines.get(code)
+        if line is None:
+            line = response._clean_status(code)
+            if len(_status_lines) < 1024:
+                _status_lines[code] = line
+        response._status, response._status_code = line
+        return
+    response.status_code = code
+
+
 def _content_type(mimetype: str) -> str:
     """`get_content_type(mimetype, "utf-8")`, checked as a header value, computed once per mimetype."""
     value = _content_types.get(mimetype)

@@ -78,6 +78,7 @@ def _default(o: t.Any) -> t.Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+_OPENERS = frozenset(b"{[")
 #: The C encoder JSONEncoder uses for one-shot encoding (None where the _json accelerator is missing).
 _c_make_encoder: t.Callable[..., t.Any] | None = getattr(_json_encoder, "c_make_encoder", None)
 
@@ -115,7 +116,10 @@ class DefaultJSONProvider(JSONProvider):
         return json.dumps(obj, **kwargs)
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
-        """`json.loads`."""
+        """`json.loads`; bytes opening with "{" or "[" then a non-zero byte are UTF-8 by json's own
+        detection (no BOM, not UTF-16/32), so they are decoded here as json.loads would decode them."""
+        if type(s) is bytes and len(s) >= 2 and s[0] in _OPENERS and s[1]:
+            return json.loads(s.decode("utf-8", "surrogatepass"), **kwargs)
         return json.loads(s, **kwargs)
 
     def response_body(self, obj: t.Any) -> str:

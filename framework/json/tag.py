@@ -223,9 +223,11 @@ class TaggedJSONSerializer:
         if cls is dict:
             if len(value) == 1 and next(iter(value)) in self.tags:
                 return self.tag(value)
-            return {name: self._tag_default(item) for name, item in value.items()}
+            return {
+                name: item if type(item) in _PLAIN_TYPES else self._tag_default(item) for name, item in value.items()
+            }
         if cls is list:
-            return [self._tag_default(item) for item in value]
+            return [item if type(item) in _PLAIN_TYPES else self._tag_default(item) for item in value]
         return self.tag(value)
 
     def untag(self, value: dict[str, t.Any]) -> t.Any:
@@ -263,3 +265,5 @@ class TaggedJSONSerializer:
 
 
 _DEFAULT_ORDER: tuple[type[JSONTag], ...] = tuple(TaggedJSONSerializer.default_tags)
+#: Values `_tag_default` returns as they are (checked inline for the items of a dict or list).
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})

@@ -6,6 +6,7 @@ import dataclasses
 import decimal
 import io
 import json as stdlib_json
+import typing as t
 import uuid
 from datetime import UTC, date, datetime
 
@@ -126,3 +127,21 @@ def test_provider_class_attribute() -> None:
     app.add_url_rule("/", "i", lambda: {"b": 1, "a": 2})
     assert isinstance(app.json, MyProvider)
     assert app.test_client().get("/").data == b'{"b":1,"a":2}\n'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": 1}', b"[1, 2]", b'{"\xc3\xa9": "\xf0\x9f\x98\x80"}', '{"a": 1}'.encode("utf-16-le"),
+     '[1]'.encode("utf-16-be"), '{"a": 1}'.encode("utf-32"), b"\xef\xbb\xbf{}", b'{"a": "\xff"}', b"{",
+     b"[\x00", b"{}", b"[]", b'"text"', b"12", b"", b"{\xed\xa0\x80}", b'["\xed\xa0\x80"]', '{"a": 1}', "[]"],
+)
+def test_provider_loads_is_json_loads(data: bytes | str) -> None:
+    provider = DefaultJSONProvider(App(__name__))
+
+    def outcome(load: t.Callable[[], t.Any]) -> tuple[t.Any, ...]:
+        try:
+            return ("ok", load())
+        except Exception as e:
+            return (type(e), str(e))
+
+    assert outcome(lambda: provider.loads(data)) == outcome(lambda: stdlib_json.loads(data))

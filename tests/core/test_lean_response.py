@@ -162,3 +162,19 @@ def test_uri_unchanged_pattern_agrees_with_iri_to_uri() -> None:
             matched += 1
             assert iri_to_uri(value) == value, value
     assert matched > 1000  # the sample exercised the pattern
+
+
+@pytest.mark.parametrize("code", [200, 201, 204, 299, 302, 404, 418, 451, 599, 999, 100, 42])
+def test_set_status_code_is_the_status_code_setter(code: int) -> None:
+    from framework.wrappers import set_status_code
+
+    class Custom(Response):
+        def _clean_status(self, value: t.Any) -> tuple[str, int]:
+            return "299 CUSTOM", 299
+
+    for cls in (Response, Custom):
+        ours, theirs = cls("x"), cls("x")
+        set_status_code(ours, code)
+        set_status_code(ours, code)  # once more: from the cache
+        theirs.status_code = code
+        assert (ours.status, ours.status_code) == (theirs.status, theirs.status_code)
