@@ -7,8 +7,7 @@ memoised Plan is shared between requests and threads: callers treat it as read-o
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import functools
 from typing import Any
 
 from . import pb
@@ -17,8 +16,6 @@ from .query import Plan, plan_query
 from .validation import normalize_partition
 
 MEMO_SIZE = 1024  # query shapes kept; paging (a new cursor per request) only churns the oldest entries
-
-_Key = tuple[bytes, bytes, str, str]
 
 
 def request_partition(request: Any) -> Any:
@@ -30,29 +27,25 @@ def request_partition(request: Any) -> Any:
 
 
 class PlanMemo:
-    """A bounded, thread-safe LRU of (Plan, composite-index needs) for RunQuery requests."""
+    """A bounded LRU of (Plan, composite-index needs) for RunQuery requests (functools' C cache: thread-safe)."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
-        self._plans: OrderedDict[_Key, tuple[Plan, list[Need]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._planned = functools.lru_cache(maxsize=size)(self._plan_bytes)
 
     def plan(self, request: Any) -> tuple[Plan, list[Need]]:
         """The plan of a RunQuery request's query and the composite indexes it needs (memoised)."""
-        key = (request.query.SerializeToString(), request.partition_id.SerializeToString(), request.project_id,
-               request.database_id)
-        with self._lock:
-            found = self._plans.get(key)
-            if found is not None:
-                self._plans.move_to_end(key)
-                return found
+        return self._planned(request.query.SerializeToString(), request.partition_id.SerializeToString(),
+                             request.project_id, request.database_id)
+
+    @staticmethod
+    def _plan_bytes(query: bytes, partition: bytes, project: str, database: str) -> tuple[Plan, list[Need]]:
+        """Plan from the memo's key (a miss): the request rebuilt from its bytes plans exactly as it would."""
+        request = pb.RunQueryRequest(project_id=project, database_id=database)
+        request.query.ParseFromString(query)
+        request.partition_id.ParseFromString(partition)
         plan = plan_query(request.query, request_partition(request))
-        planned = (plan, needs(plan))
-        with self._lock:
-            self._plans[key] = planned
-            if len(self._plans) > self.size:
-                self._plans.popitem(last=False)
-        return planned
+        return plan, needs(plan)
 
     def __len__(self) -> int:
-        return len(self._plans)
+        return self._planned.cache_info().currsize
