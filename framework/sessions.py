@@ -548,4 +548,6 @@ class SecureCookieSessionInterface(SessionInterface):
             response.set_cookie(name, token, expires=expires, **attrs)
         else:
             response.headers._list.append(("Set-Cookie", header))
+            if session.accessed:
+                return  # Vary: Cookie was added above, and only a Set-Cookie was added since
         _vary_cookie(response)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import typing as t
 from collections import ChainMap
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 import markupsafe
 from jinja2 import BaseLoader, Template, TemplateNotFound, nodes
@@ -229,9 +231,12 @@ def update_template_context(app: App, context: dict[str, t.Any]) -> None:
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
             scopes = req_ctx.request._hook_scopes()[1]
+    fast = app._fast_path  # App's own ensure_sync: a plain function is called as it is
     for scope in scopes:
         for processor in processors.get(scope, ()):
-            context.update(app.ensure_sync(processor)())
+            if not (fast and type(processor) is FunctionType and not processor.__code__.co_flags & CO_COROUTINE):
+                processor = app.ensure_sync(processor)
+            context.update(processor())
     context.update(explicit)
 
 
