@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from . import pb
@@ -93,7 +93,7 @@ def plan_aggregation(aggregation_query: Any, partition: Any) -> Aggregations:
     window = Window.of(plan, query)  # the nested offset is honoured (count with offset: UNCONFIRMED)
     if not props and len(up_tos) == len(aggs):  # only bounded counts: stop scanning at the largest bound
         limit = max(up_tos) if window.limit is None else min(window.limit, max(up_tos))
-        window = replace(window, limit=limit)
+        window = window._replace(limit=limit)
     return Aggregations(plan, window, aliases, ops, props, aggs)
 
 
