@@ -37,7 +37,8 @@ MAX_LOOKUP_KEYS = 1000
 LOOKUP_BYTES = 1024 * 1024
 # By count: production answers a few hundred found entities and defers the rest (datastore-semantics.md §1.4:
 # "~300 observed"; its exact rule is UNCONFIRMED). Cutting at the observed count makes clients' deferred loops run
-# locally as they will in production.
+# locally as they will in production (the safe side: google-cloud-datastore's get_multi of over 300 entities as the
+# first read of a begin_later transaction re-sends new_transaction and fails "Transaction already begun" here too).
 LOOKUP_FOUND = 300
 
 
