@@ -97,17 +97,16 @@ def plan_aggregation(aggregation_query: Any, partition: Any) -> Aggregations:
     return Aggregations(plan, window, aliases, ops, props, aggs)
 
 
-def _having(
-    storage: Storage, found: Iterator[tuple[Match, Any]], props: list[str],
-) -> Iterator[tuple[Match, dict[str, float | int | None]]]:
-    """The numbers of the aggregated properties of every result that has them all.
+def _having(storage: Storage, found: Iterator[Match], props: list[str]) -> Iterator[Match]:
+    """Every result that has all the aggregated properties, their numbers as its `payload`.
 
     The aggregated properties act as filters (entities lacking one are left out, as the docs describe), so
     they apply before the nested query's offset and limit.
     """
-    for m, _ in found:
+    for m in found:
         if not props:
-            yield m, {}
+            m.payload = {}
+            yield m
             continue
         entity = m.entity
         if entity is None:
@@ -116,7 +115,8 @@ def _having(
                 continue
             entity = pb.Entity.FromString(record.data)
         if all(entity.properties.get(p) is not None for p in props):
-            yield m, {p: _number(entity, p) for p in props}
+            m.payload = {p: _number(entity, p) for p in props}
+            yield m
 
 
 def _fill(result: Any, spec: Aggregations, count: int, sums: dict[str, list[float | int]]) -> None:
@@ -145,8 +145,8 @@ def run_aggregation(storage: Storage, spec: Aggregations, batch: Any) -> None:
     sums: dict[str, list[float | int]] = {p: [] for p in spec.props}
     pager = Pager(spec.window, UNBOUNDED)
     found = _having(storage, results(storage, spec.plan, spec.window), spec.props)
-    for _, numbers in pager.take(found):
-        for p, number in numbers.items():
+    for m in pager.take(found):
+        for p, number in m.payload.items():
             if number is not None:
                 sums[p].append(number)
     _fill(batch.aggregation_results.add(), spec, pager.taken, sums)

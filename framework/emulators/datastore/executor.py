@@ -122,15 +122,16 @@ def set_times(result: Any, record: Record) -> None:
     updated.nanos = rem * 1000
 
 
-def results(storage: Storage, plan: Plan, window: Window) -> Iterator[tuple[Match, Any]]:
-    """(match, projection entity or None) pairs after cursors and distinct_on, before offset/limit."""
+def results(storage: Storage, plan: Plan, window: Window) -> Iterator[Match]:
+    """The results after cursors and distinct_on, before offset/limit: matches, or for a projection one match per
+    projection row with the row's entity as its `payload`."""
     found = matches(storage, plan, window.start, window.end)
     if not plan.projection:
-        return ((m, None) for m in found)
+        return found
     return _projected(plan, found)
 
 
-def _projected(plan: Plan, found: Iterable[Match]) -> Iterator[tuple[Match, Any]]:
+def _projected(plan: Plan, found: Iterable[Match]) -> Iterator[Match]:
     """The projection rows of each match, without repeats (and one per distinct_on group)."""
     seen: set[tuple[bytes, ...]] = set()
     dedupe: set[tuple[bytes, tuple[bytes, ...]]] = set()
@@ -145,7 +146,7 @@ def _projected(plan: Plan, found: Iterable[Match]) -> Iterator[tuple[Match, Any]
                 if group in seen:
                     continue
                 seen.add(group)
-            yield m, entity
+            yield Match(m.pos, m.skey, m.record, m.entity, m.row_value, entity)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class Pager:
         """Count `size` bytes of the result just taken against the byte budget."""
         self.bytes += size
 
-    def take(self, items: Iterable[tuple[Match, Any]]) -> Iterator[tuple[Match, Any]]:
+    def take(self, items: Iterable[Match]) -> Iterator[Match]:
         window = self.window
         for item in items:
             if self.skipped < window.offset:
@@ -201,7 +202,7 @@ class Pager:
                     self.more = pb.NOT_FINISHED  # clients re-ask with offset - skipped_results
                     return
                 self.skipped += 1
-                self.last = self.skipped_pos = item[0].pos
+                self.last = self.skipped_pos = item.pos
                 continue
             if window.limit is not None and self.taken >= window.limit:
                 self.more = pb.MORE_RESULTS_AFTER_LIMIT
@@ -210,7 +211,7 @@ class Pager:
                 self.more = pb.NOT_FINISHED
                 return
             self.taken += 1
-            self.last = item[0].pos
+            self.last = item.pos
             yield item
         # With exactly `limit` results left the real answer is UNCONFIRMED; NO_MORE_RESULTS ends clients' paging.
         self.more = pb.MORE_RESULTS_AFTER_CURSOR if window.end_given else pb.NO_MORE_RESULTS
@@ -244,9 +245,9 @@ def run_batch(storage: Storage, plan: Plan, window: Window, batch: Any, on_read:
     keys_only, driver = result_type == pb.KEY_ONLY, plan.driver
     pager = Pager(window, budget)
     add = batch.entity_results.add
-    for m, projected in pager.take(results(storage, plan, window)):
+    for m in pager.take(results(storage, plan, window)):
         er = add()
-        _result(plan, keys_only, m, projected, er)
+        _result(plan, keys_only, m, m.payload, er)
         er.cursor = encode_cursor(driver, m.pos)
         pager.spent(er.ByteSize())
         if on_read is not None:

@@ -30,6 +30,7 @@ class Match:
     record: Record | None
     entity: Any = None
     row_value: bytes | None = None  # the sorted property's value on the S driver
+    payload: Any = None  # what a consumer attaches: a projection row's entity, an aggregation's numbers
 
 
 def _key_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
