@@ -18,6 +18,7 @@ from jinja2 import Environment as _JinjaEnvironment
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.filters import _word_beginning_split_re, do_title
 from jinja2.idtracking import VAR_LOAD_PARAMETER
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from . import signals
@@ -27,7 +28,6 @@ from .helpers import stream_with_context
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
-    from jinja2.runtime import Context
 
     from .app import App
 
@@ -90,8 +90,12 @@ class _Template(Template):
         if shared or locals or type(scope) is not ChainMap or len(scope.maps) != 2:
             return super().new_context(vars, shared, locals)
         own, inherited = scope.maps
-        parent = dict({**inherited, **own}, **(vars or {}))  # dict(ChainMap(own, inherited), **vars)
-        return self.environment.context_class(self.environment, parent, self.name, self.blocks, globals=scope)
+        merged = {**inherited, **own}  # dict(ChainMap(own, inherited))
+        parent = dict(merged, **(vars or {}))
+        context_class = self.environment.context_class
+        # jinja2's Context only takes the globals' keys (set(globals)): the merged dict has the same ones.
+        keys_from = merged if context_class is Context else scope
+        return context_class(self.environment, parent, self.name, self.blocks, globals=keys_from)
 
 
 class _CodeGenerator(CodeGenerator):

@@ -144,3 +144,14 @@ def test_strict_undefined_raises_alike() -> None:
     with app.test_request_context("/"), pytest.raises(jinja2.UndefinedError) as ours:
         render_template_string(source, values=[{"name": 1}, {"other": 2}])
     assert str(ours.value) == str(theirs.value)
+
+
+def test_a_render_context_knows_the_globals_keys_jinja2_would_give_it() -> None:
+    app = App(__name__)
+    app.jinja_env.globals["site"] = "<s>"
+    template = app.jinja_env.from_string("{{ site }}{{ x }}", globals={"local_global": 1})
+    with app.test_request_context("/"):
+        ours = template.new_context({"x": 1})
+        theirs = jinja2.Template.new_context(template, {"x": 1})
+    assert ours.globals_keys == theirs.globals_keys == set(template.globals)
+    assert ours.parent == theirs.parent
