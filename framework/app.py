@@ -57,6 +57,9 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
+_TEARDOWN_METHODS = ("do_teardown_request", "do_teardown_appcontext")
+
+
 class _DefaultSessionInterface:
     """Class attribute resolving to one shared SecureCookieSessionInterface, created on first use; the
     class holding this descriptor then holds the instance itself (a plain attribute read per request)."""
@@ -178,6 +181,8 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         self._got_first_request = False
         self._routes = RouteCache(self)
         self._fast_path = fast_path.methods_untouched(self)
+        # Contexts skip calling an App teardown method that would find nothing to run (none replaced).
+        self._plain_teardown = all(getattr(type(self), n) is getattr(App, n) for n in _TEARDOWN_METHODS)
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
@@ -600,6 +605,8 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         # Replacing a dispatch method on the instance (as some extensions do) turns the fast path off.
         if name in fast_path.REPLACED_METHODS:
             object.__setattr__(self, "_fast_path", False)
+        if name in _TEARDOWN_METHODS:
+            object.__setattr__(self, "_plain_teardown", False)
         super().__setattr__(name, value)
 
     def log_exception(self, exc_info: ExcInfo) -> None:

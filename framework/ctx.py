@@ -188,7 +188,9 @@ class AppContext:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 try:
-                    self.app.do_teardown_appcontext(exc)
+                    app = self.app
+                    if not app._plain_teardown or app.teardown_appcontext_funcs or signals.appcontext_tearing_down.receivers:
+                        app.do_teardown_appcontext(exc)
                 finally:
                     if self._hooks is not None:
                         self._exit_hooks(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
@@ -299,7 +301,9 @@ class RequestContext:
             if clear_request:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
+                app = self.app
+                if not app._plain_teardown or app.teardown_request_funcs or signals.request_tearing_down.receivers:
+                    app.do_teardown_request(exc)
                 request = self.request
                 if "files" in request.__dict__ or type(request).close is not _base_close:
                     request.close()

@@ -289,3 +289,43 @@ def test_a_request_class_deciding_its_own_blueprints_is_followed() -> None:
     app.request_class = OnlyTheApp
     client.get("/v")
     assert events == ["app.before", "app.after", "app.teardown"]
+
+
+@pytest.mark.parametrize("where", ["subclass", "instance"])
+def test_replaced_teardown_methods_are_called_without_any_teardown_registered(where: str) -> None:
+    """Contexts skip App's own teardown methods when they have nothing to run, never a replacement."""
+    calls: list[str] = []
+    if where == "subclass":
+
+        class Recording(App):
+            def do_teardown_request(self, exc=None):  # type: ignore[no-untyped-def]
+                calls.append("request")
+
+            def do_teardown_appcontext(self, exc=None):  # type: ignore[no-untyped-def]
+                calls.append("appcontext")
+
+        app: App = Recording("teardown_replaced")
+    else:
+        app = App("teardown_replaced")
+        app.do_teardown_request = lambda exc=None: calls.append("request")  # type: ignore[method-assign]
+        app.do_teardown_appcontext = lambda exc=None: calls.append("appcontext")  # type: ignore[method-assign]
+    app.add_url_rule("/", "i", lambda: "ok")
+    assert app.test_client().get("/").data == b"ok"
+    assert calls == ["request", "appcontext"]
+
+
+def test_teardown_signals_alone_are_sent() -> None:
+    app = App("teardown_signals")
+    app.add_url_rule("/", "i", lambda: "ok")
+    seen: list[str] = []
+
+    def on_request(sender, **kw):  # type: ignore[no-untyped-def]
+        seen.append("request")
+
+    def on_appcontext(sender, **kw):  # type: ignore[no-untyped-def]
+        seen.append("appcontext")
+
+    with signals.request_tearing_down.connected_to(on_request, app), \
+            signals.appcontext_tearing_down.connected_to(on_appcontext, app):
+        app.test_client().get("/")
+    assert seen == ["request", "appcontext"]
