@@ -223,7 +223,7 @@ class RequestCycle(Scaffold):
         if kind is dict or kind is list:  # before the isinstance tests below (Iterator is an ABC)
             provider = self.json
             if "response" not in provider.__dict__ and type(provider).response is DefaultJSONProvider.response:
-                rv = self.response_class(provider.response_body(rv), mimetype=provider.mimetype)  # type: ignore[attr-defined]
+                rv = provider._app.response_class(provider.response_body(rv), mimetype=provider.mimetype)  # type: ignore[attr-defined]
             else:
                 rv = provider.response(rv)
         elif not isinstance(rv, self.response_class):
