@@ -233,9 +233,13 @@ class Request(_WRequest):
         after_request, teardown) and `(None, *reversed(blueprints))` (app first: before_request,
         context processors), computed once per endpoint unless a subclass changes how they are found."""
         cls = type(self)
-        if cls.blueprints is Request.blueprints and cls.blueprint is Request.blueprint and cls.endpoint is Request.endpoint:
+        plain = _plain_scope_classes.get(cls)
+        if plain is None:
+            plain = _plain_scope_classes[cls] = all(getattr(cls, n) is getattr(Request, n) for n in _SCOPE_NAMES)
+        if plain:
             rule = self.url_rule
-            found = _scopes_of(rule.endpoint if rule is not None else None)
+            endpoint = rule.endpoint if rule is not None else None
+            found = _scopes_cache.get(endpoint) or _scopes_of(endpoint)
             return found[1], found[2]
         names = self.blueprints
         return (*names, None), (None, *reversed(names))
@@ -405,6 +409,9 @@ _bp_path_cache: dict[str, list[str]] = {}
 
 _ScopeNames = tuple[tuple[str, ...], tuple[str | None, ...], tuple[str | None, ...]]
 _scopes_cache: dict[str | None, _ScopeNames] = {}
+#: What decides a request's blueprints: a request class replacing one computes its own hook scopes.
+_SCOPE_NAMES = ("blueprints", "blueprint", "endpoint")
+_plain_scope_classes: dict[type, bool] = {}
 
 
 def _scopes_of(endpoint: str | None) -> _ScopeNames:
