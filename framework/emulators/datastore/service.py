@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -54,6 +55,16 @@ def _apply_mask(entity: Any, paths: set[str]) -> None:
         value = entity.properties[name]
         if value.WhichOneof("value_type") == "entity_value":
             _apply_mask(value.entity_value, {p.split(".", 1)[1] for p in paths if p.startswith(name + ".")})
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup_key(key: bytes, project: str, database: str) -> tuple[bytes, bool]:
+    """(storage key, whether its partition takes the request's project) of a serialized Lookup key, checked once
+    per distinct key and request partition (a key that fails its checks raises and is never kept)."""
+    parsed = pb.Key.FromString(key)
+    fill = not parsed.partition_id.project_id
+    check_key(parsed, project, database, reserved_ok=True)
+    return storage_key(parsed)[1], fill
 
 
 def _eventual(options: Any) -> bool:
@@ -129,9 +140,12 @@ class DatastoreService:
         if len(request.keys) > MAX_LOOKUP_KEYS:
             raise invalid(f"cannot get more than {MAX_LOOKUP_KEYS} keys in a single call")
         skeys = []
+        project, database = request.project_id, request.database_id
         for key in request.keys:
-            check_key(key, request.project_id, request.database_id, reserved_ok=True)
-            skeys.append(storage_key(key)[1])
+            skey, fill = _lookup_key(key.SerializeToString(), project, database)
+            if fill:  # as check_key normalizes: an empty partition project takes the request's
+                key.partition_id.project_id, key.partition_id.database_id = project, database
+            skeys.append(skey)
         response = pb.LookupResponse()
         with self.lock:
             txn, reader = self._read_context(request.read_options, response)

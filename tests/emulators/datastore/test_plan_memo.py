@@ -1,5 +1,5 @@
-"""Plans memoised per query (plan_memo.py): a repeated query is planned once, yet sees every write, keeps to its
-own partition, and a refused query is refused every time."""
+"""Work memoised per request shape: RunQuery plans (plan_memo.py) and Lookup keys. A repeated query is planned once,
+yet sees every write and keeps to its partition; a refused query or key is refused every time."""
 
 from __future__ import annotations
 
@@ -101,3 +101,19 @@ def test_a_query_refused_over_grpc_stays_refused(raw):
     bad = build_query(prop_filter("a", OP.NOT_EQUAL, 1), prop_filter("b", OP.NOT_EQUAL, 2))
     for _ in range(2):
         assert raw.error("RunQuery", request(bad)).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_lookup_keys_checked_once_still_take_the_request_project_and_refusals_repeat():
+    svc = DatastoreService(MemoryStorage())
+    commit = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    commit.mutations.add().upsert.CopyFrom(entity(key("L", 1), n=1))
+    svc.commit(commit)
+    for _ in range(2):  # the second time the key's checks and encoding come from the memo
+        bare = key("L", 1, project="")
+        found = svc.lookup(pb.LookupRequest(project_id=PROJECT, keys=[bare])).found
+        assert len(found) == 1 and found[0].entity.key == key("L", 1)
+        assert found[0].entity.key.partition_id.project_id == PROJECT
+    for _ in range(2):
+        with pytest.raises(DatastoreError) as info:
+            svc.lookup(pb.LookupRequest(project_id=PROJECT, keys=[key("L", 1, project="other")]))
+        assert info.value.code == "INVALID_ARGUMENT" and "mismatched project" in info.value.message
