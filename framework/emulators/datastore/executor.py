@@ -75,11 +75,15 @@ def check_entity(plan: Plan, match: Match, conds: list[Cond], key_conds: list[Co
 def matches(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> Iterator[Match]:
     """Every matching entity from the start position on, in result order."""
     scan, served = driver_scan(storage, plan, start, end)
-    conds = [c for c in plan.conds if c not in served]
-    key_conds = [c for c in plan.key_conds if c not in served]
-    need_entity = bool(conds) or bool(plan.branches) or plan.result_type == pb.PROJECTION
-    need_check = need_entity or bool(key_conds) or (plan.driver == Driver.SORTED and plan.ancestor is not None)
-    need_record = need_check or plan.result_type != pb.KEY_ONLY
+    residual = plan.memo.get("residual")
+    if residual is None:  # what the driver leaves to check per entity: derived from the plan alone, kept on it
+        conds = [c for c in plan.conds if c not in served]
+        key_conds = [c for c in plan.key_conds if c not in served]
+        need_entity = bool(conds) or bool(plan.branches) or plan.result_type == pb.PROJECTION
+        need_check = need_entity or bool(key_conds) or (plan.driver == Driver.SORTED and plan.ancestor is not None)
+        need_record = need_check or plan.result_type != pb.KEY_ONLY
+        residual = plan.memo["residual"] = (conds, key_conds, need_entity, need_check, need_record)
+    conds, key_conds, need_entity, need_check, need_record = residual
     for m in scan:
         if need_record:
             if m.record is None:

@@ -66,6 +66,9 @@ class Plan:
     driver: Driver = Driver.ENTITIES
     branches: list[tuple[list[Cond], list[Cond]]] = field(default_factory=list)  # OR: (conds, key conds)
     eq: list[tuple[str, bytes]] = field(default_factory=list)
+    # What execution derives from the plan alone (driver bounds, residual conditions), kept on first use: plans are
+    # memoised per query, so a repeated query skips that work too.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def result_type(self) -> int:

@@ -237,14 +237,29 @@ def _zigzag(storage: Storage, prefixes: list[bytes], lo: bytes, hi: bytes, rever
             cand, agreed = None, 0
 
 
+def _ranges(plan: Plan) -> tuple[tuple[bytes, bytes], list[Cond]]:
+    """The driver's bounds (before cursors) and the conditions its scan guarantees; kept on the plan (read-only)."""
+    found = plan.memo.get("ranges")
+    if found is None:
+        served: list[Cond] = []
+        if plan.driver == Driver.SORTED:
+            bounds = _value_range(plan, served)
+        else:
+            bounds = _key_range(plan, served)
+            if plan.driver == Driver.ZIGZAG:
+                served.extend(c for c in plan.conds if c.op == EQ)
+        found = plan.memo["ranges"] = (bounds, served)
+    return found
+
+
 def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> tuple[Iterator[Match], list[Cond]]:
-    """The driver's candidates in result order, and the conditions the scan already guarantees."""
-    served: list[Cond] = []
+    """The driver's candidates in result order, and the conditions the scan already guarantees (not to be changed)."""
+    bounds, served = _ranges(plan)
     rev = plan.descending
     ns = plan.ns
     if plan.driver == Driver.SORTED:
         base = plan.property_prefix(plan.order_prop or "")
-        rows = _sorted_rows(storage, plan, base, _value_range(plan, served), start, end)
+        rows = _sorted_rows(storage, plan, base, bounds, start, end)
 
         def gen_s() -> Iterator[Match]:
             seen: set[bytes] = set()
@@ -257,7 +272,7 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
                 yield Match(pos, skey, None, row_value=value)
 
         return gen_s(), served
-    lo, hi = _bounded(*_key_range(plan, served), start, end, rev)
+    lo, hi = _bounded(*bounds, start, end, rev)
     if plan.driver == Driver.METADATA:
         from .metadata import metadata_rows
 
@@ -268,8 +283,6 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
     if plan.driver == Driver.KIND:
         base = b"K" + plan.kind_prefix()
         return (Match(row[len(base):], skey, None) for row, skey in storage.scan_index(base + lo, base + hi, rev)), served
-    eq_conds = [c for c in plan.conds if c.op == EQ]
-    served.extend(eq_conds)
     prefixes = plan.eq_prefixes
     if len(prefixes) == 1:  # one equality: its index range is the answer (rows point at their entity's key)
         p = prefixes[0]
