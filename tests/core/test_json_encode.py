@@ -21,7 +21,7 @@ circular_dict["self"] = circular_dict
 
 VALUES: list[t.Any] = [
     {"b": 1, "a": [1.5, None, True]}, [], {}, "plain", "é ∑ 😀 \u2028 \"q\"", 0, -1.25, float("nan"), float("inf"),
-    {1: "int key", 2.5: "float key", True: "bool", None: "none"}, {"z": {"y": [{"x": ()}]}}, (1, 2),
+    {1: "int key", 2.5: "float key", False: "bool", None: "none"}, {"z": {"y": [{"x": ()}]}}, (1, 2),
     {"when": datetime(2026, 12, 4, 22, 30)}, {"id": uuid.UUID(int=7)}, Decimal("1.10"), {1: "a", "b": 2},
     circular, circular_dict, {"s": {1, 2}}, object(), [object()],
 ]
