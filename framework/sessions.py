@@ -309,6 +309,9 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     accessed = False
 
     def __init__(self, initial: t.Mapping[str, t.Any] | None = None) -> None:
+        if type(self) is not SecureCookieSession:  # a subclass may add classes to the __init__ chain
+            super().__init__(initial, _mark_modified)
+            return
         # CallbackDict.__init__(initial, _mark_modified), without its frame: the dict, then on_update.
         if initial is None:
             dict.__init__(self)
