@@ -222,7 +222,11 @@ class RequestCycle(Scaffold):
         kind = type(rv)
         if kind is dict or kind is list:  # before the isinstance tests below (Iterator is an ABC)
             provider = self.json
-            if "response" not in provider.__dict__ and type(provider).response is DefaultJSONProvider.response:
+            cls = type(provider)
+            if (
+                cls.response is DefaultJSONProvider.response and "response" not in provider.__dict__
+                and cls._prepare_response_obj is DefaultJSONProvider._prepare_response_obj
+            ):  # what its response() would do with one value
                 rv = provider._app.response_class(provider.response_body(rv), mimetype=provider.mimetype)  # type: ignore[attr-defined]
             else:
                 rv = provider.response(rv)

@@ -145,3 +145,37 @@ def test_provider_loads_is_json_loads(data: bytes | str) -> None:
             return (type(e), str(e))
 
     assert outcome(lambda: provider.loads(data)) == outcome(lambda: stdlib_json.loads(data))
+
+
+def test_a_returned_dict_goes_through_the_providers_response_and_body() -> None:
+    from framework import Response
+
+    class Tagged(Response):
+        pass
+
+    class WithResponse(DefaultJSONProvider):
+        def response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rv = super().response(*args, **kwargs)
+            rv.headers["X-Provider"] = "response"
+            return rv
+
+    class WithBody(DefaultJSONProvider):
+        def response_body(self, obj):  # type: ignore[no-untyped-def]
+            return "body:" + super().response_body(obj)
+
+    for provider_class, header, prefix in ((WithResponse, "response", b""), (WithBody, None, b"body:")):
+        app = App("provider_response")
+        app.json = provider_class(app)
+        app.add_url_rule("/d", "d", lambda: {"a": 1})
+        app.add_url_rule("/l", "l", lambda: [1, 2])
+        client = app.test_client()
+        for path, body in (("/d", b'{"a":1}\n'), ("/l", b"[1,2]\n")):
+            rv = client.get(path)
+            assert (rv.data, rv.headers.get("X-Provider")) == (prefix + body, header)
+    owner = App("provider_owner")
+    owner.response_class = Tagged
+    borrower = App("provider_borrower")
+    borrower.json = owner.json  # the provider answers with its own app's response class, as response() does
+    borrower.add_url_rule("/d", "d", lambda: {"a": 1})
+    with borrower.test_request_context("/d"):
+        assert type(borrower.make_response({"a": 1})) is Tagged
