@@ -368,8 +368,18 @@ def prepare(name: str) -> dict[str, t.Callable[[], None]]:
     return {fw: caller(app, shape, cookies[fw]) for fw, app in apps.items()}
 
 
-_COLD_SOURCE = "import sys\nsys.path.insert(0, {root!r})\n{src}\n"
+#: What any app on werkzeug and jinja2 pays before its own code: those libraries imported as they come and
+#: the typical app's page rendered by a bare WSGI callable (no framework, no session).
+_FLOOR_SOURCE = """
+import jinja2, werkzeug.routing, werkzeug.wrappers
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader({templates!r}), autoescape=True)
+ITEMS = [{{"name": f"item number {{i}}", "price": i * 3, "tags": ["a", "b"]}} for i in range(10)]
 
+def app(environ, start_response):
+    body = _env.get_template("list.html").render(title="Hello None", items=ITEMS).encode()
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
 
 def main(argv: list[str] | None = None) -> None:
     """Print calls/s and the median ratio to Flask for each shape (or the named ones), then the typical
@@ -388,6 +398,7 @@ def main(argv: list[str] | None = None) -> None:
     sources = {}
     for fw, mod in FRAMEWORKS.items():
         sources[fw] = _PRELUDE.format(mod=mod, name="typical", templates=TEMPLATES, secret=SECRET) + shape.source
+    sources["floor"] = _FLOOR_SOURCE.format(templates=TEMPLATES)
     colds = cold_start_of(sources, "/")
     wall = colds["framework"][0] / colds["flask"][0]
     cpu = colds["framework"][2] / colds["flask"][2]
@@ -396,6 +407,9 @@ def main(argv: list[str] | None = None) -> None:
           f" {colds['flask'][0]:.3f}s = {wall:.2f}x (CPU {cpu:.2f}x)  <= 0.6x {'ok' if wall <= 0.6 else 'MISSED'}")
     print(f"typical app peak RSS: {colds['framework'][1]:.1f} MiB vs {colds['flask'][1]:.1f} MiB = {rss:.2f}x"
           f"  <= 0.75x {'ok' if rss <= 0.75 else 'MISSED'}")
+    print(f"  floor, the libraries alone (werkzeug's wrappers and routing, jinja2, the same page rendered by a bare WSGI"
+          f" callable): {colds['floor'][0]:.3f}s = {colds['floor'][0] / colds['flask'][0]:.2f}x Flask,"
+          f" {colds['floor'][1]:.1f} MiB = {colds['floor'][1] / colds['flask'][1]:.2f}x")
 
 
 if __name__ == "__main__":
