@@ -6,6 +6,7 @@ Only environment variables are read (no metadata server calls), so detection cos
 from __future__ import annotations
 
 import os
+import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ def on_google_host(environ: Mapping[str, str] | None = None) -> bool:
     if environ is None:
         data = _environ_bytes()
         if data is not None:
-            return _on_google_bytes(data)
+            return _kind(data, _BYTE_NAMES) in _GOOGLE_KINDS
         environ = os.environ
     return _kind(environ) in _GOOGLE_KINDS
 
@@ -40,18 +41,6 @@ def _environ_bytes() -> Mapping[bytes, bytes] | None:
         return None
     data = getattr(_ENVIRON, "_data", None)
     return data if type(data) is dict else None
-
-
-def _on_google_bytes(env: Mapping[bytes, bytes]) -> bool:
-    """`_kind(env) in _GOOGLE_KINDS` for os.environ's bytes dict (keys and values are ASCII here)."""
-    gae_env = env.get(b"GAE_ENV")
-    if gae_env == b"standard":
-        return True
-    if gae_env == b"localdev":
-        return False
-    if env.get(b"K_SERVICE"):
-        return True
-    return bool(env.get(b"FUNCTION_NAME") and env.get(b"GCP_PROJECT"))
 
 
 @dataclass(frozen=True)
@@ -104,16 +93,32 @@ def _project(env: Mapping[str, str]) -> str | None:
     return application.partition("~")[2] or application or None
 
 
-def _kind(env: Mapping[str, str]) -> str:
-    gae_env = env.get("GAE_ENV")
-    if gae_env == "standard":
+class _Names(t.NamedTuple):
+    """The variable names and values `_kind` reads, as str (a mapping like os.environ) or bytes (its dict)."""
+
+    gae_env: t.Any
+    standard: t.Any
+    localdev: t.Any
+    k_service: t.Any
+    function_target: t.Any
+    function_name: t.Any
+    gcp_project: t.Any
+
+
+_STR_NAMES = _Names("GAE_ENV", "standard", "localdev", "K_SERVICE", "FUNCTION_TARGET", "FUNCTION_NAME", "GCP_PROJECT")
+_BYTE_NAMES = _Names(*(name.encode() for name in _STR_NAMES))
+
+
+def _kind(env: Mapping[t.Any, t.Any], names: _Names = _STR_NAMES) -> str:
+    gae_env = env.get(names.gae_env)
+    if gae_env == names.standard:
         return APPENGINE
-    if gae_env == "localdev":
+    if gae_env == names.localdev:
         return LOCAL_APPENGINE
-    if env.get("K_SERVICE"):
+    if env.get(names.k_service):
         # functions-framework's buildpack sets FUNCTION_TARGET; a plain Cloud Run service does not.
-        return CLOUD_FUNCTIONS if env.get("FUNCTION_TARGET") else CLOUD_RUN
-    if env.get("FUNCTION_NAME") and env.get("GCP_PROJECT"):  # 1st gen python37 functions
+        return CLOUD_FUNCTIONS if env.get(names.function_target) else CLOUD_RUN
+    if env.get(names.function_name) and env.get(names.gcp_project):  # 1st gen python37 functions
         return CLOUD_FUNCTIONS
     return LOCAL
 
