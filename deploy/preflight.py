@@ -157,7 +157,8 @@ def ensure_venv(cache_root: Path, requirements: Path, additions: Sequence[str], 
 
 
 # --- the boot ------------------------------------------------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free now (the kernel's pick; the runner's services and preflight's boot use it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -171,7 +172,7 @@ def loopback_entrypoint(entrypoint: str) -> str:
 
 def _local_only_env(home: Path, port: int, datastore: str | None) -> dict[str, str]:
     """What every boot gets: loopback, no credentials, no metadata server, no way out to Google."""
-    closed = f"127.0.0.1:{_free_port()}"  # nothing listens there: any outbound call fails at once
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there: any outbound call fails at once
     env = {
         # The virtualenv's real bin folder: `python` finds its pyvenv.cfg beside the folder it was started
         # from, so through the home/bin link it would run as the bare base interpreter (no requirements).
@@ -312,7 +313,7 @@ def _boot(staged: Path, venv: Path, target: Target, make_env: Callable[[int, str
           timeout: float) -> Report:
     """Run `target.command` in `staged` with `venv` first on PATH; wait for it, probe it, measure it, stop it."""
     report = Report(staged, venv, True, instance_class=target.label, limit_mb=target.limit_mb)
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="preflight-home-") as tmp:
         home = Path(tmp)
         (home / "bin").symlink_to(venv / "bin")

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,30 +19,17 @@ from deploy.local import output
 from deploy.local.headers import upstream_headers
 from deploy.local.processes import Child
 from deploy.local.venvs import KIT_BIN, VenvError, bin_dir_for
-from deploy.preflight import INSTANCE_MEMORY_MB  # GAE_MEMORY_MB by instance class (§1.4)
+from deploy.preflight import INSTANCE_MEMORY_MB, free_port, loopback_entrypoint
 
 # App Engine's default when app.yaml has no entrypoint (its exact flags are unconfirmed, §1.3).
 DEFAULT_ENTRYPOINT = "gunicorn -b :$PORT main:app"
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0  # what App Engine gives an /_ah/stop handler
 RESTART_PAUSE = 5.0  # a crashing service is started again at most this often
-# `-b :$PORT` / `--bind=0.0.0.0:$PORT` listen on every interface; locally they are made loopback only.
-_WILDCARD_BIND = re.compile(r"(?<=[\s=])(?:0\.0\.0\.0|\[::\])?:(\$\{?PORT\}?)")
 
 
 class ServiceStartError(Exception):
     """A service could not start; the message names the file and line to fix when there is one."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def loopback_entrypoint(entrypoint: str) -> str:
-    """The entrypoint with wildcard binds of $PORT turned into 127.0.0.1 (local services bind loopback only)."""
-    return _WILDCARD_BIND.sub(r"127.0.0.1:\1", entrypoint)
 
 
 def service_environment(config: AppYaml, base: Mapping[str, str], *, port: int, bin_dir: Path,
