@@ -465,14 +465,19 @@ def set_status_code(response: _WResponse, code: int) -> None:
     """`response.status_code = code`, the status line taken from a per-code cache when the response's
     class keeps werkzeug's status machinery (as the lean constructor does)."""
     if type(code) is int and _is_lean(type(response)):
-        line = _status_lines.get(code)
-        if line is None:
-            line = response._clean_status(code)
-            if len(_status_lines) < 1024:
-                _status_lines[code] = line
-        response._status, response._status_code = line
+        response._status, response._status_code = _status_line(response, code)
         return
     response.status_code = code
+
+
+def _status_line(response: _WResponse, code: int) -> tuple[str, int]:
+    """werkzeug's `_clean_status(code)` (the status line and code), computed once per code."""
+    line = _status_lines.get(code)
+    if line is None:
+        line = response._clean_status(code)
+        if len(_status_lines) < 1024:
+            _status_lines[code] = line
+    return line
 
 
 def _content_type(mimetype: str) -> str:
@@ -522,12 +527,7 @@ class Response(_WResponse):
         if status is None:
             status = self.default_status
         if type(status) is int:
-            line = _status_lines.get(status)
-            if line is None:
-                line = self._clean_status(status)
-                if len(_status_lines) < 1024:
-                    _status_lines[status] = line
-            self._status, self._status_code = line
+            self._status, self._status_code = _status_line(self, status)
         else:
             self.status = status
         self.direct_passthrough = direct_passthrough
