@@ -6,7 +6,8 @@ servers start once; wrk (one thread, BENCH_WIRE_CONNECTIONS connections, default
 time for BENCH_WIRE_SECONDS (default 3), the five in turn for BENCH_WIRE_ROUNDS rounds (default 9, order flipped
 every round), so a noisy neighbour on the shared cores hits every row alike. Each ratio is the median of its
 rounds' ratios. A wrk Lua script sends every request (the typical app's three in rotation, with the session
-cookie its /login set) and counts answers outside 2xx: any such answer, or a socket error, fails the row.
+cookie its /login set) with the headers App Engine's front end adds, and counts answers outside 2xx: any such
+answer, or a socket error, fails the row.
 """
 
 from __future__ import annotations
@@ -68,6 +69,25 @@ class Row:
     def module(self) -> str:
         return "wire_" + re.sub(r"\W+", "_", self.name)
 
+
+# What App Engine's front end adds to every request it forwards (platform-facts §3.2): the servers run as on
+# App Engine (GAE_ENV=standard), where the framework's middleware reads X-Forwarded-* and X-Appengine-User-IP
+# on every request, so every row's requests carry them (BENCH_WIRE_HEADERS=none sends wrk's bare requests).
+FRONT_END_HEADERS = {
+    "X-Forwarded-For": "203.0.113.7, 169.254.1.1",
+    "X-Forwarded-Proto": "https",
+    "X-Appengine-User-IP": "203.0.113.7",
+    "X-Appengine-Country": "NL",
+    "X-Appengine-Region": "nh",
+    "X-Appengine-City": "amsterdam",
+    "X-Appengine-CityLatLong": "52.370216,4.895168",
+    "X-Appengine-Https": "on",
+    "X-Appengine-Default-Version-Hostname": "bench-project.ew.r.appspot.com",
+    "X-Appengine-Request-Log-Id": "6579a3e400ff0c1b5d5e3c0a6e0001737e62656e63682d70726f6a656374000176310001",
+    "X-Appengine-Timeout-Ms": "599999",
+    "X-Cloud-Trace-Context": "4bf92f3577b34da6a3ce929d0e0e4736/1234567890123456789;o=0",
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-112210f47de98115-00",
+}
 
 HELLO_CALLS = (Call("/"),)
 ROWS = (
@@ -143,11 +163,17 @@ def lua_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def front_end_headers() -> dict[str, str]:
+    """The headers every request carries: App Engine's front end's, or none with BENCH_WIRE_HEADERS=none."""
+    return {} if os.environ.get("BENCH_WIRE_HEADERS") == "none" else dict(FRONT_END_HEADERS)
+
+
 def lua_script(calls: Sequence[Call], cookie: str | None) -> str:
-    """A wrk script sending `calls` in rotation (with `cookie` if given) and counting non-2xx answers."""
+    """A wrk script sending `calls` in rotation (with `cookie` if given, and front_end_headers()) and counting
+    non-2xx answers."""
     entries = []
     for call in calls:
-        headers = {}
+        headers = front_end_headers()
         if cookie:
             headers["Cookie"] = cookie
         if call.content_type:
@@ -262,7 +288,9 @@ def _get(server: Server, call: Call, cookie: str | None) -> tuple[int, str | Non
     """One request: its status and the `session=...` pair of its Set-Cookie, if any."""
     host = urlsplit(server.url)
     conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=30)
-    headers = {"Cookie": cookie} if cookie else {}
+    headers = front_end_headers()
+    if cookie:
+        headers["Cookie"] = cookie
     if call.content_type:
         headers["Content-Type"] = call.content_type
     try:
@@ -391,6 +419,9 @@ def main() -> None:
         print(f"gunicorn -c gunicorn.conf.py as an F2 (GAE_MEMORY_MB=768) picked: {picked_settings(env)}")
         print(f"wrk -t 1 -c {connections} on loopback, {seconds} s per run, {rounds} rounds, one server at a time; "
               f"{os.cpu_count()} CPUs shared with whatever else runs")
+        print("every request carries " + (f"the {len(FRONT_END_HEADERS)} headers App Engine's front end adds "
+              "(X-Forwarded-For, X-Appengine-User-IP, trace context, ...)" if front_end_headers()
+              else "only wrk's own headers (BENCH_WIRE_HEADERS=none)"))
         ok = report(run(rows, work, env, seconds, rounds, connections))
     if not ok:
         raise SystemExit(1)
