@@ -20,6 +20,11 @@ _HEADS = {driver: FORMAT + driver.value.encode() for driver in Driver}  # built 
 _BEFORE_ALL_BYTE, _AT_BYTE = bytes([_BEFORE_ALL]), bytes([_AT])
 
 
+def cursor_head(driver: Driver) -> bytes:
+    """What every cursor of a query run by `driver` starts with (then b"\\x00", or b"\\x01" and a position)."""
+    return _HEADS[driver]
+
+
 def encode_cursor(driver: Driver, pos: bytes | None) -> bytes:
     """The cursor of a position (None = before the first result) of a query run by `driver`."""
     return _HEADS[driver] + (_BEFORE_ALL_BYTE if pos is None else _AT_BYTE + pos)

@@ -72,18 +72,27 @@ def check_entity(plan: Plan, match: Match, conds: list[Cond], key_conds: list[Co
     return not plan.branches or any(_conjunction(values, path, c, k) for c, k in plan.branches)
 
 
-def matches(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> Iterator[Match]:
-    """Every matching entity from the start position on, in result order."""
-    scan, served = driver_scan(storage, plan, start, end)
-    residual = plan.memo.get("residual")
-    if residual is None:  # what the driver leaves to check per entity: derived from the plan alone, kept on it
+Residual = tuple[list[Cond], list[Cond], bool, bool, bool]
+
+
+def residual(plan: Plan, served: list[Cond]) -> Residual:
+    """What the driver leaves to check per entity (conditions, key conditions) and what that needs (the entity,
+    a check, the record): derived from the plan alone, kept on it."""
+    found: Residual | None = plan.memo.get("residual")
+    if found is None:
         conds = [c for c in plan.conds if c not in served]
         key_conds = [c for c in plan.key_conds if c not in served]
         need_entity = bool(conds) or bool(plan.branches) or plan.result_type == pb.PROJECTION
         need_check = need_entity or bool(key_conds) or (plan.driver == Driver.SORTED and plan.ancestor is not None)
         need_record = need_check or plan.result_type != pb.KEY_ONLY
-        residual = plan.memo["residual"] = (conds, key_conds, need_entity, need_check, need_record)
-    conds, key_conds, need_entity, need_check, need_record = residual
+        found = plan.memo["residual"] = (conds, key_conds, need_entity, need_check, need_record)
+    return found
+
+
+def matches(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> Iterator[Match]:
+    """Every matching entity from the start position on, in result order."""
+    scan, served = driver_scan(storage, plan, start, end)
+    conds, key_conds, need_entity, need_check, need_record = residual(plan, served)
     for m in scan:
         if need_record:
             if m.record is None:

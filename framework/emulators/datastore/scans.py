@@ -71,7 +71,7 @@ def _value_range(plan: Plan, served: list[Cond]) -> tuple[bytes, bytes]:
     return lo, hi
 
 
-def _bounded(lo: bytes, hi: bytes, start: bytes | None, end: bytes | None, reverse: bool) -> tuple[bytes, bytes]:
+def bounded(lo: bytes, hi: bytes, start: bytes | None, end: bytes | None, reverse: bool) -> tuple[bytes, bytes]:
     """Narrow [lo, hi) to what lies after the start cursor and up to the end cursor."""
     if start is not None:
         if reverse:
@@ -186,7 +186,7 @@ def _sorted_rows(
     """
     ns_len = len(plan.ns)
     if not plan.descending and not plan.then_by and not plan.key_descending:
-        lo, hi = _bounded(*bounds, start, end, False)
+        lo, hi = bounded(*bounds, start, end, False)
         for row, skey in storage.scan_index(base + lo, base + hi):
             pos = row[len(base):]
             yield pos[: len(pos) - (len(skey) - ns_len)], pos, skey
@@ -237,7 +237,7 @@ def _zigzag(storage: Storage, prefixes: list[bytes], lo: bytes, hi: bytes, rever
             cand, agreed = None, 0
 
 
-def _ranges(plan: Plan) -> tuple[tuple[bytes, bytes], list[Cond]]:
+def driver_ranges(plan: Plan) -> tuple[tuple[bytes, bytes], list[Cond]]:
     """The driver's bounds (before cursors) and the conditions its scan guarantees; kept on the plan (read-only)."""
     found = plan.memo.get("ranges")
     if found is None:
@@ -254,7 +254,7 @@ def _ranges(plan: Plan) -> tuple[tuple[bytes, bytes], list[Cond]]:
 
 def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | None) -> tuple[Iterator[Match], list[Cond]]:
     """The driver's candidates in result order, and the conditions the scan already guarantees (not to be changed)."""
-    bounds, served = _ranges(plan)
+    bounds, served = driver_ranges(plan)
     rev = plan.descending
     ns = plan.ns
     if plan.driver == Driver.SORTED:
@@ -272,7 +272,7 @@ def driver_scan(storage: Storage, plan: Plan, start: bytes | None, end: bytes | 
                 yield Match(pos, skey, None, row_value=value)
 
         return gen_s(), served
-    lo, hi = _bounded(*bounds, start, end, rev)
+    lo, hi = bounded(*bounds, start, end, rev)
     if plan.driver == Driver.METADATA:
         from .metadata import metadata_rows
 

@@ -20,7 +20,7 @@ from .commit import (
 from .cursors import Window
 from .encoding import timestamp_micros
 from .errors import DatastoreError, aborted, invalid, unimplemented
-from .executor import Budget, OnRead, run_batch, set_times, timestamp
+from .executor import DEFAULT_BUDGET, OnRead, run_batch, set_times, timestamp
 from .explain import CountingReader, execution_stats, plan_summary
 from .ids import IdAllocator
 from .index_file import IndexFile
@@ -81,7 +81,7 @@ class DatastoreService:
         self.txns = TransactionManager(threading.Condition(self.lock))
         self.ids = IdAllocator(storage)
         self.plans = PlanMemo()
-        self.budget = Budget()  # where RunQuery cuts a batch (tests put a smaller one, or a clock they drive)
+        self.budget = DEFAULT_BUDGET  # where RunQuery cuts a batch (tests put a smaller one, or a clock they drive)
         self._history = History(*storage.load_history())  # what commits replaced: the last hour, and more for
         # open read-only transactions (kept durably by a durable store)
 
