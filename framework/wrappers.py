@@ -49,6 +49,51 @@ def _config_limit(name: str, key: str, doc: str) -> t.Any:
     return property(get, set_, doc=doc)
 
 
+class _FromEnviron:
+    """A Request attribute werkzeug computes in its constructor, computed here on its first read instead.
+
+    The value is then stored on the instance, where it hides this (non-data) descriptor, so later reads and
+    assignments are plain attribute ones. Most requests read few of these: building all of them up front was
+    most of the time werkzeug's constructor took, and on a busy server that time is spent with cold caches.
+    """
+
+    def __init__(self, compute: t.Callable[[dict[str, t.Any]], t.Any]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: t.Any, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.compute(obj.environ)
+        return value
+
+
+def _server(environ: dict[str, t.Any]) -> tuple[str, int | None] | None:
+    name = environ.get("SERVER_NAME")  # werkzeug's _get_server
+    if name is None:
+        return None
+    try:
+        port: int | None = int(environ.get("SERVER_PORT"))  # type: ignore[arg-type]  # None: TypeError
+    except (TypeError, ValueError):
+        port = None
+    return (name, port)
+
+
+def _root_path(environ: dict[str, t.Any]) -> str:
+    # werkzeug's WSGI decoding leaves ASCII text unchanged, so it is skipped for ASCII.
+    root = environ.get("SCRIPT_NAME") or ""
+    return (root if root.isascii() else _wsgi_decoding_dance(root)).rstrip("/")
+
+
+def _path(environ: dict[str, t.Any]) -> str:
+    path = environ.get("PATH_INFO") or ""
+    return "/" + (path if path.isascii() else _wsgi_decoding_dance(path)).lstrip("/")
+
+
 class Request(_WRequest):
     """The incoming request: werkzeug's, plus the matched rule, view args and config-driven limits."""
 
@@ -57,28 +102,17 @@ class Request(_WRequest):
     view_args: dict[str, t.Any] | None = None
     routing_exception: HTTPException | None = None
 
+    # werkzeug's constructor attributes, with its values, each computed when first read (_FromEnviron).
+    scheme = _FromEnviron(lambda environ: environ.get("wsgi.url_scheme", "http"))
+    server = _FromEnviron(_server)
+    root_path = _FromEnviron(_root_path)
+    path = _FromEnviron(_path)
+    query_string = _FromEnviron(lambda environ: environ.get("QUERY_STRING", "").encode("latin1"))
+    headers = _FromEnviron(EnvironHeaders)
+    remote_addr = _FromEnviron(lambda environ: environ.get("REMOTE_ADDR"))
+
     def __init__(self, environ: dict[str, t.Any], populate_request: bool = True, shallow: bool = False) -> None:
-        # werkzeug's two constructors in one, with the same attributes and values; the WSGI decoding of
-        # the script root and path is skipped for ASCII text, which it leaves unchanged.
-        get = environ.get
-        self.method = get("REQUEST_METHOD", "GET").upper()
-        self.scheme = get("wsgi.url_scheme", "http")
-        name = get("SERVER_NAME")  # werkzeug's _get_server, inline
-        if name is None:
-            self.server = None
-        else:
-            try:
-                port: int | None = int(get("SERVER_PORT", None))  # type: ignore[arg-type]  # None: TypeError
-            except (TypeError, ValueError):
-                port = None
-            self.server = (name, port)
-        root = get("SCRIPT_NAME") or ""
-        self.root_path = (root if root.isascii() else _wsgi_decoding_dance(root)).rstrip("/")
-        path = get("PATH_INFO") or ""
-        self.path = "/" + (path if path.isascii() else _wsgi_decoding_dance(path)).lstrip("/")
-        self.query_string = get("QUERY_STRING", "").encode("latin1")
-        self.headers = EnvironHeaders(environ)
-        self.remote_addr = get("REMOTE_ADDR")
+        self.method = environ.get("REQUEST_METHOD", "GET").upper()
         self.environ = environ
         self.shallow = shallow
         if populate_request and not shallow:

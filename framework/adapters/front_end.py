@@ -10,7 +10,6 @@ X-Google-* header a client sent, then adds the ones App Engine would.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import os
 import secrets
@@ -24,59 +23,70 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # App Engine appends one hop of its own to X-Forwarded-For ("client, 169.254.1.1" observed), so the
 # client is the second entry from the right; anything further left was written by the client and is
 # not believed. The hop count is derived from observation (platform-facts §3.2, unconfirmed): if the
-# header has fewer entries, ProxyFix leaves REMOTE_ADDR alone, which is the safe failure.
+# header has fewer entries, REMOTE_ADDR stays the socket's, which is the safe failure.
 # X-Forwarded-Proto is set by Google's load balancer: one trusted value, the last one.
 # Google does not add X-Forwarded-Host/Port/Prefix; the Host header arrives as the client sent it.
 XFF_TRUSTED_HOPS = 2
 PROTO_TRUSTED_HOPS = 1
+ORIGINAL_ENVIRON_KEY = "werkzeug.proxy_fix.orig"  # where werkzeug's ProxyFix keeps the values it replaced
 
 
-@functools.cache
-def proxy_fix_class() -> type:
-    """werkzeug's ProxyFix, reading unquoted list headers with `str.split` (imported on first use: cold start).
+def trusted_entry(value: str | None, trusted: int) -> str | None:
+    """The `trusted`-th item from the right of a comma-separated header, as werkzeug's ProxyFix reads it.
 
-    Every request on App Engine carries X-Forwarded-For and X-Forwarded-Proto, and werkzeug parses each a
-    character at a time in Python, which was a third of a hello request's time. Without a double quote a
-    list header has no quoted or escaped part, so splitting at commas and dropping empty items gives
-    werkzeug's own answer (tests/adapters/test_proxy_headers.py checks it against werkzeug's parser); any
-    value with a quote still goes to werkzeug.
+    This is ProxyFix's rule (tests/adapters/test_proxy_headers.py checks both middlewares against ProxyFix
+    itself). It is written out because ProxyFix was a fifth of a hello request's time on App Engine, where
+    every request carries two of these headers: werkzeug parses each a character at a time. A value without
+    a double quote has no quoted or escaped part, so splitting at commas gives werkzeug's items; a quoted
+    one is still parsed by werkzeug.
     """
-    from werkzeug.middleware.proxy_fix import ProxyFix
+    if not value:
+        return None
+    if '"' in value:
+        from werkzeug.http import parse_list_header
 
-    class QuickProxyFix(ProxyFix):
-        def _get_real_value(self, trusted: int, value: str | None) -> str | None:
-            if not (trusted and value):
-                return None
-            if '"' in value:
-                return ProxyFix._get_real_value(self, trusted, value)
-            if "," not in value:  # one item (X-Forwarded-Proto's usual "https")
-                return (value.strip(" \t") or None) if trusted == 1 else None
-            items = [item for item in (part.strip(" \t") for part in value.split(",")) if item]
-            return items[-trusted] if len(items) >= trusted else None
+        items = parse_list_header(value)
+    elif "," not in value:  # one item: X-Forwarded-Proto's usual "https"
+        return (value.strip(" \t") or None) if trusted == 1 else None
+    else:
+        items = [item for item in (part.strip(" \t") for part in value.split(",")) if item]
+    return items[-trusted] if len(items) >= trusted else None
 
-    return QuickProxyFix
+
+def _remember_original(environ: dict[str, Any]) -> None:
+    get = environ.get
+    environ[ORIGINAL_ENVIRON_KEY] = {
+        "REMOTE_ADDR": get("REMOTE_ADDR"), "wsgi.url_scheme": get("wsgi.url_scheme"), "HTTP_HOST": get("HTTP_HOST"),
+        "SERVER_NAME": get("SERVER_NAME"), "SERVER_PORT": get("SERVER_PORT"), "SCRIPT_NAME": get("SCRIPT_NAME"),
+    }
 
 
 class AppEngineMiddleware:
-    """Client address and scheme from Google's front end; marks App Engine's headers as trusted."""
+    """Client address and scheme from Google's front end; marks App Engine's headers as trusted.
+
+    The environ it hands on is the one werkzeug's ProxyFix(x_for=2, x_proto=1) would, except that
+    X-Appengine-User-IP, when it holds an address, wins for REMOTE_ADDR, and an X-Forwarded-For entry that is
+    not an address leaves the socket's.
+    """
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        self._proxy_fix = proxy_fix_class()(
-            self._inner, x_for=XFF_TRUSTED_HOPS, x_proto=PROTO_TRUSTED_HOPS, x_host=0, x_port=0, x_prefix=0
-        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return self._proxy_fix(environ, start_response)
-
-    def _inner(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        _remember_original(environ)
+        get = environ.get
+        scheme = trusted_entry(get("HTTP_X_FORWARDED_PROTO"), PROTO_TRUSTED_HOPS)
+        if scheme:
+            environ["wsgi.url_scheme"] = scheme
         # X-Appengine-User-IP cannot be forged (the front end strips client copies) and is exactly the
         # address Google saw, so it wins over the X-Forwarded-For guess.
-        user_ip = parse_ip(environ.get("HTTP_X_APPENGINE_USER_IP"))
+        user_ip = parse_ip(get("HTTP_X_APPENGINE_USER_IP"))
         if user_ip is not None:
             environ["REMOTE_ADDR"] = user_ip
-        elif parse_ip(environ.get("REMOTE_ADDR")) is None:  # X-Forwarded-For held no address: keep the socket's
-            environ["REMOTE_ADDR"] = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
+        else:
+            forwarded = trusted_entry(get("HTTP_X_FORWARDED_FOR"), XFF_TRUSTED_HOPS)
+            if forwarded and parse_ip(forwarded) is not None:
+                environ["REMOTE_ADDR"] = forwarded
         environ[TRUSTED_ENVIRON_KEY] = True
         return self.app(environ, start_response)
 
@@ -87,15 +97,19 @@ class CloudRunMiddleware:
     TLS ends at Google's load balancer, which sets X-Forwarded-Proto: one trusted value, the last. How
     many X-Forwarded-For entries Cloud Run appends is unconfirmed, so REMOTE_ADDR is left as the socket
     address rather than believing a header a client could have written. Cloud Functions does not get
-    this: its adapter sets the scheme itself (framework.adapters.cloud_functions).
+    this: its adapter sets the scheme itself (framework.adapters.cloud_functions). The environ is the one
+    werkzeug's ProxyFix(x_proto=1) would hand on.
     """
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        self._proxy_fix = proxy_fix_class()(app, x_for=0, x_proto=PROTO_TRUSTED_HOPS, x_host=0, x_port=0, x_prefix=0)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return self._proxy_fix(environ, start_response)
+        _remember_original(environ)
+        scheme = trusted_entry(environ.get("HTTP_X_FORWARDED_PROTO"), PROTO_TRUSTED_HOPS)
+        if scheme:
+            environ["wsgi.url_scheme"] = scheme
+        return self.app(environ, start_response)
 
 
 _STRIPPED_PREFIXES = ("HTTP_X_APPENGINE_", "HTTP_X_GOOGLE_", "HTTP_X_CLOUDTASKS_", "HTTP_X_CLOUDSCHEDULER_")
