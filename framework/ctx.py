@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request as _WRequest
 
 from . import signals
 from .globals import _cv_app, _cv_request
+from .lazy import first_read
 from .wrappers import request_cookie
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -147,10 +148,12 @@ def copy_current_request_context(f: F) -> F:
 class AppContext:
     """Binds an app to the current thread/task: `current_app`, `g`, URL building without a request."""
 
+    # Made on first use: a request that never reads `g` or builds a URL outside a request skips both.
+    url_adapter: first_read[MapAdapter | None] = first_read(lambda self: self.app.create_url_adapter(None))
+    g: first_read[_AppCtxGlobals] = first_read(lambda self: self.app.app_ctx_globals_class())
+
     def __init__(self, app: App) -> None:
         self.app = app
-        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
         self._hooks: list[t.ContextManager[t.Any]] | None = None
 

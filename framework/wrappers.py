@@ -20,6 +20,7 @@ from werkzeug.wsgi import ClosingIterator, LimitedStream
 from . import json
 from .globals import _cv_app
 from .input_checks import check_query_string
+from .lazy import first_read
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
@@ -47,29 +48,6 @@ def _config_limit(name: str, key: str, doc: str) -> t.Any:
         self.__dict__[private] = value
 
     return property(get, set_, doc=doc)
-
-
-class _FromEnviron:
-    """A Request attribute werkzeug computes in its constructor, computed here on its first read instead.
-
-    The value is then stored on the instance, where it hides this (non-data) descriptor, so later reads and
-    assignments are plain attribute ones. Most requests read few of these: building all of them up front was
-    most of the time werkzeug's constructor took, and on a busy server that time is spent with cold caches.
-    """
-
-    def __init__(self, compute: t.Callable[[dict[str, t.Any]], t.Any]) -> None:
-        self.compute = compute
-        self.name = compute.__name__
-        self.__doc__ = compute.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: t.Any, owner: type | None = None) -> t.Any:
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.compute(obj.environ)
-        return value
 
 
 def _server(environ: dict[str, t.Any]) -> tuple[str, int | None] | None:
@@ -102,14 +80,15 @@ class Request(_WRequest):
     view_args: dict[str, t.Any] | None = None
     routing_exception: HTTPException | None = None
 
-    # werkzeug's constructor attributes, with its values, each computed when first read (_FromEnviron).
-    scheme = _FromEnviron(lambda environ: environ.get("wsgi.url_scheme", "http"))
-    server = _FromEnviron(_server)
-    root_path = _FromEnviron(_root_path)
-    path = _FromEnviron(_path)
-    query_string = _FromEnviron(lambda environ: environ.get("QUERY_STRING", "").encode("latin1"))
-    headers = _FromEnviron(EnvironHeaders)
-    remote_addr = _FromEnviron(lambda environ: environ.get("REMOTE_ADDR"))
+    # werkzeug's constructor attributes, with its values, each computed when first read (most requests read
+    # few of them; building them all was most of werkzeug's constructor time).
+    scheme: first_read[str] = first_read(lambda self: self.environ.get("wsgi.url_scheme", "http"))
+    server: first_read[tuple[str, int | None] | None] = first_read(lambda self: _server(self.environ))
+    root_path: first_read[str] = first_read(lambda self: _root_path(self.environ))
+    path: first_read[str] = first_read(lambda self: _path(self.environ))
+    query_string: first_read[bytes] = first_read(lambda self: self.environ.get("QUERY_STRING", "").encode("latin1"))
+    headers: first_read[EnvironHeaders] = first_read(lambda self: EnvironHeaders(self.environ))
+    remote_addr: first_read[str | None] = first_read(lambda self: self.environ.get("REMOTE_ADDR"))
 
     def __init__(self, environ: dict[str, t.Any], populate_request: bool = True, shallow: bool = False) -> None:
         self.method = environ.get("REQUEST_METHOD", "GET").upper()

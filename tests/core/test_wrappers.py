@@ -214,3 +214,13 @@ def test_request_attributes_are_werkzeugs(extra: dict) -> None:
     ours, theirs = Request(dict(environ)), WerkzeugRequest(dict(environ))
     for name in ("method", "scheme", "server", "root_path", "path", "query_string", "remote_addr", "shallow"):
         assert getattr(ours, name) == getattr(theirs, name), name
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+
+
+def test_request_constructor_attributes_can_be_set() -> None:
+    from framework.wrappers import Request
+
+    request = Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/a", "REMOTE_ADDR": "10.0.0.1"})
+    request.path, request.remote_addr = "/b", "10.0.0.2"  # as werkzeug allows; the value then stays
+    assert (request.path, request.remote_addr) == ("/b", "10.0.0.2")
+    assert request.headers is request.headers  # built once
