@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ from .encoding import encode_path, escape, index_values, partition_prefix, times
 from .errors import DatastoreError, already_exists, invalid, not_found, unimplemented
 from .ids import IdAllocator
 from .storage import Batch, Record, Storage
-from .validation import check_entity, check_key, is_complete
+from .validation import check_entity, check_entity_body, check_key, is_complete
 
 # Datastore mode has no mutation-count limit (the legacy service's 500 is gone; ndb still batches
 # non-transactional puts by 500); what it limits is the size of a transaction's writes: 10 MiB.
@@ -35,6 +36,25 @@ def index_rows(ns: bytes, entity: Any, skey: bytes) -> dict[bytes, bytes]:
         for value in values:
             rows[prefix + value + path] = skey
     return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _complete_key(key: bytes, project: str, database: str) -> tuple[bytes, bytes, bool]:
+    """(partition prefix, storage key, whether the partition takes the request's project) of a serialized
+    complete key, checked once per distinct key and request partition (a key failing its checks raises and is
+    never kept)."""
+    parsed = pb.Key.FromString(key)
+    fill = not parsed.partition_id.project_id
+    check_key(parsed, project, database)
+    return *storage_key(parsed), fill
+
+
+def _checked_key(key: Any, project: str, database: str) -> tuple[bytes, bytes]:
+    """check_key and storage_key of a complete key in a mutation, memoised by its bytes."""
+    ns, skey, fill = _complete_key(key.SerializeToString(), project, database)
+    if fill:  # as check_key normalizes: an empty partition project takes the request's
+        key.partition_id.project_id, key.partition_id.database_id = project, database
+    return ns, skey
 
 
 def _describe(key: Any) -> str:
@@ -87,19 +107,23 @@ def apply_mutations(
         if mutation.HasField("property_mask") or len(mutation.property_transforms):
             raise unimplemented("Property masks and transforms in mutations are not supported by this emulator yet.")
         result = pb.MutationResult()
-        if op == "delete":
-            key = mutation.delete
-            check_key(key, project, database)
-            entity = None
-        else:
-            entity = getattr(mutation, op)
-            check_entity(entity, project, database, incomplete_ok=op != "update")
-            key = entity.key
-            if not is_complete(key):
-                ns = storage_key_prefix(key)
-                key.path[-1].id = ids.allocate(ns, pending.ids)
-                result.key.CopyFrom(key)
-        ns, skey = storage_key(key)
+        entity = None if op == "delete" else getattr(mutation, op)
+        key = mutation.delete if entity is None else entity.key
+        if entity is not None and not entity.HasField("key"):
+            raise invalid("The entity is missing its key.")
+        if is_complete(key):
+            ns, skey = _checked_key(key, project, database)
+            if entity is not None:
+                check_entity_body(entity, project, database)
+        else:  # refused (delete, update), or given an id here
+            if entity is None:
+                check_key(key, project, database)
+            else:
+                check_entity(entity, project, database, incomplete_ok=op != "update")
+            ns = storage_key_prefix(key)
+            key.path[-1].id = ids.allocate(ns, pending.ids)
+            result.key.CopyFrom(key)
+            ns, skey = storage_key(key)
         previous = pending.ops.get(skey)
         if previous is not None:
             if not transactional:

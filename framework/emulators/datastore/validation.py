@@ -176,6 +176,11 @@ def check_entity(entity: Any, project: str, database: str, *, incomplete_ok: boo
     if not entity.HasField("key"):
         raise invalid("The entity is missing its key.")
     check_key(entity.key, project, database, incomplete_ok=incomplete_ok)
+    check_entity_body(entity, project, database)
+
+
+def check_entity_body(entity: Any, project: str, database: str) -> None:
+    """Validate an entity's property names, values and total size (its key checked already)."""
     _check_properties(entity, project, database, 1, False)
     if entity.ByteSize() > MAX_ENTITY_BYTES:
         raise invalid(f"entity is too big: {entity.ByteSize()} bytes (the limit is {MAX_ENTITY_BYTES}).")

@@ -117,3 +117,36 @@ def test_lookup_keys_checked_once_still_take_the_request_project_and_refusals_re
         with pytest.raises(DatastoreError) as info:
             svc.lookup(pb.LookupRequest(project_id=PROJECT, keys=[key("L", 1, project="other")]))
         assert info.value.code == "INVALID_ARGUMENT" and "mismatched project" in info.value.message
+
+
+def test_mutation_keys_checked_once_still_take_the_request_project_and_refusals_repeat():
+    svc = DatastoreService(MemoryStorage())
+    for project in (PROJECT, "second-project", PROJECT):  # the same key bytes, checked for each request project
+        commit = pb.CommitRequest(project_id=project, mode=pb.NON_TRANSACTIONAL)
+        commit.mutations.add().upsert.CopyFrom(entity(key("W", 1, project=""), n=len(project)))
+        svc.commit(commit)
+        query = pb.RunQueryRequest(project_id=project)
+        query.query.kind.add(name="W")
+        found = svc.run_query(query).batch.entity_results  # the entity as stored (Lookup answers the asked key)
+        assert found[0].entity.key == key("W", 1, project=project)  # with the request's project filled in
+        assert found[0].entity.properties["n"].integer_value == len(project)
+    for bad, words in ((key("W", 1, project="other"), "mismatched project"), (key("__W__", 1), "reserved"),
+                       (key("W", 0), "zero"), (key("W", 1, namespace="__x__"), "reserved")):
+        for op in ("upsert", "delete", "upsert"):  # refused every time, never kept
+            commit = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+            mutation = commit.mutations.add()
+            if op == "delete":
+                mutation.delete.CopyFrom(bad)
+            else:
+                mutation.upsert.CopyFrom(entity(bad, n=1))
+            with pytest.raises(DatastoreError) as info:
+                svc.commit(commit)
+            assert info.value.code == "INVALID_ARGUMENT" and words in info.value.message
+    bad_value = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    bad_value.mutations.add().upsert.CopyFrom(entity(key("W", 1), __n__=1))  # a known key, a refused property
+    with pytest.raises(DatastoreError, match="reserved"):
+        svc.commit(bad_value)
+    gone = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    gone.mutations.add().delete.CopyFrom(key("W", 1, project=""))
+    svc.commit(gone)
+    assert not svc.lookup(pb.LookupRequest(project_id=PROJECT, keys=[key("W", 1)])).found
