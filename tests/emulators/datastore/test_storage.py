@@ -232,3 +232,38 @@ def test_sqlite_last_version_survives_restarts_whichever_batch_wrote_it(tmp_path
     service.reset()  # the history rows that carried the version are gone: reset keeps it
     service.storage.close()
     reopened(version).storage.close()
+
+
+def test_sqlite_prunes_history_exactly_when_some_is_old_enough_also_after_a_restart(tmp_path):
+    import sqlite3
+
+    from framework.emulators.datastore.storage import Batch, Record
+    from framework.emulators.datastore.storage.sqlite import FILENAME, SqliteStorage
+
+    def stored_versions() -> list[int]:
+        with sqlite3.connect(tmp_path / FILENAME) as db:
+            return [row[0] for row in db.execute("SELECT version FROM history ORDER BY version")]
+
+    def commit(store: SqliteStorage, version: int, prune_to: int | None = None) -> None:
+        before = Record(version - 1, 1, version - 1, b"old")
+        store.apply(Batch(version=version, puts={b"k": Record(version, 1, version, b"new")},
+                          history=[(version, b"k", b"", before)], prune_history_to=prune_to))
+
+    store = SqliteStorage(str(tmp_path))
+    for version in (10, 20, 30):
+        commit(store, version, prune_to=5)  # nothing that old: nothing pruned
+    assert stored_versions() == [10, 20, 30] and store.load_history()[0] == 0
+    commit(store, 40, prune_to=25)
+    assert stored_versions() == [30, 40] and store.load_history()[0] == 20
+    commit(store, 50, prune_to=25)  # already pruned to there
+    assert stored_versions() == [30, 40, 50]
+    store.close()
+    store = SqliteStorage(str(tmp_path))  # what is stored is known again after a restart
+    commit(store, 60, prune_to=45)
+    assert stored_versions() == [50, 60] and store.load_history()[0] == 40
+    store.reset()
+    commit(store, 70, prune_to=65)
+    assert stored_versions() == [70]
+    commit(store, 80, prune_to=75)
+    assert stored_versions() == [80] and store.load_history()[0] == 70
+    store.close()

@@ -52,6 +52,9 @@ class SqliteStorage(Storage):
         # A store written before history was kept knows nothing of its past: complete from its last version.
         self._history_since = row[0] if row else self._version
         self._since_saved = row is not None
+        # The oldest history version stored (None: no history): a commit prunes only when some is old enough, so
+        # most commits skip the pruning query.
+        self._oldest: int | None = self._db.execute("SELECT MIN(version) FROM history").fetchone()[0]
         self._cache: dict[bytes, Record | None] = {}  # in insertion order: the first is the oldest
         self._cached_bytes = 0
 
@@ -124,7 +127,7 @@ class SqliteStorage(Storage):
                 )
             if batch.ids:
                 db.executemany("INSERT OR IGNORE INTO ids (k) VALUES (?)", [(k,) for k in batch.ids])
-            since = self._write_history(batch)
+            since, oldest = self._write_history(batch)
             version = max(self._version, batch.version)
             if not batch.history:  # otherwise the history rows written above carry the version (one page less)
                 db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (version,))
@@ -133,31 +136,36 @@ class SqliteStorage(Storage):
             db.execute("ROLLBACK")
             raise
         self._version = version
-        self._history_since, self._since_saved = since, True
+        self._history_since, self._since_saved, self._oldest = since, True, oldest
         for key in batch.deletes:  # committed: the copies follow (a batch never both puts and deletes a key)
             self._remember(key, None)
         for key, record in batch.puts.items():
             self._remember(key, record)
 
-    def _write_history(self, batch: Batch) -> int:
-        """Write the batch's history and prune it; return the version since which history is now complete."""
+    def _write_history(self, batch: Batch) -> tuple[int, int | None]:
+        """Write the batch's history and prune it; return the version since which history is now complete and
+        the oldest version left."""
         db = self._db
-        since = self._history_since
+        since, oldest = self._history_since, self._oldest
         if batch.history:
+            first = min(entry[0] for entry in batch.history)
+            oldest = first if oldest is None else min(oldest, first)
             db.executemany(
                 "INSERT OR REPLACE INTO history (version, k, ns, rversion, ctime, utime, data) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(v, k, ns, *((r.version, r.create_us, r.update_us, r.data) if r is not None else (None,) * 4))
                  for v, k, ns, r in batch.history],
             )
-        if batch.prune_history_to is not None and batch.prune_history_to > since:
-            row = db.execute("SELECT MAX(version) FROM history WHERE version <= ?", (batch.prune_history_to,)).fetchone()
+        prune_to = batch.prune_history_to
+        if prune_to is not None and prune_to > since and oldest is not None and oldest <= prune_to:
+            row = db.execute("SELECT MAX(version) FROM history WHERE version <= ?", (prune_to,)).fetchone()
             if row[0] is not None:
                 db.execute("DELETE FROM history WHERE version <= ?", (row[0],))
                 since = max(since, row[0])
+                oldest = db.execute("SELECT MIN(version) FROM history").fetchone()[0]
         if since != self._history_since or not self._since_saved:  # not rewritten by every commit
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (since,))
-        return since
+        return since, oldest
 
     def load_history(self) -> tuple[int, list[HistoryEntry]]:
         rows = self._db.execute("SELECT version, k, ns, rversion, ctime, utime, data FROM history ORDER BY version, k")
@@ -175,7 +183,7 @@ class SqliteStorage(Storage):
         try:
             for table in ("entities", "idx", "ids", "history"):
                 db.execute(f"DELETE FROM {table}")
-            self._history_since = self._version
+            self._history_since, self._oldest = self._version, None
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('history_since', ?)", (self._version,))
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('version', ?)", (self._version,))
             db.execute("COMMIT")
