@@ -44,11 +44,22 @@ def _varint(n: int) -> bytes:
 _SMALL = [bytes((i,)) for i in range(0x80)]
 
 
+@functools.lru_cache(maxsize=8)  # read times: a few distinct seconds at a time
+def _seconds(seconds: int) -> bytes:
+    return b"\x08" + _varint(seconds) if seconds else b""
+
+
 def _timestamp(micros: int) -> bytes:
     """A google.protobuf.Timestamp's bytes with their length (seconds = 1, nanos = 2; zeros left out)."""
     seconds, rem = divmod(micros, 1_000_000)
-    body = (b"\x08" + _varint(seconds) if seconds else b"") + (b"\x10" + _varint(rem * 1000) if rem else b"")
+    body = _seconds(seconds) + (b"\x10" + _varint(rem * 1000) if rem else b"")
     return _varint(len(body)) + body
+
+
+@functools.lru_cache(maxsize=4096)  # the records a repeated query returns
+def _tail(version: int, update_us: int, create_us: int) -> bytes:
+    """An EntityResult's fields after its cursor: version (4), update_time (5), create_time (6)."""
+    return b"".join((b"\x20", _varint(version), b"\x2a", _timestamp(update_us), b"\x32", _timestamp(create_us)))
 
 
 def _entity_result(record: Record, cursor: bytes) -> bytes:
@@ -56,8 +67,7 @@ def _entity_result(record: Record, cursor: bytes) -> bytes:
     entity (1), cursor (3), version (4), update_time (5), create_time (6)."""
     data = record.data
     return b"".join((b"\x0a", _varint(len(data)), data, b"\x1a", _varint(len(cursor)), cursor,
-                     b"\x20", _varint(record.version), b"\x2a", _timestamp(record.update_us),
-                     b"\x32", _timestamp(record.create_us)))
+                     _tail(record.version, record.update_us, record.create_us)))
 
 
 class FastQuery(NamedTuple):
