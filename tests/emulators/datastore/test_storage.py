@@ -267,3 +267,39 @@ def test_sqlite_prunes_history_exactly_when_some_is_old_enough_also_after_a_rest
     commit(store, 80, prune_to=75)
     assert stored_versions() == [80] and store.load_history()[0] == 70
     store.close()
+
+
+def test_sqlite_index_range_copies_follow_every_batch_as_memory_does(tmp_path):
+    from framework.emulators.datastore.storage import Batch
+    from framework.emulators.datastore.storage.memory import MemoryStorage
+    from framework.emulators.datastore.storage.sqlite import SqliteStorage
+
+    rng = random.Random(11)
+    memory, sqlite = MemoryStorage(), SqliteStorage(str(tmp_path))
+    ranges = [(bytes([a]), bytes([b]), reverse) for a in range(0, 40, 5) for b in (a + 3, a + 12) for reverse in (False, True)]
+    rows: set[bytes] = set()
+    kept = 0
+    for version in range(1, 120):
+        for _ in range(2):  # each range twice: the second scan may come from the copies
+            for lo, hi, reverse in ranges:
+                assert list(sqlite.scan_index(lo, hi, reverse)) == list(memory.scan_index(lo, hi, reverse))
+        kept += len(sqlite._ranges)
+        batch = Batch(version=version)
+        if version % 3:  # some batches leave the index alone (entities only)
+            for _ in range(rng.randint(1, 3)):
+                row = bytes([rng.randrange(45), rng.randrange(3)])
+                if row in rows and rng.random() < 0.5:
+                    batch.index_del.add(row)
+                    rows.discard(row)
+                else:
+                    batch.index_add[row] = b"e" + row
+                    rows.add(row)
+        if version == 60:
+            memory.reset()
+            sqlite.reset()
+            rows.clear()
+            continue
+        for store in (memory, sqlite):
+            store.apply(Batch(version=batch.version, index_add=dict(batch.index_add), index_del=set(batch.index_del)))
+    assert kept  # the copies were used
+    sqlite.close()

@@ -22,11 +22,15 @@ CREATE TABLE IF NOT EXISTS history (version INTEGER NOT NULL, k BLOB NOT NULL, n
 VERSION = 2
 _UPGRADES = {1: ""}  # the schema's CREATE TABLE IF NOT EXISTS adds the history table
 _CHUNK = 1024  # rows per SELECT once a scan goes on (the first reads are small, for seeks)
+_FIRST = 8  # rows of the first SELECT
 FILENAME = "datastore.sqlite3"
 # Entities read by key are kept in memory, up to this many bytes of entity data (oldest dropped first) and as many
 # keys (absent ones included): a read by key then costs no SQL. Every applied batch updates the copies.
 CACHE_BYTES = 16 * 1024 * 1024
 CACHE_KEYS = 20_000
+# Index ranges whose rows all came in a scan's first read (a repeated query's few results) are kept too, up to this
+# many ranges, until a batch changes any index row or the store is reset: a repeated small query then costs no SQL.
+RANGES = 1024
 
 
 def _detect(db: sqlite3.Connection) -> int | None:
@@ -56,6 +60,7 @@ class SqliteStorage(Storage):
         # most commits skip the pruning query.
         self._oldest: int | None = self._db.execute("SELECT MIN(version) FROM history").fetchone()[0]
         self._cache: dict[bytes, Record | None] = {}  # in insertion order: the first is the oldest
+        self._ranges: dict[tuple[bytes, bytes, bool], list[tuple[bytes, bytes]]] = {}  # (lo, hi, reverse) -> rows
         self._cached_bytes = 0
 
     def get(self, key: bytes) -> Record | None:
@@ -83,13 +88,22 @@ class SqliteStorage(Storage):
             if dropped is not None:
                 self._cached_bytes -= len(dropped.data)
 
-    def _scan(self, table: str, cols: str, lo: bytes, hi: bytes, reverse: bool) -> Iterator[tuple]:
+    def _scan(self, table: str, cols: str, lo: bytes, hi: bytes, reverse: bool, keep: bool = False) -> Iterator[tuple]:
+        """Rows with lo <= k < hi in k order (or reversed), read in growing chunks; with `keep`, a range read
+        whole by the first chunk is kept in the index range copies."""
         order = "DESC" if reverse else "ASC"
-        cond, chunk = "k >= ? AND k < ?", 8
+        cond, chunk = "k >= ? AND k < ?", _FIRST
         while True:
             rows = self._db.execute(
                 f"SELECT k, {cols} FROM {table} WHERE {cond} ORDER BY k {order} LIMIT {chunk}", (lo, hi)
             ).fetchall()
+            if keep:
+                keep = False
+                if len(rows) < chunk:
+                    ranges = self._ranges
+                    if len(ranges) >= RANGES:
+                        del ranges[next(iter(ranges))]
+                    ranges[(lo, hi, reverse)] = rows
             yield from rows
             if len(rows) < chunk:
                 return
@@ -104,7 +118,10 @@ class SqliteStorage(Storage):
             yield k, Record(version, ctime, utime, data)
 
     def scan_index(self, lo: bytes, hi: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        yield from self._scan("idx", "ek", lo, hi, reverse)
+        rows = self._ranges.get((lo, hi, reverse))
+        if rows is not None:
+            return iter(rows)
+        return self._scan("idx", "ek", lo, hi, reverse, keep=True)
 
     def has_id(self, key: bytes) -> bool:
         return self._db.execute("SELECT 1 FROM ids WHERE k = ?", (key,)).fetchone() is not None
@@ -137,6 +154,8 @@ class SqliteStorage(Storage):
             raise
         self._version = version
         self._history_since, self._since_saved, self._oldest = since, True, oldest
+        if batch.index_add or batch.index_del:
+            self._ranges.clear()
         for key in batch.deletes:  # committed: the copies follow (a batch never both puts and deletes a key)
             self._remember(key, None)
         for key, record in batch.puts.items():
@@ -192,6 +211,7 @@ class SqliteStorage(Storage):
             raise
         finally:
             self._cache.clear()
+            self._ranges.clear()
             self._cached_bytes = 0
 
     def close(self) -> None:
