@@ -160,14 +160,19 @@ def _check_value(
             raise invalid(f'The geo point value of property "{name}" is out of range.')
 
 
+@functools.lru_cache(maxsize=4096)  # an app writes the same few names again and again; refusals raise, never kept
+def _check_property_name(name: str) -> None:
+    if not name:
+        raise invalid("A property name must not be empty.")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise invalid(f"The property name is longer than {MAX_NAME_BYTES} bytes.")
+    if is_reserved(name):
+        raise invalid(f'The property name "{name}" is reserved.')
+
+
 def _check_properties(entity: Any, project: str, database: str, depth: int, excluded: bool) -> None:
     for name, value in entity.properties.items():
-        if not name:
-            raise invalid("A property name must not be empty.")
-        if len(name.encode()) > MAX_NAME_BYTES:
-            raise invalid(f"The property name is longer than {MAX_NAME_BYTES} bytes.")
-        if is_reserved(name):
-            raise invalid(f'The property name "{name}" is reserved.')
+        _check_property_name(name)
         _check_value(name, value, project, database, depth, excluded, False)
 
 
