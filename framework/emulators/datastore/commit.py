@@ -39,22 +39,24 @@ def index_rows(ns: bytes, entity: Any, skey: bytes) -> dict[bytes, bytes]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _complete_key(key: bytes, project: str, database: str) -> tuple[bytes, bytes, bool]:
-    """(partition prefix, storage key, whether the partition takes the request's project) of a serialized
-    complete key, checked once per distinct key and request partition (a key failing its checks raises and is
-    never kept)."""
+def _complete_key(key: bytes, project: str, database: str) -> tuple[bytes, bytes, bytes | None, bool]:
+    """(partition prefix, storage key, used-id key or None, whether the partition takes the request's project)
+    of a serialized complete key, checked once per distinct key and request partition (a key failing its checks
+    raises and is never kept)."""
     parsed = pb.Key.FromString(key)
     fill = not parsed.partition_id.project_id
     check_key(parsed, project, database)
-    return *storage_key(parsed), fill
+    ns, skey = storage_key(parsed)
+    last = parsed.path[-1]
+    return ns, skey, IdAllocator.id_key(ns, last.id) if last.WhichOneof("id_type") == "id" else None, fill
 
 
-def _checked_key(key: Any, project: str, database: str) -> tuple[bytes, bytes]:
-    """check_key and storage_key of a complete key in a mutation, memoised by its bytes."""
-    ns, skey, fill = _complete_key(key.SerializeToString(), project, database)
+def _checked_key(key: Any, project: str, database: str) -> tuple[bytes, bytes, bytes | None]:
+    """check_key, storage_key and the used-id key of a complete key in a mutation, memoised by its bytes."""
+    ns, skey, id_key, fill = _complete_key(key.SerializeToString(), project, database)
     if fill:  # as check_key normalizes: an empty partition project takes the request's
         key.partition_id.project_id, key.partition_id.database_id = project, database
-    return ns, skey
+    return ns, skey, id_key
 
 
 def _describe(key: Any) -> str:
@@ -75,6 +77,7 @@ class PendingCommit:
     final: dict[bytes, tuple[bytes, Any]] = field(default_factory=dict)  # skey -> (ns, entity or None)
     ops: dict[bytes, str] = field(default_factory=dict)
     results: list[tuple[Any, bytes | None]] = field(default_factory=list)  # (MutationResult, written key)
+    results_out: Any = None  # the response's mutation_results, filled in place (else results are new messages)
     ids: set[bytes] = field(default_factory=set)
     before: dict[bytes, Record | None] = field(default_factory=dict)  # stored records read so far (read once)
 
@@ -106,13 +109,13 @@ def apply_mutations(
             raise invalid("A mutation must have an operation.")
         if mutation.HasField("property_mask") or len(mutation.property_transforms):
             raise unimplemented("Property masks and transforms in mutations are not supported by this emulator yet.")
-        result = pb.MutationResult()
+        result = pb.MutationResult() if pending.results_out is None else pending.results_out.add()
         entity = None if op == "delete" else getattr(mutation, op)
         key = mutation.delete if entity is None else entity.key
         if entity is not None and not entity.HasField("key"):
             raise invalid("The entity is missing its key.")
         if is_complete(key):
-            ns, skey = _checked_key(key, project, database)
+            ns, skey, id_key = _checked_key(key, project, database)
             if entity is not None:
                 check_entity_body(entity, project, database)
         else:  # refused (delete, update), or given an id here
@@ -124,6 +127,7 @@ def apply_mutations(
             key.path[-1].id = ids.allocate(ns, pending.ids)
             result.key.CopyFrom(key)
             ns, skey = storage_key(key)
+            id_key = IdAllocator.id_key(ns, key.path[-1].id)
         previous = pending.ops.get(skey)
         if previous is not None:
             if not transactional:
@@ -148,9 +152,8 @@ def apply_mutations(
         if op == "update" and exists is None:
             raise not_found(f"no entity to update: {_describe(key)}")
         pending.final[skey] = (ns, entity)
-        last = key.path[-1]
-        if last.WhichOneof("id_type") == "id":
-            pending.ids.add(IdAllocator.id_key(ns, last.id))
+        if id_key is not None:
+            pending.ids.add(id_key)
         result.version = pending.version
         pending.results.append((result, skey if entity is not None else None))
 

@@ -315,7 +315,7 @@ class DatastoreService:
     def _commit_locked(self, request: Any, txn: Transaction | None, transactional: bool, response: Any) -> None:
         if txn is not None and txn.read_only and len(request.mutations):
             raise invalid("Cannot modify entities in a read-only transaction.")  # code per docs; text UNCONFIRMED
-        pending = PendingCommit(self.storage, self._next_version())
+        pending = PendingCommit(self.storage, self._next_version(), results_out=response.mutation_results)
         apply_mutations(pending, request.mutations, request.project_id, request.database_id, transactional, self.ids)
         self.txns.check_writable(list(pending.ops), txn)
         if txn is not None and not txn.read_only:
@@ -331,7 +331,6 @@ class DatastoreService:
             if record is not None:
                 timestamp(record.create_us, result.create_time)
                 timestamp(record.update_us, result.update_time)
-            response.mutation_results.append(result)
         response.index_updates = len(batch.index_add) + len(batch.index_del)
         if transactional:
             timestamp(pending.version, response.commit_time)
