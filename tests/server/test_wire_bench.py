@@ -47,6 +47,12 @@ def test_parser_refuses_output_without_the_scripts_count() -> None:
         wire.parse("wrk: connection refused\n")
 
 
+def test_bare_requests_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "X-Forwarded-Proto" in wire.lua_script([Call("/")], None)
+    monkeypatch.setenv("BENCH_WIRE_HEADERS", "none")
+    assert "X-Forwarded" not in wire.lua_script([Call("/")], None) and wire.front_end_headers() == {}
+
+
 def test_lua_strings_survive_quotes_and_non_ascii() -> None:
     assert wire.lua_string('{"a": "\\u00e9"}\n') == '"{\\034a\\034: \\034\\092u00e9\\034}\\010"'
     assert wire.lua_string("é") == '"\\195\\169"'
@@ -61,6 +67,9 @@ def test_one_second_of_the_typical_app_then_a_redirect_the_guard_counts(tmp_path
         lua = script.read_text()
         assert lua.count("session=") == len(row.calls) == 3  # the cookie /login set rides on every call
         assert '"POST", "/api/items"' in lua and "application/json" in lua
+        # App Engine's front-end headers ride on every call, so the app's middleware reads them as on Google's hosts.
+        assert lua.count('["X-Forwarded-For"] = "203.0.113.7, 169.254.1.1"') == len(row.calls)
+        assert lua.count('["X-Appengine-User-IP"]') == len(row.calls)
         good = wire.drive(server.url + "/", script, 1, 4)
         assert good.requests > 0 and good.rps > 0 and good.p50_ms <= good.p99_ms
         assert (good.non2xx, good.errors) == (0, 0), server.log()
