@@ -3,7 +3,8 @@
 `python -m bench datastore`. The emulator runs as its own process on loopback (in memory, and on SQLite as
 `make run` uses it). Floor: a no-op gRPC server in its own process answering an empty message, called with a
 raw channel in the same run; Lookup, Commit and RunQuery of one entity are reported as ratios to it, both
-through google-cloud-datastore (what the target judges) and as raw protobuf calls (the emulator's own cost). Paging: a kind of
+through google-cloud-datastore (what the target judges) and as raw protobuf calls (the emulator's own cost), with the
+server process's CPU per call beside the floor server's (cold caches included, as served). Paging: a kind of
 BENCH_DATASTORE_PAGING entities (default 100000) read to the end in batches, first pages against last.
 Scaling: two kinds of the same shape, small and big, queried alternately with the same indexed equality
 filter (10 results each). Environment knobs: BENCH_DATASTORE_SMALL / BENCH_DATASTORE_BIG (default 1000 /
@@ -171,14 +172,14 @@ def serve_noop() -> None:
 
 
 @contextlib.contextmanager
-def noop_server() -> Iterator[str]:
-    """A no-op gRPC server in its own process (as the emulator is); yields its host:port."""
+def noop_server() -> Iterator[tuple[str, int]]:
+    """A no-op gRPC server in its own process (as the emulator is); yields its host:port and process id."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.Popen([sys.executable, "-c", "from bench.datastore import serve_noop; serve_noop()"],
                             cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        yield f"127.0.0.1:{int(proc.stdout.readline())}"
+        yield f"127.0.0.1:{int(proc.stdout.readline())}", proc.pid
     finally:
         assert proc.stdin is not None
         proc.stdin.close()
@@ -303,6 +304,25 @@ def paging(address: str, total: int) -> tuple[float, float, int]:
     return statistics.median(times[:edge]) * 1000, statistics.median(times[-edge:]) * 1000, len(times)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc; every thread counted)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU_CALLS = 2000  # calls per server CPU measurement (the clock ticks in 10 ms: about 1% resolution)
+
+
+def server_cpu(pid: int, op: Callable[[int], object], calls: int = CPU_CALLS) -> float:
+    """Microseconds of the server process's CPU per call of `op` (gRPC's own threads and the handler): what a call
+    costs the server, with its caches as cold as the client and the kernel leave them between calls."""
+    began = cpu_seconds(pid)
+    for i in range(calls):
+        op(i)
+    return (cpu_seconds(pid) - began) / calls * 1e6
+
+
 def floor_allowance(name: str, fsync: float, floor_per_second: float) -> float:
     """Issue 11's target as a ratio to the floor: 2x, and for a durable Commit 2x plus one fsync (`fsync`
     seconds, measured in the same directory) expressed in floor round trips."""
@@ -313,25 +333,29 @@ def bench_floor(data_dir: str | None, seconds: float, pages: int) -> None:
     """Round trips beside the no-op floor, and paging, for one store."""
     import grpc
 
-    with noop_server() as noop, emulator_direct(data_dir) as address, grpc.insecure_channel(noop) as noop_channel, \
-            grpc.insecure_channel(address) as channel:
+    with noop_server() as (noop, noop_pid), emulator_direct(data_dir) as (address, pid), \
+            grpc.insecure_channel(noop) as noop_channel, grpc.insecure_channel(address) as channel:
         call = noop_channel.unary_unary(NOOP_METHOD)
 
         def floor(i: int) -> object:
             return call(b"")
 
         floor_per_second, _ = paired(floor, floor, seconds)
-        print(f"   no-op gRPC round trip (floor): {floor_per_second:8.0f}/s  ({1000 / floor_per_second:.3f} ms)")
+        floor_cpu = server_cpu(noop_pid, floor)
+        print(f"   no-op gRPC round trip (floor): {floor_per_second:8.0f}/s  ({1000 / floor_per_second:.3f} ms; "
+              f"server CPU {floor_cpu:.0f} us per call)")
         extra = fsync_seconds(data_dir) if data_dir else 0.0
         raw, client = raw_ops(channel), client_ops(address)
         for name in ("Lookup", "Commit", "RunQuery"):
             raw_rate, raw_ratio = paired(floor, raw[name], seconds)
             client_rate, client_ratio = paired(floor, client[name], seconds)
+            cpu = server_cpu(pid, client[name])
             allowed = floor_allowance(name, extra, floor_per_second)
             verdict = "met" if client_ratio <= allowed else "MISSED"
             print(f"   {name:<8} google-cloud-datastore {client_rate:7.0f}/s = {client_ratio:4.2f}x floor "
                   f"(target <= {allowed:.2f}x{' = 2x + one fsync' if extra and name == 'Commit' else ''}: "
-                  f"{verdict});  raw protobuf {raw_rate:7.0f}/s = {raw_ratio:4.2f}x floor")
+                  f"{verdict});  raw protobuf {raw_rate:7.0f}/s = {raw_ratio:4.2f}x floor;  emulator CPU "
+                  f"{cpu:.0f} us per call ({cpu - floor_cpu:+.0f} us against the floor's server)")
         if extra:
             print(f"   one fsync in the data directory: {extra * 1000:.2f} ms")
         first, last, count = paging(address, pages)
@@ -341,12 +365,13 @@ def bench_floor(data_dir: str | None, seconds: float, pages: int) -> None:
 
 
 @contextlib.contextmanager
-def emulator_direct(data_dir: str | None) -> Iterator[str]:
-    """The emulator with gRPC directly on its port (admin on another), as the pytest plugin runs it."""
+def emulator_direct(data_dir: str | None) -> Iterator[tuple[str, int]]:
+    """The emulator with gRPC directly on its port (admin on another), as the pytest plugin runs it; yields its
+    host:port and process id."""
     from framework.emulators.datastore import start
 
     with start(data_dir=data_dir, project="bench", timeout=60, admin_port=0) as running:
-        yield running.address
+        yield running.address, running.pid
 
 
 def bench_store(name: str, data_dir: str | None, seconds: float, small: int, big: int) -> None:
