@@ -81,6 +81,8 @@ class TransactionManager:
 
     def oldest_read_only(self) -> int | None:
         """The earliest begin version among open read-only transactions (None when there are none)."""
+        if not self._open:
+            return None
         self._expire()  # an abandoned read-only transaction must not keep history alive for ever
         versions = [t.begin_version for t in self._open.values() if t.read_only]
         return min(versions) if versions else None
@@ -109,6 +111,8 @@ class TransactionManager:
         """ABORTED when a write touches an entity another open read-write transaction has read (and so locked),
         as production's pessimistic mode answers; the reader's commit then goes through. A lock whose holder has
         been idle longer than LOCK_WAIT no longer blocks writers (its commit will fail validation instead)."""
+        if not self._owners:  # no entity is locked
+            return
         now = time.monotonic()
         for key in keys:
             owner = self._owners.get(key)

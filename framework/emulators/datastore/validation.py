@@ -171,9 +171,10 @@ def _check_property_name(name: str) -> None:
 
 
 def _check_properties(entity: Any, project: str, database: str, depth: int, excluded: bool) -> None:
-    for name, value in entity.properties.items():
+    properties = entity.properties
+    for name in properties:
         _check_property_name(name)
-        _check_value(name, value, project, database, depth, excluded, False)
+        _check_value(name, properties[name], project, database, depth, excluded, False)
 
 
 def check_entity(entity: Any, project: str, database: str, *, incomplete_ok: bool) -> None:
