@@ -43,6 +43,9 @@ def _store(svc: DatastoreService) -> None:
     req.mutations.add().upsert.CopyFrom(entity(key("Item", 1, namespace="ns1"), n=1, tag="other ns"))
     req.mutations.add().upsert.CopyFrom(entity(key("Bare", 1)))
     svc.commit(req)
+    req = pb.CommitRequest(project_id=PROJECT, database_id="db2", mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", 1, database="db2"), n=1, tag="other database"))
+    svc.commit(req)
     req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
     for i in range(1, BATCH_SIZE + 8):  # more than a batch holds
         req.mutations.add().upsert.CopyFrom(entity(key("Many", i), g=i % 2))
@@ -228,6 +231,9 @@ def test_batches_cut_alike_and_namespaces_stay_apart(svc):
     other.partition_id.namespace_id = "ns1"
     short, _ = _both(svc, fast, other)
     assert [r.entity.properties["tag"].string_value for r in short.batch.entity_results] == ["other ns"]
+    named = pb.RunQueryRequest(project_id=PROJECT, database_id="db2", query=_query("Item", prop_filter("n", EQ, 1)))
+    short, _ = _both(svc, fast, named)
+    assert [r.entity.properties["tag"].string_value for r in short.batch.entity_results] == ["other database"]
 
 
 def test_the_short_path_declines_what_it_cannot_answer_and_the_full_path_answers(svc):
