@@ -22,52 +22,18 @@ from .indexes import Need
 from .query import Driver
 from .scans import bounded, driver_ranges
 from .storage import Record
+from .wire import MALFORMED, SMALL, result_tail, timestamp, varint
 
 if TYPE_CHECKING:
     from .service import DatastoreService
 
 MEMO_SIZE = 1024  # distinct request bytes remembered (the plan memo's size; a cursor per page only churns the oldest)
-MALFORMED = "The request is not a valid protocol buffer message."  # what grpc_handlers answers for bytes that do not parse
-
-
-def _varint(n: int) -> bytes:
-    if n < 0x80:
-        return _SMALL[n]
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_SMALL = [bytes((i,)) for i in range(0x80)]
-
-
-@functools.lru_cache(maxsize=8)  # read times: a few distinct seconds at a time
-def _seconds(seconds: int) -> bytes:
-    return b"\x08" + _varint(seconds) if seconds else b""
-
-
-def _timestamp(micros: int) -> bytes:
-    """A google.protobuf.Timestamp's bytes with their length (seconds = 1, nanos = 2; zeros left out)."""
-    seconds, rem = divmod(micros, 1_000_000)
-    body = _seconds(seconds) + (b"\x10" + _varint(rem * 1000) if rem else b"")
-    return _varint(len(body)) + body
-
-
-@functools.lru_cache(maxsize=4096)  # the records a repeated query returns
-def _tail(version: int, update_us: int, create_us: int) -> bytes:
-    """An EntityResult's fields after its cursor: version (4), update_time (5), create_time (6)."""
-    return b"".join((b"\x20", _varint(version), b"\x2a", _timestamp(update_us), b"\x32", _timestamp(create_us)))
-
-
 def _entity_result(record: Record, cursor: bytes) -> bytes:
     """An EntityResult of a stored entity, as executor._result and set_times build it, in field order:
     entity (1), cursor (3), version (4), update_time (5), create_time (6)."""
     data = record.data
-    return b"".join((b"\x0a", _varint(len(data)), data, b"\x1a", _varint(len(cursor)), cursor,
-                     _tail(record.version, record.update_us, record.create_us)))
+    return b"".join((b"\x0a", varint(len(data)), data, b"\x1a", varint(len(cursor)), cursor,
+                     result_tail(record.version, record.update_us, record.create_us)))
 
 
 class FastQuery(NamedTuple):
@@ -146,7 +112,7 @@ class FastQueries:
             service.index_file.check(fast.needed)
         storage = service.storage
         head, cut, limit = fast.head, fast.cut, fast.limit
-        parts: list[bytes] = [b"\x08", _SMALL[pb.FULL]]  # entity_result_type
+        parts: list[bytes] = [b"\x08", SMALL[pb.FULL]]  # entity_result_type
         taken = size = 0
         last = fast.start
         more = pb.MORE_RESULTS_AFTER_CURSOR if fast.end_given else pb.NO_MORE_RESULTS
@@ -165,14 +131,14 @@ class FastQueries:
                     break
                 last = row[cut:]
                 result = _entity_result(record, head + b"\x01" + last)
-                parts += (b"\x12", _varint(len(result)), result)
+                parts += (b"\x12", varint(len(result)), result)
                 size += len(result)
                 taken += 1
             snapshot = 0 if fast.eventual else storage.last_version()
         end = head + (b"\x00" if last is None else b"\x01" + last)
-        parts += (b"\x22", _varint(len(end)), end, b"\x28", _SMALL[more])
+        parts += (b"\x22", varint(len(end)), end, b"\x28", SMALL[more])
         if snapshot:
-            parts += (b"\x38", _varint(snapshot))
-        parts += (b"\x42", _timestamp(time.time_ns() // 1000))
+            parts += (b"\x38", varint(snapshot))
+        parts += (b"\x42", timestamp(time.time_ns() // 1000))
         batch = b"".join(parts)
-        return b"\x0a" + _varint(len(batch)) + batch
+        return b"\x0a" + varint(len(batch)) + batch

@@ -1,6 +1,7 @@
 """The gRPC server of google.datastore.v1.Datastore: the RPC table (rpcs.py) over the shared grpc_handlers.
 
-RunQuery takes its request's bytes unparsed, so the common query answers without a parse (fast_query.py).
+Lookup and RunQuery take their request's bytes unparsed, so reads outside transactions and the common query answer
+without a parse (fast_lookup.py, fast_query.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 import grpc
 
 from ..grpc_handlers import Method, build_grpc_server
+from .fast_lookup import FastLookups
 from .fast_query import FastQueries
 from .rpcs import RPCS
 from .service import DatastoreService
@@ -41,6 +43,7 @@ class EncodedOr:
 def build_server(service: DatastoreService, host: str, port: int) -> tuple[grpc.Server, int]:
     """A started gRPC server for `service` on host:port (0 = any free port); returns it and its port."""
     methods = [Method(rpc.name, getattr(service, rpc.method), rpc.request, rpc.response) for rpc in RPCS
-               if rpc.name != "RunQuery"]
+               if rpc.name not in ("Lookup", "RunQuery")]
+    methods.append(Method("Lookup", FastLookups(service).lookup, RawRequest, EncodedOr))
     methods.append(Method("RunQuery", FastQueries(service).run_query, RawRequest, EncodedOr))
     return build_grpc_server(SERVICE_NAME, methods, host, port, workers=WORKERS, max_message=MAX_MESSAGE, log=log)

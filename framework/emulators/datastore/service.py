@@ -58,7 +58,7 @@ def _apply_mask(entity: Any, paths: set[str]) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _lookup_key(key: bytes, project: str, database: str) -> tuple[bytes, bool]:
+def lookup_key(key: bytes, project: str, database: str) -> tuple[bytes, bool]:
     """(storage key, whether its partition takes the request's project) of a serialized Lookup key, checked once
     per distinct key and request partition (a key that fails its checks raises and is never kept)."""
     parsed = pb.Key.FromString(key)
@@ -142,7 +142,7 @@ class DatastoreService:
         skeys = []
         project, database = request.project_id, request.database_id
         for key in request.keys:
-            skey, fill = _lookup_key(key.SerializeToString(), project, database)
+            skey, fill = lookup_key(key.SerializeToString(), project, database)
             if fill:  # as check_key normalizes: an empty partition project takes the request's
                 key.partition_id.project_id, key.partition_id.database_id = project, database
             skeys.append(skey)

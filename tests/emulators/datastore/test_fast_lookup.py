@@ -1,0 +1,182 @@
+"""Lookup's short path (fast_lookup.py) answers exactly as the full path does, and declines what it cannot answer.
+
+Each request is answered both ways by one service: the short path's bytes (as the gRPC server sends them) and
+`DatastoreService.lookup`'s message, for found, missing, repeated and deferred keys, partitions and consistency
+options, in memory and on SQLite; over the wire, google-cloud-datastore reads through it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from framework.emulators.datastore import pb
+from framework.emulators.datastore.errors import DatastoreError
+from framework.emulators.datastore.fast_lookup import FastLookups, classify
+from framework.emulators.datastore.service import LOOKUP_FOUND, DatastoreService
+from framework.emulators.datastore.storage.memory import MemoryStorage
+from framework.emulators.datastore.storage.sqlite import SqliteStorage
+
+from .conftest import PROJECT, entity, key, set_value
+
+
+def _store(svc: DatastoreService) -> None:
+    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    for i in range(1, LOOKUP_FOUND + 11):
+        e = entity(key("Item", i), n=i, tag=f"t{i}", ratio=i / 3)
+        set_value(e.properties["tags"], ["a", "b"])
+        e.properties["when"].timestamp_value.seconds = 1_700_000_000 + i
+        e.properties["ref"].key_value.CopyFrom(key("Other", i))
+        req.mutations.add().upsert.CopyFrom(e)
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", "named"), n=0))
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", 1, "Child", "c"), n=1))
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", 1, namespace="ns1"), tag="other ns"))
+    for i in range(1, 8):  # more than a response's bytes
+        e = entity(key("Heavy", i))
+        e.properties["blob"].blob_value = bytes([i]) * 200_000
+        e.properties["blob"].exclude_from_indexes = True
+        req.mutations.add().upsert.CopyFrom(e)
+    svc.commit(req)
+    req = pb.CommitRequest(project_id=PROJECT, database_id="db2", mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", 1, database="db2"), tag="other database"))
+    svc.commit(req)
+    req = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    req.mutations.add().upsert.CopyFrom(entity(key("Item", 2), n=22))  # a later version
+    req.mutations.add().delete.CopyFrom(key("Item", 3))
+    svc.commit(req)
+
+
+KEY_SETS = [
+    [key("Item", 1)],
+    [key("Item", 1, project="")],  # the request's project filled in
+    [key("Item", "named")],
+    [key("Item", 3)],  # deleted: missing
+    [key("Nothing", 9)],
+    [key("Item", 1, "Child", "c"), key("Item", 2), key("Item", 3), key("Item", 2)],  # found, missing, repeated
+    [key("Item", 1, namespace="ns1"), key("Item", 1)],
+    [key("Item", i) for i in range(1, LOOKUP_FOUND + 11)],  # past the count: deferred
+    [key("Heavy", i) for i in range(1, 8)] + [key("Item", 3), key("Item", 4)],  # past the bytes: deferred
+    [],
+]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def svc(request: Any, tmp_path: Any) -> Any:
+    storage = MemoryStorage() if request.param == "memory" else SqliteStorage(str(tmp_path))
+    service = DatastoreService(storage)
+    _store(service)
+    yield service
+    storage.close()
+
+
+def _both(svc: DatastoreService, fast: FastLookups, request: Any) -> tuple[Any, Any]:
+    data = request.SerializeToString()
+    answer = fast.lookup(data)
+    assert isinstance(answer, bytes), "the short path declined a lookup it should answer"
+    normal = svc.lookup(pb.LookupRequest.FromString(data))
+    short = pb.LookupResponse.FromString(answer)
+    assert abs(short.read_time.seconds - normal.read_time.seconds) <= 5
+    normal.read_time.CopyFrom(short.read_time)
+    if all(len(r.entity.properties) <= 1 for r in normal.found):  # maps aside, the very same bytes
+        assert answer == normal.SerializeToString()
+    return short, normal
+
+
+@pytest.mark.parametrize("index", range(len(KEY_SETS)))
+def test_the_short_path_answers_as_the_full_path(svc, index):
+    fast = FastLookups(svc)
+    for options in ("none", "empty", "strong", "eventual"):
+        request = pb.LookupRequest(project_id=PROJECT, keys=KEY_SETS[index])
+        if options == "empty":
+            request.read_options.SetInParent()
+        elif options != "none":
+            request.read_options.read_consistency = pb.EVENTUAL if options == "eventual" else 1
+        assert classify(request.SerializeToString()) is not None
+        for _ in range(2):  # the second time from the memo
+            short, normal = _both(svc, fast, request)
+            assert short == normal
+    named = pb.LookupRequest(project_id=PROJECT, database_id="db2", keys=[key("Item", 1, database="db2")])
+    short, _ = _both(svc, fast, named)
+    assert short.found[0].entity.properties["tag"].string_value == "other database"
+
+
+def test_deferred_keys_and_writes_in_between_read_alike(svc):
+    fast = FastLookups(svc)
+    request = pb.LookupRequest(project_id=PROJECT, keys=KEY_SETS[7])
+    short, _ = _both(svc, fast, request)
+    assert len(short.found) == LOOKUP_FOUND and len(short.missing) == 1 and len(short.deferred) == 9  # 3 is gone
+    heavy, _ = _both(svc, fast, pb.LookupRequest(project_id=PROJECT, keys=KEY_SETS[8]))
+    assert 0 < len(heavy.found) < 7 and heavy.deferred and len(heavy.found) + len(heavy.deferred) == 9
+    one = pb.LookupRequest(project_id=PROJECT, keys=[key("Item", 5)])
+    before, _ = _both(svc, fast, one)
+    write = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    write.mutations.add().upsert.CopyFrom(entity(key("Item", 5), n=555))
+    svc.commit(write)
+    after, _ = _both(svc, fast, one)  # the same request bytes: the memo holds keys, never records
+    assert after.found[0].entity.properties["n"].integer_value == 555 and after.found[0].version > before.found[0].version
+    gone = pb.CommitRequest(project_id=PROJECT, mode=pb.NON_TRANSACTIONAL)
+    gone.mutations.add().delete.CopyFrom(key("Item", 5))
+    svc.commit(gone)
+    missing, _ = _both(svc, fast, one)
+    assert not missing.found and missing.missing[0].version == svc.storage.last_version()
+
+
+def test_the_short_path_declines_what_it_cannot_answer(svc):
+    fast = FastLookups(svc)
+    declined = []
+    for change in ("mask", "transaction", "new transaction", "read_time"):
+        request = pb.LookupRequest(project_id=PROJECT, keys=[key("Item", 1)])
+        if change == "mask":
+            request.property_mask.paths.append("n")
+        elif change == "transaction":
+            request.read_options.transaction = svc.begin_transaction(
+                pb.BeginTransactionRequest(project_id=PROJECT)).transaction
+        elif change == "new transaction":
+            request.read_options.new_transaction.read_only.SetInParent()
+        else:
+            request.read_options.read_time.seconds = int(time.time()) - 1
+        declined.append(request)
+        data = request.SerializeToString()
+        assert classify(data) is None
+        answer = fast.lookup(data)
+        assert not isinstance(answer, bytes)
+        assert len(answer.found) == (0 if change == "read_time" else 1)  # a second ago, before the store was filled
+    masked = fast.lookup(declined[0].SerializeToString())  # the mask applied by the full path
+    assert set(masked.found[0].entity.properties) == {"n"}
+
+
+def test_errors_and_malformed_bytes_get_the_full_paths_answers(svc):
+    fast = FastLookups(svc)
+    with pytest.raises(DatastoreError) as info:
+        fast.lookup(b"\xff\xff\xff")
+    assert info.value.code == "INVALID_ARGUMENT"
+    for keys, project in (([key("Item", 1, project="other")], PROJECT), ([key("Item", 0)], PROJECT),
+                          ([key("Item", 1)], ""), ([key("Item", i) for i in range(1, 1002)], PROJECT)):
+        request = pb.LookupRequest(project_id=project, keys=keys)
+        with pytest.raises(DatastoreError) as expected:
+            svc.lookup(pb.LookupRequest.FromString(request.SerializeToString()))
+        for _ in range(2):  # refused every time, never kept
+            with pytest.raises(DatastoreError) as got:
+                fast.lookup(request.SerializeToString())
+            assert (got.value.code, got.value.message) == (expected.value.code, expected.value.message)
+
+
+def test_over_grpc_clients_read_through_the_short_path(raw, ds_client):
+    req = pb.CommitRequest(mode=pb.NON_TRANSACTIONAL)
+    for i in range(1, 6):
+        req.mutations.add().upsert.CopyFrom(entity(key("WireL", i), n=i, s=f"v{i}"))
+    raw("Commit", req)
+    short = raw("Lookup", pb.LookupRequest(keys=[key("WireL", 2), key("WireL", 9)]))
+    txn = raw("BeginTransaction", pb.BeginTransactionRequest()).transaction
+    full = raw("Lookup", pb.LookupRequest(keys=[key("WireL", 2), key("WireL", 9)],
+                                          read_options=pb.ReadOptions(transaction=txn)))  # declined: full path
+    raw("Rollback", pb.RollbackRequest(transaction=txn))
+    short.ClearField("read_time")
+    full.ClearField("read_time")
+    full.ClearField("transaction")
+    assert short == full and len(short.found) == 1 and len(short.missing) == 1
+    found = ds_client.get_multi([ds_client.key("WireL", i) for i in (1, 3, 7)])
+    assert sorted(e["s"] for e in found) == ["v1", "v3"]
+    assert ds_client.get(ds_client.key("WireL", 4))["n"] == 4
