@@ -33,6 +33,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 _MAX_ADAPTERS = 128
 _MAX_MISSES = 1024  # unmatched (adapter, path, method) remembered; forgotten all at once when full
+_MAX_HITS = 1024  # static rules found per (adapter, path, method), kept the same way
 _BUILTIN_CONVERTERS = frozenset(DEFAULT_CONVERTERS.values())
 _MAX_DEPTH = 4  # literal path segments looked at when searching the branch index
 
@@ -152,6 +153,9 @@ class RouteCache:
         self._static_map: _WMap | None = None
         self._misses: set[tuple[MapAdapter, str, str]] = set()
         self._misses_kept = False
+        # (adapter, PATH_INFO, method) -> (static rule found, the map's rules_version then): the adapter stands for
+        # host, scheme, script root and websocket, so the same key always finds the same rule until rules change.
+        self._hits: dict[tuple[MapAdapter, str, str], tuple[_WRule, int]] = {}
 
     def bind(self, environ: dict[str, t.Any]) -> MapAdapter:
         """The MapAdapter for this request's host, scheme, script root and method (bound once, then reused).
@@ -276,9 +280,13 @@ class RouteCache:
         adapter = ctx.url_adapter
         assert adapter is not None
         path_info = path_info_of(request.environ)
+        method = request.method
+        hit = self._hits.get((adapter, path_info, method))
+        if hit is not None and hit[1] == adapter.map.rules_version:  # type: ignore[attr-defined]
+            rule = hit[0]
+            return rule, dict(rule.defaults) if rule.defaults else {}
         # What werkzeug's matcher sees: leading slashes collapse to one; an empty path stays empty.
         path = f"/{path_info.lstrip('/')}" if path_info else ""
-        method = request.method
         if path and not adapter.websocket and "//" not in path:
             tables = self._tables()
             if tables is not None:
@@ -287,6 +295,9 @@ class RouteCache:
                 if rules is not None:
                     for rule in rules:
                         if rule.methods is None or method in rule.methods:
+                            if len(self._hits) >= _MAX_HITS:
+                                self._hits.clear()
+                            self._hits[(adapter, path_info, method)] = (rule, self._static_version)
                             return rule, dict(rule.defaults) if rule.defaults else {}
                 segments = path.split("/")
                 branches = tables[1]

@@ -1,4 +1,4 @@
-"""The front-end middlewares read X-Forwarded-* exactly as werkzeug's ProxyFix does, checked against ProxyFix."""
+"""The front-end middlewares set REMOTE_ADDR and the scheme exactly as werkzeug's ProxyFix does, checked against it."""
 
 from __future__ import annotations
 
@@ -64,15 +64,23 @@ def _seen(middleware: type, environ: dict[str, Any]) -> dict[str, Any]:
     return seen
 
 
+def _proxy_fixed(environ: dict[str, Any], **hops: int) -> dict[str, Any]:
+    """The environ werkzeug's ProxyFix hands on, without the copy of the values it replaced."""
+    seen = _seen(lambda app: ProxyFix(app, **hops), environ)
+    del seen["werkzeug.proxy_fix.orig"]
+    return seen
+
+
 def _app_engine_reference(environ: dict[str, Any]) -> dict[str, Any]:
     """What App Engine's middleware must hand on: ProxyFix(x_for=2, x_proto=1), then X-Appengine-User-IP
     (when an address) over it, and the socket's address when the forwarded one is not an address."""
-    seen = _seen(lambda app: ProxyFix(app, x_for=2, x_proto=1), environ)
+    socket_address = environ["REMOTE_ADDR"]
+    seen = _proxy_fixed(environ, x_for=2, x_proto=1)
     user_ip = parse_ip(seen.get("HTTP_X_APPENGINE_USER_IP"))
     if user_ip is not None:
         seen["REMOTE_ADDR"] = user_ip
     elif parse_ip(seen["REMOTE_ADDR"]) is None:
-        seen["REMOTE_ADDR"] = seen["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]
+        seen["REMOTE_ADDR"] = socket_address
     seen[TRUSTED_ENVIRON_KEY] = True
     return seen
 
@@ -90,14 +98,13 @@ def test_app_engine_middleware_matches_proxy_fix() -> None:
 def test_cloud_run_middleware_is_proxy_fix_for_the_scheme() -> None:
     for xff, proto in zip(VALUES, reversed(VALUES), strict=True):
         ours = _seen(CloudRunMiddleware, _environ(xff, proto, None))
-        assert ours == _seen(lambda app: ProxyFix(app, x_for=0, x_proto=1), _environ(xff, proto, None))
+        assert ours == _proxy_fixed(_environ(xff, proto, None), x_for=0, x_proto=1)
 
 
 def test_app_engine_middleware_reads_client_and_scheme() -> None:
     seen = _seen(AppEngineMiddleware, _environ("6.6.6.6, 203.0.113.9 ,169.254.1.1", "http, https", None))
     assert seen["REMOTE_ADDR"] == "203.0.113.9"  # the entry before Google's hop; the forged one is ignored
     assert seen["wsgi.url_scheme"] == "https"
-    assert seen["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"] == "169.254.1.1"
     assert seen[TRUSTED_ENVIRON_KEY] is True
     assert _seen(AppEngineMiddleware, _environ("1.2.3.4, 169.254.1.1", None, "198.51.100.4"))["REMOTE_ADDR"] == (
         "198.51.100.4")

@@ -37,3 +37,25 @@ def test_an_apps_own_converter_is_asked_every_time() -> None:
     assert client.get("/u/ada").status_code == 404
     known.add("ada")
     assert client.get("/u/ada").text == "ada"
+
+
+def test_a_remembered_static_hit_follows_a_new_map_and_new_rules() -> None:
+    from framework.routing import Map
+
+    app = App("hits")
+    app.add_url_rule("/x", "a", lambda: "a")
+    app.add_url_rule("/b", "b", lambda: "b")
+    client = app.test_client()
+    assert [client.get("/x").text for _ in range(2)] == ["a", "a"]
+    (key, (rule, version)), = ((k, v) for k, v in app._routes._hits.items() if k[1] == "/x")
+    assert rule.endpoint == "a" and version == app.url_map.rules_version
+
+    app._got_first_request = False
+    app.add_url_rule("/later", "later", lambda: "later")  # the rules changed: the hit is checked again
+    assert client.get("/x").text == "a"
+    assert app._routes._hits[key][1] == app.url_map.rules_version > version
+
+    replacement = Map()
+    replacement.add(app.url_rule_class("/x", endpoint="b"))
+    app.url_map = replacement  # a new map: a new adapter, so the old hit cannot answer
+    assert client.get("/x").text == "b"
