@@ -22,6 +22,7 @@ from .indexes import Need
 from .query import Driver
 from .scans import bounded, driver_ranges
 from .storage import Record
+from .validation import check_request_partition
 from .wire import MALFORMED, SMALL, result_tail, timestamp, varint
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def classify(service: DatastoreService, data: bytes) -> FastQuery | None:
     if options.WhichOneof("consistency_type") not in (None, "read_consistency"):
         return None  # transactions and read_time
     try:
+        check_request_partition(request.project_id, request.database_id)  # as run_query checks first
         plan, needed = service.plans.plan(request)
         window = Window.of(plan, request.query)
     except Exception:

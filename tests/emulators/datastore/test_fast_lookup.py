@@ -18,6 +18,7 @@ from framework.emulators.datastore.fast_lookup import FastLookups, classify
 from framework.emulators.datastore.service import LOOKUP_FOUND, DatastoreService
 from framework.emulators.datastore.storage.memory import MemoryStorage
 from framework.emulators.datastore.storage.sqlite import SqliteStorage
+from framework.emulators.datastore.wire import MALFORMED
 
 from .conftest import PROJECT, entity, key, set_value
 
@@ -180,3 +181,57 @@ def test_over_grpc_clients_read_through_the_short_path(raw, ds_client):
     found = ds_client.get_multi([ds_client.key("WireL", i) for i in (1, 3, 7)])
     assert sorted(e["s"] for e in found) == ["v1", "v3"]
     assert ds_client.get(ds_client.key("WireL", 4))["n"] == 4
+
+
+def test_mutated_request_bytes_get_the_same_answer_both_ways(svc):
+    """Random byte flips of requests both short paths answer: whatever either path says, the other says too."""
+    import random
+
+    from framework.emulators.datastore.fast_query import FastQueries
+
+    from .conftest import prop_filter
+
+    query = pb.Query()
+    query.kind.add(name="Item")
+    query.filter.CopyFrom(prop_filter("tags", pb.OP.EQUAL, "a"))
+    query.limit.value = 5
+    cases = [
+        (FastLookups(svc).lookup, svc.lookup, pb.LookupRequest, pb.LookupResponse,
+         pb.LookupRequest(project_id=PROJECT, keys=[key("Item", 1), key("Item", 3), key("Item", "named")])),
+        (FastQueries(svc).run_query, svc.run_query, pb.RunQueryRequest, pb.RunQueryResponse,
+         pb.RunQueryRequest(project_id=PROJECT, query=query)),
+    ]
+    kind_only = pb.RunQueryRequest(project_id=PROJECT, read_options=pb.ReadOptions(read_consistency=pb.EVENTUAL))
+    kind_only.query.kind.add(name="Item")
+    kind_only.query.start_cursor = svc.run_query(pb.RunQueryRequest(
+        project_id=PROJECT, query=query)).batch.entity_results[1].cursor.replace(b"\x01Z", b"\x01K", 1)
+    cases.append((FastQueries(svc).run_query, svc.run_query, pb.RunQueryRequest, pb.RunQueryResponse, kind_only))
+    rng = random.Random(5)
+    answered = 0
+    for fast, full, request_class, response_class, request in cases:
+        data = request.SerializeToString()
+        assert isinstance(fast(data), bytes)  # each base request takes its short path
+        for _ in range(300):
+            mutated = bytearray(data)
+            for _ in range(rng.randint(1, 2)):
+                mutated[rng.randrange(len(mutated))] = rng.getrandbits(8)
+            try:
+                answer = fast(bytes(mutated))
+            except DatastoreError as exc:
+                try:
+                    parsed = request_class.FromString(bytes(mutated))
+                except Exception:  # as grpc_handlers answers bytes that do not parse
+                    assert (exc.code, exc.message) == ("INVALID_ARGUMENT", MALFORMED)
+                    continue
+                with pytest.raises(DatastoreError) as info:
+                    full(parsed)
+                assert (info.value.code, info.value.message) == (exc.code, exc.message)
+                continue
+            if not isinstance(answer, bytes):
+                continue  # declined: the full path answered
+            answered += 1
+            short, normal = response_class.FromString(answer), full(request_class.FromString(bytes(mutated)))
+            read_time = short.batch.read_time if response_class is pb.RunQueryResponse else short.read_time
+            (normal.batch.read_time if response_class is pb.RunQueryResponse else normal.read_time).CopyFrom(read_time)
+            assert short == normal, bytes(mutated)
+    assert answered > 50
