@@ -3,7 +3,7 @@
 `python -m bench wire` (issue 14; needs Debian's `wrk`). gunicorn runs with gunicorn.conf.py as an F2 instance
 would (GAE_ENV=standard, GAE_MEMORY_MB=768: its gthread-based worker, its own worker and thread counts). All five
 servers start once; wrk (one thread, BENCH_WIRE_CONNECTIONS connections, default 32) then drives one server at a
-time for BENCH_WIRE_SECONDS (default 3), the five in turn for BENCH_WIRE_ROUNDS rounds (default 9, order flipped
+time for BENCH_WIRE_SECONDS (default 3), the five in turn for BENCH_WIRE_ROUNDS rounds (default 15, order flipped
 every round), so a noisy neighbour on the shared cores hits every row alike. Each ratio is the median of its
 rounds' ratios. A wrk Lua script sends every request (the typical app's three in rotation, with the session
 cookie its /login set) with the headers App Engine's front end adds, and counts answers outside 2xx: any such
@@ -409,7 +409,7 @@ def main() -> None:
         print("bench wire needs Debian's wrk load generator: apt-get install -y wrk (or `make wrk`)", file=sys.stderr)
         return
     seconds = int(os.environ.get("BENCH_WIRE_SECONDS", "3"))
-    rounds = int(os.environ.get("BENCH_WIRE_ROUNDS", "9"))
+    rounds = int(os.environ.get("BENCH_WIRE_ROUNDS", "15"))
     connections = int(os.environ.get("BENCH_WIRE_CONNECTIONS", "32"))
     only = [n for n in os.environ.get("BENCH_WIRE_ONLY", "").split(",") if n]
     rows = [row for row in ROWS if not only or any(o in row.name for o in only)]
