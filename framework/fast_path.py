@@ -75,7 +75,8 @@ def direct_response(
         if signal.receivers:
             return None
     for name in HOOKS_SKIPPED:
-        if any(getattr(app, name).values()):
+        registry = getattr(app, name)
+        if registry and any(registry.values()):
             return None
     # A session cookie may need refreshing (permanent sessions): that needs the normal path.
     if "HTTP_COOKIE" in ctx.request.environ and ctx.session_cookie_sent():
