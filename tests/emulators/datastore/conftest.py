@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -160,3 +161,18 @@ def commit(raw: Raw, *mutations: tuple[str, Any], txn: bytes | None = None) -> A
 
 def code(error: grpc.RpcError) -> str:
     return error.code().name
+
+
+def filled_service(store: str, folder: Path, fill: Callable[[Any], None]) -> Iterator[Any]:
+    """A DatastoreService over the memory or the SQLite store (in `folder`), filled by `fill`; closed after."""
+    from framework.emulators.datastore.service import DatastoreService
+    from framework.emulators.datastore.storage.memory import MemoryStorage
+    from framework.emulators.datastore.storage.sqlite import SqliteStorage
+
+    storage = MemoryStorage() if store == "memory" else SqliteStorage(str(folder))
+    service = DatastoreService(storage)
+    try:
+        fill(service)
+        yield service
+    finally:
+        storage.close()

@@ -16,11 +16,9 @@ from framework.emulators.datastore import pb
 from framework.emulators.datastore.errors import DatastoreError
 from framework.emulators.datastore.fast_lookup import FastLookups, classify
 from framework.emulators.datastore.service import LOOKUP_FOUND, DatastoreService
-from framework.emulators.datastore.storage.memory import MemoryStorage
-from framework.emulators.datastore.storage.sqlite import SqliteStorage
 from framework.emulators.datastore.wire import MALFORMED
 
-from .conftest import PROJECT, entity, key, set_value
+from .conftest import PROJECT, entity, filled_service, key, set_value
 
 
 def _store(svc: DatastoreService) -> None:
@@ -65,11 +63,7 @@ KEY_SETS = [
 
 @pytest.fixture(params=["memory", "sqlite"])
 def svc(request: Any, tmp_path: Any) -> Any:
-    storage = MemoryStorage() if request.param == "memory" else SqliteStorage(str(tmp_path))
-    service = DatastoreService(storage)
-    _store(service)
-    yield service
-    storage.close()
+    yield from filled_service(request.param, tmp_path, _store)
 
 
 def _both(svc: DatastoreService, fast: FastLookups, request: Any) -> tuple[Any, Any]:

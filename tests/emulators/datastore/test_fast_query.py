@@ -17,9 +17,8 @@ from framework.emulators.datastore.executor import BATCH_SIZE, Budget
 from framework.emulators.datastore.fast_query import FastQueries, classify
 from framework.emulators.datastore.service import DatastoreService
 from framework.emulators.datastore.storage.memory import MemoryStorage
-from framework.emulators.datastore.storage.sqlite import SqliteStorage
 
-from .conftest import PROJECT, entity, key, prop_filter, set_value
+from .conftest import PROJECT, entity, filled_service, key, prop_filter, set_value
 
 
 def _store(svc: DatastoreService) -> None:
@@ -161,11 +160,7 @@ def _declined() -> list[Any]:
 
 @pytest.fixture(params=["memory", "sqlite"])
 def svc(request: Any, tmp_path: Any) -> Any:
-    storage = MemoryStorage() if request.param == "memory" else SqliteStorage(str(tmp_path))
-    service = DatastoreService(storage)
-    _store(service)
-    yield service
-    storage.close()
+    yield from filled_service(request.param, tmp_path, _store)
 
 
 def _both(svc: DatastoreService, fast: FastQueries, request: Any) -> tuple[Any, Any]:
