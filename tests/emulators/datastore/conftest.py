@@ -176,3 +176,18 @@ def filled_service(store: str, folder: Path, fill: Callable[[Any], None]) -> Ite
         yield service
     finally:
         storage.close()
+
+
+def short_and_full(answer: Any, normal: Any, holder: Callable[[Any], Any], results: Callable[[Any], Any]) -> Any:
+    """(the short path's `answer` parsed, the full path's response `normal` given the short path's read_time).
+
+    `holder(response)` is the message carrying read_time, `results(response)` the entity results. Read times
+    must be within 5 s; with at most one property per entity (no map ordering in play) the bytes must match.
+    """
+    assert isinstance(answer, bytes), "the short path declined a request it should answer"
+    short = type(normal).FromString(answer)
+    assert abs(holder(short).read_time.seconds - holder(normal).read_time.seconds) <= 5
+    holder(normal).read_time.CopyFrom(holder(short).read_time)
+    if all(len(r.entity.properties) <= 1 for r in results(normal)):  # maps aside, the very same bytes
+        assert answer == normal.SerializeToString()
+    return short, normal

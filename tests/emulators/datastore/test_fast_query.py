@@ -18,7 +18,7 @@ from framework.emulators.datastore.fast_query import FastQueries, classify
 from framework.emulators.datastore.service import DatastoreService
 from framework.emulators.datastore.storage.memory import MemoryStorage
 
-from .conftest import PROJECT, entity, filled_service, key, prop_filter, set_value
+from .conftest import PROJECT, entity, filled_service, key, prop_filter, set_value, short_and_full
 
 
 def _store(svc: DatastoreService) -> None:
@@ -166,15 +166,9 @@ def svc(request: Any, tmp_path: Any) -> Any:
 def _both(svc: DatastoreService, fast: FastQueries, request: Any) -> tuple[Any, Any]:
     """(short path's answer parsed, full path's answer with the short path's read_time)."""
     data = request.SerializeToString()
-    answer = fast.run_query(data)
-    assert isinstance(answer, bytes), "the short path declined a query it should answer"
     normal = svc.run_query(pb.RunQueryRequest.FromString(data))
-    short = pb.RunQueryResponse.FromString(answer)
-    assert abs(short.batch.read_time.seconds - normal.batch.read_time.seconds) <= 5
-    normal.batch.read_time.CopyFrom(short.batch.read_time)
-    if all(len(r.entity.properties) <= 1 for r in normal.batch.entity_results):  # maps aside, the very same bytes
-        assert answer == normal.SerializeToString()
-    return short, normal
+    return short_and_full(
+        fast.run_query(data), normal, lambda r: r.batch, lambda r: r.batch.entity_results)
 
 
 def _pages(svc: DatastoreService, fast: FastQueries, request: Any) -> int:
