@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("core", "apps", "hosts", "datastore", "tasks", "frontend", "server", "wire")
+SUITES = ("core", "apps", "hosts", "datastore", "tasks", "frontend", "server", "wire", "cost")
 
 
 def main(argv: list[str]) -> int:
