@@ -32,6 +32,13 @@ def load(raw, kind: str, count: int, payload: int, per_commit: int = 4000) -> No
         raw("Commit", req)
 
 
+def loaded_model(kind: str):
+    """The ndb model of what `load` writes to `kind`: its indexed `n` and its blob."""
+    from google.cloud import ndb
+
+    return type(kind, (ndb.Model,), {"n": ndb.IntegerProperty(), "blob": ndb.BlobProperty()})
+
+
 def run(raw, query):
     return raw("RunQuery", pb.RunQueryRequest(query=query)).batch
 
@@ -63,11 +70,7 @@ def test_fifty_thousand_entities_page_to_the_end_through_both_clients(raw, ds_cl
             seen += 1
     assert seen == total and pages >= total // BATCH_SIZE
 
-    from google.cloud import ndb
-
-    class Big(ndb.Model):
-        n = ndb.IntegerProperty()
-        blob = ndb.BlobProperty()
+    Big = loaded_model("Big")
 
     with ndb_client.context(cache_policy=False):
         # ndb decodes ~5,000 results a second: every key to the end, and whole entities over the last 5,000
@@ -106,9 +109,7 @@ def test_lookup_defers_keys_past_its_size_and_both_clients_ask_again(raw, ds_cli
 
     from google.cloud import ndb
 
-    class Huge(ndb.Model):
-        n = ndb.IntegerProperty()
-        blob = ndb.BlobProperty()
+    loaded_model("Huge")  # ndb decodes the kind into its model
 
     with ndb_client.context(cache_policy=False):
         found = ndb.get_multi([ndb.Key("Huge", i + 1) for i in range(40)])
@@ -138,9 +139,7 @@ def test_lookup_defers_found_entities_past_a_count_and_both_clients_get_all_thou
 
     from google.cloud import ndb
 
-    class Many(ndb.Model):
-        n = ndb.IntegerProperty()
-        blob = ndb.BlobProperty()
+    loaded_model("Many")  # ndb decodes the kind into its model
 
     with ndb_client.context(cache_policy=False):
         found = ndb.get_multi([ndb.Key("Many", i + 1) for i in range(1000)])
