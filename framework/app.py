@@ -176,6 +176,8 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         self.blueprints: dict[str, Blueprint] = {}
         self.extensions: dict[str, t.Any] = {}
         self.context_hooks: list[t.Callable[[], t.ContextManager[t.Any]]] = []
+        # The host's front-end step (framework.lifecycle), run on each environ first thing in wsgi_app.
+        self.front_end: t.Callable[[dict[str, t.Any]], None] | None = None
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False

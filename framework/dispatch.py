@@ -55,6 +55,7 @@ class RequestCycle(Scaffold):
     teardown_appcontext_funcs: list[ft.TeardownCallable]
     _got_first_request: bool
     _fast_path: bool  # framework.fast_path.methods_untouched(app), kept current by App.__setattr__
+    front_end: t.Callable[[dict[str, t.Any]], None] | None
 
     if t.TYPE_CHECKING:  # pragma: no cover - App defines these; stubs here would shadow Scaffold's
 
@@ -135,6 +136,14 @@ class RequestCycle(Scaffold):
         try:
             if signals.request_started.receivers:
                 _send(signals.request_started, self)
+            if self._fast_path and not self.before_request_funcs and not self.url_value_preprocessors:
+                # App's own preprocess_request (nothing to run) and dispatch_request, for a matched plain
+                # function view: the view is called here, one frame closer.
+                req = _cv_request.get().request
+                if req.routing_exception is None and req.method != "OPTIONS":
+                    view = self.view_functions[req.url_rule.endpoint]  # type: ignore[union-attr]
+                    if type(view) is FunctionType and not view.__code__.co_flags & CO_COROUTINE:
+                        return view(**req.view_args), True  # type: ignore[arg-type]
             rv = self.preprocess_request()
             if rv is None:
                 rv = self.dispatch_request()
@@ -374,7 +383,11 @@ class RequestCycle(Scaffold):
         return response(environ, restart)
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> cabc.Iterable[bytes]:
-        """The WSGI application: push contexts, dispatch, respond, pop contexts (teardown)."""
+        """The WSGI application: the host's front-end step, push contexts, dispatch, respond, pop contexts
+        (teardown)."""
+        front_end = self.front_end
+        if front_end is not None:
+            front_end(environ)
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:

@@ -221,16 +221,18 @@ def init_app(app: App) -> None:
     app.start_funcs = []
     app.stop_funcs = []
     _add_lifecycle_routes(app)
+    # The front end's middleware is innermost (installed before any wrapper the app adds), so its step runs
+    # where the middleware would: first in wsgi_app (see framework.adapters.front_end).
     if app.platform.is_appengine:
         from framework.adapters.front_end import AppEngineMiddleware  # cold start: only on its host
 
-        _wrap(app, AppEngineMiddleware)
+        app.front_end = AppEngineMiddleware.admit
     elif app.platform.is_local_appengine:
         from framework.adapters.front_end import LocalFrontEnd  # cold start: only on its host
 
-        _wrap(app, LocalFrontEnd)
+        app.front_end = LocalFrontEnd(None).admit
     elif app.platform.kind == _platform.CLOUD_RUN:
         from framework.adapters.front_end import CloudRunMiddleware  # cold start: only on its host
 
-        _wrap(app, CloudRunMiddleware)
+        app.front_end = CloudRunMiddleware.admit
     _wrap(app, lambda wrapped: _FirstRequest(app, lambda: _setup_logging(app)))

@@ -93,21 +93,30 @@ def parse_int(value: str | None, *, minimum: int = 0) -> int | None:
     return number if minimum <= number <= _INT64_MAX else None
 
 
-@functools.lru_cache(maxsize=1024)
-def parse_ip(value: str | None) -> str | None:
-    """An IPv4 or IPv6 address in its normal text form; None when malformed.
+#: Text seen -> its address in normal form (None: not an address). App Engine's middleware checks one or two
+#: addresses on every request and the same few recur (each client's, Google's hop); ipaddress takes
+#: microseconds to parse one. Bounded: forgotten all at once when full. The front-end step reads it directly.
+KNOWN_ADDRESSES: dict[str, str | None] = {}
+_MAX_KNOWN_ADDRESSES = 1024
 
-    Cached (bounded): App Engine's middleware checks one or two addresses on every request and the same
-    few recur (each client's, Google's hop); ipaddress takes microseconds to parse one, the cache ~0.1.
-    """
+
+def parse_ip(value: str | None) -> str | None:
+    """An IPv4 or IPv6 address in its normal text form; None when malformed (remembered in KNOWN_ADDRESSES)."""
     if not value:
         return None
+    known = KNOWN_ADDRESSES.get(value, KNOWN_ADDRESSES)
+    if known is not KNOWN_ADDRESSES:
+        return known  # type: ignore[return-value]
     import ipaddress
 
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address: str | None = str(ipaddress.ip_address(value.strip()))
     except ValueError:
-        return None
+        address = None
+    if len(KNOWN_ADDRESSES) >= _MAX_KNOWN_ADDRESSES:
+        KNOWN_ADDRESSES.clear()
+    KNOWN_ADDRESSES[value] = address
+    return address
 
 
 def parse_lat_long(value: str | None) -> tuple[float, float] | None:

@@ -6,6 +6,10 @@ takes only the scheme from Cloud Run's front end. `LocalFrontEnd` is
 installed only under the local runner (GAE_ENV=localdev): it believes App Engine's headers when the
 runner's front end proves it sent them (the platform token), and otherwise drops any X-Appengine-* /
 X-Google-* header a client sent, then adds the ones App Engine would.
+
+Each middleware's work on the environ is also a plain step (`admit`): framework.lifecycle hands that step to
+the App (`App.front_end`), which runs it first thing in `wsgi_app`, where the installed middleware would have
+run it, without a middleware object's call on every request.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from framework.adapters.appengine import TRUSTED_ENVIRON_KEY, parse_ip
+from framework.adapters.appengine import KNOWN_ADDRESSES, TRUSTED_ENVIRON_KEY, parse_ip
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -64,14 +68,26 @@ class AppEngineMiddleware:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    @staticmethod
+    def admit(environ: dict[str, Any]) -> None:
+        """Set REMOTE_ADDR and the scheme from Google's headers and mark the environ trusted."""
         get = environ.get
-        scheme = trusted_entry(get("HTTP_X_FORWARDED_PROTO"), PROTO_TRUSTED_HOPS)
-        if scheme:
-            environ["wsgi.url_scheme"] = scheme
+        # This runs on every request with cold CPU caches, where each new kind of string operation costs
+        # more than the operation: the usual values take the shortest way, with trusted_entry's and
+        # parse_ip's answers.
+        proto = get("HTTP_X_FORWARDED_PROTO")
+        if proto == "https" or proto == "http":
+            environ["wsgi.url_scheme"] = proto
+        else:
+            scheme = trusted_entry(proto, PROTO_TRUSTED_HOPS)
+            if scheme:
+                environ["wsgi.url_scheme"] = scheme
         # X-Appengine-User-IP cannot be forged (the front end strips client copies) and is exactly the
         # address Google saw, so it wins over the X-Forwarded-For guess.
-        user_ip = parse_ip(get("HTTP_X_APPENGINE_USER_IP"))
+        raw_ip = get("HTTP_X_APPENGINE_USER_IP")
+        user_ip = KNOWN_ADDRESSES.get(raw_ip) if raw_ip else None
+        if user_ip is None:
+            user_ip = parse_ip(raw_ip)
         if user_ip is not None:
             environ["REMOTE_ADDR"] = user_ip
         else:
@@ -79,6 +95,9 @@ class AppEngineMiddleware:
             if forwarded and parse_ip(forwarded) is not None:
                 environ["REMOTE_ADDR"] = forwarded
         environ[TRUSTED_ENVIRON_KEY] = True
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.admit(environ)
         return self.app(environ, start_response)
 
 
@@ -95,10 +114,15 @@ class CloudRunMiddleware:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    @staticmethod
+    def admit(environ: dict[str, Any]) -> None:
+        """Set the scheme from X-Forwarded-Proto."""
         scheme = trusted_entry(environ.get("HTTP_X_FORWARDED_PROTO"), PROTO_TRUSTED_HOPS)
         if scheme:
             environ["wsgi.url_scheme"] = scheme
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.admit(environ)
         return self.app(environ, start_response)
 
 
@@ -116,8 +140,8 @@ class LocalFrontEnd:
     platform headers dropped, local ones added. The token header never reaches the app.
     """
 
-    def __init__(self, app: WSGIApp, token: str | None = None) -> None:
-        self.app = app
+    def __init__(self, app: WSGIApp | None, token: str | None = None) -> None:
+        self.app = app  # None when only `admit` is used (framework.lifecycle)
         self.token = (os.environ.get("LOCAL_PLATFORM_TOKEN", "") if token is None else token).encode()
 
     def _from_runner(self, environ: dict[str, Any]) -> bool:
@@ -127,6 +151,12 @@ class LocalFrontEnd:
         return hmac.compare_digest(sent.encode("latin-1", "replace"), self.token)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert self.app is not None, "a LocalFrontEnd made without an app only admits environs"
+        self.admit(environ)
+        return self.app(environ, start_response)
+
+    def admit(self, environ: dict[str, Any]) -> None:
+        """Take the runner's headers as App Engine's, or replace a client's forged ones; mark the environ trusted."""
         if self._from_runner(environ):
             user_ip = parse_ip(environ.get("HTTP_X_APPENGINE_USER_IP"))
             if user_ip is not None:
@@ -134,7 +164,7 @@ class LocalFrontEnd:
             if environ.get("HTTP_X_FORWARDED_PROTO") in ("http", "https"):
                 environ["wsgi.url_scheme"] = environ["HTTP_X_FORWARDED_PROTO"]
             environ[TRUSTED_ENVIRON_KEY] = True
-            return self.app(environ, start_response)
+            return
         for key in [k for k in environ if k.startswith(_STRIPPED_PREFIXES)]:
             del environ[key]
         environ["HTTP_X_APPENGINE_USER_IP"] = environ.get("REMOTE_ADDR") or "127.0.0.1"
@@ -150,4 +180,3 @@ class LocalFrontEnd:
             span = secrets.randbits(63) + 1
             environ["HTTP_X_CLOUD_TRACE_CONTEXT"] = f"{secrets.token_hex(16)}/{span};o=0"
         environ[TRUSTED_ENVIRON_KEY] = True
-        return self.app(environ, start_response)

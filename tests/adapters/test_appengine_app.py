@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from framework import App, request
 from framework.adapters import cloud_logging
 from framework.adapters.appengine import TRUSTED_ENVIRON_KEY, cron_only, task_only
-from framework.adapters.front_end import AppEngineMiddleware, LocalFrontEnd
+from framework.adapters.front_end import AppEngineMiddleware, CloudRunMiddleware, LocalFrontEnd
 
 TRUSTED = {TRUSTED_ENVIRON_KEY: True}
 
@@ -54,25 +55,56 @@ def test_platform_is_detected_once_per_app(monkeypatch: pytest.MonkeyPatch) -> N
     assert app.platform.service == "api"
 
 
-def _middleware_chain(app: App) -> list[type]:
-    kinds, current = [], app.wsgi_app
-    for _ in range(5):
-        kinds.append(type(current))
-        current = getattr(current, "wrapped", None) or getattr(current, "app", None)
-        if current is None or current is app:
-            break
-    return kinds
+def _front_end_kind(app: App) -> type | None:
+    """The class whose front-end step the app runs first in wsgi_app (None: no step)."""
+    step = app.front_end
+    if step is None:
+        return None
+    owner = getattr(step, "__self__", None)
+    if owner is not None:
+        return type(owner)
+    return {AppEngineMiddleware.admit: AppEngineMiddleware, CloudRunMiddleware.admit: CloudRunMiddleware}[step]
 
 
-def test_front_end_middleware_only_on_appengine(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert not {AppEngineMiddleware, LocalFrontEnd} & set(_middleware_chain(App(__name__)))
+def test_front_end_step_only_on_its_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _front_end_kind(App(__name__)) is None
     monkeypatch.setenv("K_SERVICE", "run")
-    assert not {AppEngineMiddleware, LocalFrontEnd} & set(_middleware_chain(App(__name__)))
+    assert _front_end_kind(App(__name__)) is CloudRunMiddleware
     monkeypatch.delenv("K_SERVICE")
     monkeypatch.setenv("GAE_ENV", "standard")
-    assert AppEngineMiddleware in _middleware_chain(App(__name__))
+    assert _front_end_kind(App(__name__)) is AppEngineMiddleware
     monkeypatch.setenv("GAE_ENV", "localdev")
-    assert LocalFrontEnd in _middleware_chain(App(__name__))
+    assert _front_end_kind(App(__name__)) is LocalFrontEnd
+
+
+def test_front_end_step_runs_where_its_middleware_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step runs inside any wrapper the app adds (as the middleware installed at construction did), before
+    the request exists: a wrapper sees the socket's address, the view and the hooks see the client's."""
+    monkeypatch.setenv("GAE_ENV", "standard")
+    app = App(__name__)
+    outside: list[str] = []
+    inside: list[tuple[str, str, str]] = []
+
+    @app.before_request
+    def note() -> None:
+        inside.append(("before", request.remote_addr or "", request.scheme))
+
+    @app.route("/")
+    def index() -> str:
+        inside.append(("view", request.remote_addr or "", request.scheme))
+        return "ok"
+
+    wrapped = app.wsgi_app
+
+    def recording(environ: dict[str, Any], start_response: Any) -> Any:
+        outside.append(environ["REMOTE_ADDR"])
+        return wrapped(environ, start_response)
+
+    app.wsgi_app = recording  # type: ignore[method-assign]
+    headers = {"X-Appengine-User-IP": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    assert app.test_client().get("/", headers=headers, environ_base={"REMOTE_ADDR": "10.1.2.3"}).text == "ok"
+    assert outside == ["10.1.2.3"]
+    assert inside == [("before", "203.0.113.7", "https"), ("view", "203.0.113.7", "https")]
 
 
 def test_first_request_wrapper_removes_itself() -> None:
