@@ -185,6 +185,7 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         self._fast_path = fast_path.methods_untouched(self)
         # Contexts skip calling an App teardown method that would find nothing to run (none replaced).
         self._plain_teardown = all(getattr(type(self), n) is getattr(App, n) for n in _TEARDOWN_METHODS)
+        self._own_url_adapter = type(self).create_url_adapter is App.create_url_adapter
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
@@ -609,6 +610,8 @@ class App(RequestCycle, HostingMixin, EventsMixin):
             object.__setattr__(self, "_fast_path", False)
         if name in _TEARDOWN_METHODS:
             object.__setattr__(self, "_plain_teardown", False)
+        if name == "create_url_adapter":
+            object.__setattr__(self, "_own_url_adapter", False)
         super().__setattr__(name, value)
 
     def log_exception(self, exc_info: ExcInfo) -> None:

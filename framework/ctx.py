@@ -20,7 +20,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
     from blinker import NamedSignal
-    from werkzeug.routing import MapAdapter
+    from werkzeug.routing import MapAdapter, Rule
 
     from .app import App
     from .sessions import SessionMixin
@@ -231,8 +231,16 @@ class RequestContext:
         request.json_module = app.json
         self.request: Request = request
         self.url_adapter: MapAdapter | None = None
+        # The static rule the route cache already knows for this request line, and the line's key when the
+        # route cache may remember what match_request finds (framework.routing.RouteCache.bind_line).
+        self._static_rule: Rule | None = None
+        self._line: tuple[t.Any, ...] | None = None
         try:
-            self.url_adapter = app.create_url_adapter(request)
+            if app._own_url_adapter and app.config["TRUSTED_HOSTS"] is None:
+                # App's own create_url_adapter would only bind.
+                self.url_adapter, self._static_rule, self._line = app._routes.bind_line(request.environ)
+            else:
+                self.url_adapter = app.create_url_adapter(request)
         except HTTPException as e:
             request.routing_exception = e
         self.flashes: list[tuple[str, str]] | None = None
@@ -280,6 +288,12 @@ class RequestContext:
 
     def match_request(self) -> None:
         """Match the URL: set `request.url_rule` / `view_args`, or store the routing exception."""
+        rule = self._static_rule
+        if rule is not None:
+            request = self.request
+            request.url_rule = rule
+            request.view_args = dict(rule.defaults) if rule.defaults else {}
+            return
         try:
             self.request.url_rule, self.request.view_args = self.app._routes.match(self)
         except HTTPException as e:

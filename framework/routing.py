@@ -11,7 +11,9 @@ indexes consulted before werkzeug's matcher (which stays the reference for every
   directly instead of walking the state machine. Any doubt (no entry, mismatch, other method,
   converter rejection) defers to werkzeug.
 
-The indexes are rebuilt when rules are added (Map counts additions) and are bounded.
+The indexes are rebuilt when rules are added (Map counts additions) and are bounded. A request line
+(path, method, Host, scheme, script root) that found a static rule is remembered with its adapter, so the
+next request with that line is bound and matched by one lookup (`bind_line`).
 """
 
 from __future__ import annotations
@@ -156,6 +158,9 @@ class RouteCache:
         # (adapter, PATH_INFO, method) -> (static rule found, the map's rules_version then): the adapter stands for
         # host, scheme, script root and websocket, so the same key always finds the same rule until rules change.
         self._hits: dict[tuple[MapAdapter, str, str], tuple[_WRule, int]] = {}
+        # Request line (PATH_INFO, method, Host, scheme, script root) -> (adapter, static rule, and what decided
+        # both then: url_map, its rules_version, SERVER_NAME, subdomain_matching). See bind_line.
+        self._lines: dict[tuple[t.Any, ...], tuple[t.Any, ...]] = {}
 
     def bind(self, environ: dict[str, t.Any]) -> MapAdapter:
         """The MapAdapter for this request's host, scheme, script root and method (bound once, then reused).
@@ -189,6 +194,43 @@ class RouteCache:
                 self._adapters.clear()
             self._adapters[key] = adapter
         return adapter
+
+    def bind_line(self, environ: dict[str, t.Any]) -> tuple[MapAdapter, _WRule | None, tuple[t.Any, ...] | None]:
+        """`bind(environ)`, plus the static rule this exact request line found last time if nothing that decided
+        the adapter or the rule has changed since: `(adapter, rule or None, key)`, where `key` is the line's key
+        for `match` to remember it by (None when already remembered or not to be: no Host, an upgrade, or a
+        path that is not plain ASCII or holds a "%").
+
+        One lookup stands in for binding and matching on most requests of a busy app. The raw URI need not be
+        looked at: every request `path_info_of` refuses (a bad escape, bytes that are not UTF-8) leaves a "%" or
+        a non-ASCII character in PATH_INFO, so it never shares a remembered line with a request it accepts.
+        """
+        path = environ.get("PATH_INFO")
+        host = environ.get("HTTP_HOST")
+        if not path or not host or "HTTP_UPGRADE" in environ or not path.isascii() or "%" in path:
+            return self.bind(environ), None, None
+        key = (path, environ.get("REQUEST_METHOD"), host, environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME", ""))
+        line = self._lines.get(key)
+        if line is not None:
+            app = self.app
+            url_map = app.url_map
+            if (
+                line[2] is url_map
+                and line[3] == url_map.rules_version
+                and line[4] == app.config["SERVER_NAME"]
+                and line[5] == app.subdomain_matching
+            ):
+                return line[0], line[1], None
+        return self.bind(environ), None, key
+
+    def _remember_line(self, key: tuple[t.Any, ...], adapter: MapAdapter, rule: _WRule) -> None:
+        app = self.app
+        if len(self._lines) >= _MAX_HITS:
+            self._lines.clear()
+        url_map = adapter.map
+        self._lines[key] = (
+            adapter, rule, url_map, url_map.rules_version, app.config["SERVER_NAME"], app.subdomain_matching  # type: ignore[attr-defined]
+        )
 
     def bind_server(self, server_name: str, script_name: str, url_scheme: str) -> MapAdapter:
         """The adapter for building URLs outside requests (SERVER_NAME etc.), bound once per config."""
@@ -284,6 +326,8 @@ class RouteCache:
         hit = self._hits.get((adapter, path_info, method))
         if hit is not None and hit[1] == adapter.map.rules_version:  # type: ignore[attr-defined]
             rule = hit[0]
+            if ctx._line is not None:
+                self._remember_line(ctx._line, adapter, rule)
             return rule, dict(rule.defaults) if rule.defaults else {}
         # What werkzeug's matcher sees: leading slashes collapse to one; an empty path stays empty.
         path = f"/{path_info.lstrip('/')}" if path_info else ""
@@ -298,6 +342,8 @@ class RouteCache:
                             if len(self._hits) >= _MAX_HITS:
                                 self._hits.clear()
                             self._hits[(adapter, path_info, method)] = (rule, self._static_version)
+                            if ctx._line is not None:
+                                self._remember_line(ctx._line, adapter, rule)
                             return rule, dict(rule.defaults) if rule.defaults else {}
                 segments = path.split("/")
                 branches = tables[1]
