@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .wrappers import Request
 
 _sentinel = object()
-_base_close = _WRequest.close  # closing a request only matters once its files were parsed
+_base_close = _WRequest.close  # closing a request only matters once its body was parsed (form_loaded)
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 
@@ -324,7 +324,7 @@ class RequestContext:
                 if not app._plain_teardown or app.teardown_request_funcs or signals.request_tearing_down.receivers:
                     app.do_teardown_request(exc)
                 request = self.request
-                if "files" in request.__dict__ or type(request).close is not _base_close:
+                if request.form_loaded or type(request).close is not _base_close:
                     request.close()
         finally:
             ctx = _cv_request.get()
@@ -357,7 +357,7 @@ class RequestContext:
             or signals.request_tearing_down.receivers
             or signals.appcontext_tearing_down.receivers
             or signals.appcontext_popped.receivers
-            or "files" in request.__dict__
+            or request.form_loaded
             or type(request).close is not _base_close
             or _cv_request.get() is not self
             or _cv_app.get() is not app_ctx

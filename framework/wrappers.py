@@ -79,6 +79,9 @@ class Request(_WRequest):
     url_rule: Rule | None = None
     view_args: dict[str, t.Any] | None = None
     routing_exception: HTTPException | None = None
+    # True once the body was parsed (form, files): only then may `close` have files to close. A flag rather than
+    # looking for "files" in `__dict__`, which would make Python build this object's attribute dict.
+    form_loaded: bool = False
 
     # werkzeug's constructor attributes, with its values, each computed when first read (most requests read
     # few of them; building them all was most of werkzeug's constructor time).
@@ -94,6 +97,7 @@ class Request(_WRequest):
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
         self.environ = environ
         self.shallow = shallow
+        self.form_loaded = False
         if populate_request and not shallow:
             environ["werkzeug.request"] = self
 
@@ -268,6 +272,7 @@ class Request(_WRequest):
         return info
 
     def _load_form_data(self) -> None:
+        self.form_loaded = True
         super()._load_form_data()
         # Debug aid: `request.files["x"]` on a form posted without multipart encoding explains why.
         if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import typing as t
 
 import pytest
 
@@ -259,3 +260,34 @@ def test_default_template_context_processor(app: App) -> None:
         assert set(values) == {"g", "request"}
         assert values["request"].path == "/t"
     assert app.template_context_processors[None][0] is _default_template_ctx_processor
+
+
+def test_uploaded_files_are_closed_when_the_request_ends() -> None:
+    """The outermost pop closes the request once its body was parsed (Request.form_loaded), by whichever way
+    the body was read, and only then."""
+    import io
+
+    app = App(__name__)
+    streams: list[t.Any] = []
+
+    @app.post("/files")
+    def files() -> str:
+        streams.append(request.files["doc"].stream)
+        return "ok"
+
+    @app.post("/form")
+    def form() -> str:
+        assert request.form["name"] == "x"
+        assert request.form_loaded
+        return "ok"
+
+    @app.post("/raw")
+    def raw() -> str:
+        assert not request.form_loaded and request.get_data() == b"abc"
+        return "ok"
+
+    client = app.test_client()
+    assert client.post("/files", data={"doc": (io.BytesIO(b"data"), "d.txt")}).text == "ok"
+    assert streams and streams[0].closed
+    assert client.post("/form", data={"name": "x"}).text == "ok"
+    assert client.post("/raw", data=b"abc", content_type="application/octet-stream").text == "ok"
