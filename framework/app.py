@@ -1,5 +1,6 @@
-"""App: the application object — construction, config, registration, contexts, URL building and the
-delegates to templating / CLI / testing. The per-request cycle lives in framework.dispatch."""
+"""App: the application object — construction, config, registration, contexts and the delegates to
+templating / CLI / testing. The per-request cycle lives in framework.dispatch, URL building in
+framework.url_building."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from datetime import timedelta
 from functools import cached_property
 from inspect import CO_COROUTINE, iscoroutinefunction
 from types import FunctionType
-from urllib.parse import quote
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import Aborter
-from werkzeug.routing import BuildError, MapAdapter
+from werkzeug.routing import MapAdapter
 from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -25,13 +25,14 @@ from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _default_template_ctx_processor
 from .dispatch import RequestCycle
 from .events import EventsMixin
-from .globals import _cv_app, _cv_request, g
+from .globals import _cv_request, g
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .lifecycle import HostingMixin
 from .logging import create_logger
 from .routing import Map, RouteCache, Rule
 from .scaffold import _endpoint_from_view_func, find_package, setupmethod
+from .url_building import UrlBuildingMixin
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -87,10 +88,7 @@ class _DefaultJinjaEnvironment:
         return Environment
 
 
-_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
-
-
-class App(RequestCycle, HostingMixin, EventsMixin):
+class App(RequestCycle, UrlBuildingMixin, HostingMixin, EventsMixin):
     """The application: register routes and hooks on it, then serve it as a WSGI callable."""
 
     request_class: type[Request] = Request
@@ -526,79 +524,6 @@ class App(RequestCycle, HostingMixin, EventsMixin):
         from ._async import run_sync  # cold start: asyncio loads with the first async view
 
         return run_sync(func)
-
-    # --- URLs ----------------------------------------------------------------------------------------
-    def url_for(
-        self,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: t.Any,
-    ) -> str:
-        """Build the URL of `endpoint`; unknown values become query args."""
-        req_ctx = _cv_request.get(None)
-        if req_ctx is not None:
-            url_adapter = req_ctx.url_adapter
-            if endpoint[:1] == ".":
-                bp = req_ctx.request.blueprint
-                endpoint = f"{bp}{endpoint}" if bp is not None else endpoint[1:]
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            app_ctx = _cv_app.get(None)
-            url_adapter = app_ctx.url_adapter if app_ctx is not None else self.create_url_adapter(None)
-            if url_adapter is None:
-                raise RuntimeError(
-                    "Cannot build a URL outside a request without 'SERVER_NAME' in the config; set it"
-                    " (and 'APPLICATION_ROOT' / 'PREFERRED_URL_SCHEME' if needed)."
-                )
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("'_scheme' needs '_external=True' (a scheme only appears in absolute URLs).")
-        self.inject_url_defaults(endpoint, values)
-        try:
-            rv = url_adapter.build(  # type: ignore[union-attr]
-                endpoint, values, method=_method, url_scheme=_scheme, force_external=_external
-            )
-        except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
-            return self.handle_url_build_error(error, endpoint, values)
-        if _anchor is not None:
-            rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
-        return rv
-
-    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
-        """Run url_defaults functions: the app's, then each blueprint's from outer to inner."""
-        funcs = self.url_default_functions
-        if not funcs:
-            return
-        names: list[str | None] = [None]
-        if "." in endpoint:
-            bp = endpoint.rpartition(".")[0]
-            parts = bp.split(".")
-            names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
-        for name in names:
-            if name in funcs:
-                for func in funcs[name]:
-                    func(endpoint, values)
-
-    def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, t.Any]) -> str:
-        """Ask `url_build_error_handlers` for a URL; re-raise the BuildError if none gives one."""
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as e:
-                error = e
-            else:
-                if rv is not None:
-                    return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
         """A redirect response of `response_class`."""
