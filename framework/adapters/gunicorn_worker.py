@@ -7,24 +7,32 @@ thread (4 in the shipped configuration) and the app stops answering. Here the wo
 blocking, and hands the connection to a thread only once they are all in. A client that has not sent them
 within READ_TIMEOUT gets a 408 and is closed; the number of such connections is bounded by gunicorn's
 `worker_connections`. A thread's own blocking reads and writes (a body beyond BUFFER_MAX, a response the
-client does not take) give up after READ_TIMEOUT of silence. GUNICORN_READ_TIMEOUT sets it (seconds). App Engine's and Cloud Run's front ends buffer requests the same way;
-this protects direct runs (`make run` without the local runner, tests, other hosts).
+client does not take) give up after READ_TIMEOUT: each connection becomes a framework.adapters.timed_socket
+`TimedSocket`, which also spares gthread's per-request switches between blocking and non-blocking mode.
+GUNICORN_READ_TIMEOUT sets it (seconds). App Engine's and Cloud Run's front ends buffer requests the same
+way; this protects direct runs (`make run` without the local runner, tests, other hosts).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import os
+import queue
 import re
 import selectors
 import socket
+import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
+
+from .timed_socket import PeerTimeout, TimedSocket
 
 
 def _seconds(value: str | None, default: float) -> float:
@@ -37,6 +45,8 @@ def _seconds(value: str | None, default: float) -> float:
 
 READ_TIMEOUT = _seconds(os.environ.get("GUNICORN_READ_TIMEOUT"), 30.0)  # seconds; see the module docstring
 BUFFER_MAX = 1024 * 1024  # bytes read ahead per connection; a longer body is read by the thread itself
+LINGER = 2.0  # seconds a closing connection waits for the client's FIN (gunicorn's own graceful-close figure)
+LINGER_MAX = 64 * 1024  # bytes of late request data drained from a closing connection before it is just closed
 _END_OF_HEAD = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:[^\r\n]*chunked", re.IGNORECASE)
@@ -69,6 +79,7 @@ class BufferingThreadWorker(ThreadWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading_conns: collections.deque[Any] = collections.deque()  # in deadline order
+        self.lingering_conns: collections.deque[Any] = collections.deque()  # closing, in deadline order
 
     def _buffering(self, conn: Any) -> bool:
         if self.cfg.is_ssl or negotiation.prior_knowledge_allowed(self.cfg, conn.client):
@@ -76,13 +87,19 @@ class BufferingThreadWorker(ThreadWorker):
         parser = conn.parser
         return parser is None or not parser.unreader.buf.getvalue()  # read-ahead held: the request is in
 
+    def get_thread_pool(self) -> RequestThreads:
+        return RequestThreads(self.cfg.threads, self.handle, self._finished)
+
+    def _finished(self, conn: Any, outcome: Outcome) -> None:
+        self.method_queue.defer(self.finish_request, conn, outcome)
+
     def enqueue_req(self, conn: Any) -> None:
         if not self._buffering(conn):
-            super().enqueue_req(conn)
+            self.tpool.submit(conn)
             return
         if type(conn.sock) is socket.socket:
-            conn.sock = _TimedSocket(conn.sock)
-        conn.sock.setblocking(False)
+            conn.sock = TimedSocket(conn.sock, READ_TIMEOUT)
+        conn.sock.setblocking(False)  # TimedSocket: no system call
         conn.prebuffer = b""
         conn.read_deadline = time.monotonic() + READ_TIMEOUT
         if self._read_some(conn):  # usually the whole request is already there
@@ -110,7 +127,7 @@ class BufferingThreadWorker(ThreadWorker):
             return True
         conn.prebuffer += data
         if not data or request_complete(conn.prebuffer):  # complete, or cut short: the thread answers it
-            super().enqueue_req(conn)
+            self.tpool.submit(conn)
             return True
         return False
 
@@ -123,9 +140,67 @@ class BufferingThreadWorker(ThreadWorker):
             conn.parser.unreader.unread(data)
         return super().handle(conn)
 
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        try:
+            return bool(super().handle_request(req, conn))
+        except PeerTimeout:  # not the app's own TimeoutError: the client stopped taking the response
+            self.log.info("Closed a connection from %s: it did not take its response within %d s (slow client).",
+                          _peer(conn), READ_TIMEOUT)
+            return False
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """gthread's, except that a connection it would close gracefully lingers in the event loop instead:
+        gthread waits up to 2 s for the client's FIN right there, so a few clients that never close would
+        stall every other connection of the worker."""
+        if type(conn.sock) is not TimedSocket or fs.cancelled():
+            super().finish_request(conn, fs)
+            return
+        try:
+            keep_alive = fs.result()
+        except Exception:
+            keep_alive = None  # gthread closes it at once
+        if keep_alive is not False:
+            super().finish_request(conn, fs)
+            return
+        self._linger(conn)
+
+    def _linger(self, conn: Any) -> None:
+        """Close `conn` without losing what it was sent: FIN now, then drain late request bytes (which would
+        otherwise make the kernel reset the connection) until the client closes too, or for LINGER seconds."""
+        sock = conn.sock
+        sock.setblocking(False)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._drop(conn)
+            return
+        conn.linger_deadline = time.monotonic() + LINGER
+        conn.lingered = 0
+        self.lingering_conns.append(conn)
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._on_lingering, conn))
+
+    def _on_lingering(self, conn: Any, _sock: Any) -> None:
+        try:
+            data = conn.sock.recv(LINGER_MAX)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        conn.lingered += len(data)
+        if data and conn.lingered < LINGER_MAX:
+            return
+        self.poller.unregister(conn.sock)
+        self.lingering_conns.remove(conn)
+        self._drop(conn)
+
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
+        while self.lingering_conns and self.lingering_conns[0].linger_deadline <= now:
+            conn = self.lingering_conns.popleft()
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                self.poller.unregister(conn.sock)
+            self._drop(conn)
         while self.reading_conns and self.reading_conns[0].read_deadline <= now:
             conn = self.reading_conns.popleft()
             try:
@@ -137,8 +212,9 @@ class BufferingThreadWorker(ThreadWorker):
             try:
                 conn.sock.send(_TIMED_OUT)
             except OSError:
-                pass
-            self._drop(conn)
+                self._drop(conn)
+            else:
+                self._linger(conn)  # the 408 reaches the client even though its request is still in the buffer
 
     def _drop(self, conn: Any) -> None:
         conn.__dict__.pop("prebuffer", None)
@@ -146,20 +222,65 @@ class BufferingThreadWorker(ThreadWorker):
         conn.close()
 
 
-class _TimedSocket(socket.socket):
-    """A client connection whose blocking mode has a timeout: gthread switches sockets to blocking for its
-    threads, where a silent client would otherwise hold one for good."""
+class Outcome:
+    """How a thread's `handle(conn)` ended, read by gthread's `finish_request` as it reads a Future."""
 
-    __slots__ = ()
+    __slots__ = ("_error", "_value")
 
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    def __init__(self, value: Any, error: BaseException | None = None) -> None:
+        self._value = value
+        self._error = error
 
-    def setblocking(self, flag: bool) -> None:
-        if flag:
-            self.settimeout(READ_TIMEOUT)
-        else:
-            super().setblocking(False)
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancelled(self) -> bool:
+        return False
+
+
+class RequestThreads:
+    """The worker's request threads, in place of gthread's ThreadPoolExecutor: `count` threads take connections
+    from one queue, run `handle(conn)` and pass each outcome to `finished`, with no future, lock or condition
+    made per request. Like the executor's, the threads start with the first request (a worker that fails to
+    boot has none to wait for) and are not daemons: an exiting worker lets them finish what they hold."""
+
+    def __init__(self, count: int, handle: Callable[[Any], Any], finished: Callable[[Any, Outcome], None]) -> None:
+        self._count = count
+        self._handle = handle
+        self._finished = finished
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._stopped = False
+
+    def submit(self, conn: Any) -> None:
+        if self._stopped:
+            raise RuntimeError("the worker's request threads have stopped")
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._serve, name=f"request-{n}") for n in range(self._count)]
+            for thread in self._threads:
+                thread.start()
+        self._queue.put(conn)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Let each thread finish its request and stop (and, with `wait`, wait for them)."""
+        self._stopped = True
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def _serve(self) -> None:
+        get, handle, finished = self._queue.get, self._handle, self._finished
+        while (conn := get()) is not None:
+            try:
+                outcome = Outcome(handle(conn))
+            except BaseException as exc:  # handle() answers the client itself; this is what escaped it
+                outcome = Outcome(None, exc)
+            finished(conn, outcome)
+            del conn, outcome
 
 
 def _peer(conn: Any) -> str:

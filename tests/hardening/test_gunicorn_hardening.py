@@ -8,6 +8,7 @@ are dropped; slow clients do not stall normal requests; a 413 closes the connect
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -276,3 +277,68 @@ def test_a_big_body_that_stalls_frees_its_thread(short_timeout_server: Server) -
     assert _status(reply) == 400, reply
     log = _settled_log(server, mark, "could not be read")
     assert "Request body could not be read (timed out)" in log and "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-file"])
+def test_a_big_response_reaches_a_slow_reader_whole(framework_server: Server, path: str) -> None:
+    """8 MiB, more than the socket buffers hold, written with send (/big) and with sendfile(2) in chunks
+    (/big-file): the thread waits for the reader instead of failing, and every byte arrives in order."""
+    from tests.hardening.apps.framework_app import BIG
+
+    conn = http.client.HTTPConnection(framework_server.host, framework_server.port, timeout=20)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        time.sleep(0.3)  # the server fills the buffers and has to wait
+        body = b""
+        while chunk := response.read(256 * 1024):
+            body += chunk
+            time.sleep(0.001)
+    finally:
+        conn.close()
+    assert response.status == 200 and body == BIG, len(body)
+
+
+def test_responses_nobody_reads_free_their_threads(short_timeout_server: Server) -> None:
+    """Four clients (as many as a worker has threads) ask for 8 MiB and read none of it: each thread gives up
+    after GUNICORN_READ_TIMEOUT with one log line, and the worker answers others again."""
+    server = short_timeout_server
+    mark = len(server.log())
+    stalled = [socket.create_connection((server.host, server.port), timeout=30) for _ in range(4)]
+    try:
+        for s in stalled:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.5)
+        assert _status(_get(server, "/", timeout=30)) == 200
+        log = _settled_log(server, mark, "did not take its response")
+    finally:
+        for s in stalled:
+            s.close()
+    assert "did not take its response within 1 s (slow client)" in log and "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("server_name", ["framework_server", "plain_server"])
+def test_clients_that_never_close_do_not_stall_the_worker(request: pytest.FixtureRequest, server_name: str) -> None:
+    """gthread waits in its event loop for each closing client's FIN, up to 2 s: five clients that send
+    "Connection: close" and then neither read nor close held a worker's every other connection for ~10 s.
+    Closing connections now linger in the event loop."""
+    server: Server = request.getfixturevalue(server_name)
+    held = [socket.create_connection((server.host, server.port), timeout=10) for _ in range(5)]
+    try:
+        for s in held:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert _status(_get(server, "/", timeout=30)) == 200
+        waited = time.monotonic() - started
+        for s in held:  # each still got its whole answer, then the server's FIN
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+            assert _status(reply) == 200, reply
+    finally:
+        for s in held:
+            s.close()
+    # Without lingering in the event loop this is about 10 s (5 x 2 s); any wait near that is the stall.
+    assert waited < 5, f"a normal request waited {waited:.1f} s behind clients that never close"

@@ -51,3 +51,23 @@ def teardown(exc):
 def upload():
     request.max_content_length = 8 * 1024 * 1024  # this view takes big bodies
     return f"got {len(request.get_data())} bytes"
+
+
+BIG = bytes(range(256)) * (32 * 1024)  # 8 MiB, more than any socket buffer holds
+
+
+@app.get("/big")
+def big():
+    return BIG, 200, {"Content-Type": "application/octet-stream"}
+
+
+@app.get("/big-file")
+def big_file():
+    import tempfile
+
+    from framework import send_file
+
+    f = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it) a real file: gunicorn uses sendfile(2)
+    f.write(BIG)
+    f.seek(0)
+    return send_file(f, mimetype="application/octet-stream")
