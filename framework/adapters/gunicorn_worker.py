@@ -9,8 +9,11 @@ within READ_TIMEOUT gets a 408 and is closed; the number of such connections is 
 `worker_connections`. A thread's own blocking reads and writes (a body beyond BUFFER_MAX, a response the
 client does not take) give up after READ_TIMEOUT: each connection becomes a framework.adapters.timed_socket
 `TimedSocket`, which also spares gthread's per-request switches between blocking and non-blocking mode.
-GUNICORN_READ_TIMEOUT sets it (seconds). App Engine's and Cloud Run's front ends buffer requests the same
-way; this protects direct runs (`make run` without the local runner, tests, other hosts).
+GUNICORN_READ_TIMEOUT sets it (seconds). A connection being closed waits for the client's FIN in the event
+loop too (at most LINGER seconds), where gthread waits for it blocking that loop: a few clients that never
+close stalled every other connection of the worker. Requests run on `RequestThreads`, a lighter stand-in
+for gthread's ThreadPoolExecutor. App Engine's and Cloud Run's front ends buffer requests the same way;
+this protects direct runs (`make run` without the local runner, tests, other hosts).
 """
 
 from __future__ import annotations
