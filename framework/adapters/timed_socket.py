@@ -15,7 +15,7 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
@@ -105,3 +105,12 @@ class TimedSocket(socket.socket):
                     continue
                 if sent >= total:
                     return
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """socket.sendfile, which waits with `gettimeout()`: its timeout is a PeerTimeout like the others."""
+        try:
+            return super().sendfile(file, offset, count)
+        except PeerTimeout:
+            raise
+        except TimeoutError as exc:  # raised by socket.sendfile's own wait for the peer
+            raise PeerTimeout("timed out") from exc
