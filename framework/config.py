@@ -79,6 +79,49 @@ class Config(dict):
         super().__init__(defaults or {})
         self.root_path = root_path
 
+    # Keys watched and their callbacks. The class's empty dict until `watch` is first called, so a Config made
+    # without __init__ (unpickled: pickle sets the items before the attributes) writes like any other.
+    _watchers: dict[str, list[t.Callable[[], object]]] = {}
+
+    def watch(self, key: str, callback: t.Callable[[], object]) -> None:
+        """Call `callback()` after each write that may have set `key`: `config[key] = ...`, `update`,
+        `setdefault`, `|=` and the `from_*` loaders. Lets an extension read a key once, at registration,
+        instead of on every request."""
+        if "_watchers" not in self.__dict__:
+            self._watchers = {}
+        self._watchers.setdefault(key, []).append(callback)
+
+    def __getstate__(self) -> dict[str, t.Any]:
+        """Pickled and copied without its watchers: they are callbacks of the app that owns this config."""
+        state = dict(self.__dict__)
+        state.pop("_watchers", None)
+        return state
+
+    def _notify(self, keys: t.Iterable[str]) -> None:
+        for key in keys:
+            for callback in self._watchers.get(key, ()):
+                callback()
+
+    def __setitem__(self, key: str, value: t.Any) -> None:
+        super().__setitem__(key, value)
+        if self._watchers and key in self._watchers:
+            self._notify((key,))
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().update(*args, **kwargs)
+        if self._watchers:
+            self._notify([key for key in self._watchers if key in self])
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        value = super().setdefault(key, default)
+        if self._watchers and key in self._watchers:
+            self._notify((key,))
+        return value
+
+    def __ior__(self, other: t.Any) -> Config:  # type: ignore[misc]
+        self.update(other)
+        return self
+
     def from_envvar(self, variable_name: str, silent: bool = False) -> bool:
         """Load the Python config file named by an environment variable."""
         rv = os.environ.get(variable_name)

@@ -3,8 +3,9 @@
 `init_app` adds a hook to `App.context_hooks`, so requests, CLI commands, warmup and event handlers all
 run inside `client.context()` without user code. Config `NDB_CONTEXT`: `True` always, `False` never
 (opt-out), unset/`None` ("auto") only once `google.cloud.ndb` has been imported by the app. Auto mode
-keeps apps that never touch ndb free of any google.cloud import (cold start), and costs them one dict
-lookup per app context. Nothing here imports google.cloud at module level.
+keeps apps that never touch ndb free of any google.cloud import (cold start) and of any per-request cost:
+the hook is only added once NDB_CONTEXT is written or ndb is imported (`init_app`). Nothing here imports
+google.cloud at module level.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -101,8 +103,62 @@ def _create_client(settings: ClientSettings, credentials: Any) -> ndb.Client:
 
 
 def init_app(app: App) -> None:
-    """Arrange for an ndb context around every app context of `app` (see the module docstring)."""
-    app.context_hooks.append(functools.partial(context_hook, app))
+    """Arrange for an ndb context around every app context of `app` (see the module docstring).
+
+    The hook is added once it can matter: at once if NDB_CONTEXT is set or ndb is imported, else when
+    either happens (a config write, an import). Until then an app that never touches ndb pays nothing
+    per request, not even the hook's call.
+    """
+    app.config.watch("NDB_CONTEXT", functools.partial(_arm_if_needed, app))
+    if not _arm_if_needed(app):
+        with _lock:
+            _dormant.add(app)
+            if _ndb_import_watcher not in sys.meta_path:
+                sys.meta_path.insert(0, _ndb_import_watcher)
+        if _NDB_MODULE in sys.modules:  # imported meanwhile, by another thread
+            _arm_dormant()
+
+
+def _arm_if_needed(app: App) -> bool:
+    """Add `app`'s hook if NDB_CONTEXT is set or ndb is imported; whether it has it."""
+    if app.config.get("NDB_CONTEXT") is None and _NDB_MODULE not in sys.modules:
+        return False
+    with _lock:
+        if app not in _armed:
+            _armed.add(app)
+            _dormant.discard(app)
+            app.context_hooks.append(functools.partial(context_hook, app))
+    return True
+
+
+def _arm_dormant() -> None:
+    with _lock:
+        apps = list(_dormant)
+    for app in apps:
+        with _lock:
+            if app in _armed:
+                continue
+            _armed.add(app)
+            _dormant.discard(app)
+            app.context_hooks.append(functools.partial(context_hook, app))
+
+
+class _NdbImportWatcher:
+    """A meta path entry that finds nothing: it notes the first import of google.cloud.ndb, arms the
+    dormant apps' hooks, and takes itself off the path."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == _NDB_MODULE:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self)
+            _arm_dormant()
+        return None
+
+
+_NDB_MODULE = "google.cloud.ndb"
+_ndb_import_watcher = _NdbImportWatcher()
+_dormant: weakref.WeakSet[App] = weakref.WeakSet()
+_armed: weakref.WeakSet[App] = weakref.WeakSet()
 
 
 def context_hook(app: App) -> AbstractContextManager[Any]:
@@ -112,8 +168,8 @@ def context_hook(app: App) -> AbstractContextManager[Any]:
     thread already runs inside an ndb context (nested app contexts share the outer one).
     """
     config = app.config
-    if config.get("NDB_CONTEXT") is None and "google.cloud.ndb" not in sys.modules:
-        return _NO_CONTEXT  # auto mode, ndb unused: the common case, answered first
+    if config.get("NDB_CONTEXT") is None and _NDB_MODULE not in sys.modules:
+        return _NO_CONTEXT  # auto mode, ndb unused (an app armed before NDB_CONTEXT went back to None)
     mode = config_flag(config, "NDB_CONTEXT")
     if mode is False or (mode is None and "google.cloud.ndb" not in sys.modules):
         return _NO_CONTEXT

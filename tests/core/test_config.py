@@ -153,3 +153,36 @@ def test_default_instance_path_and_root_path() -> None:
     assert app.root_path.endswith("tests/core")
     assert app.instance_path.endswith("instance")
     assert app.name == __name__
+
+
+def test_watch_sees_every_way_of_writing_a_key(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = Config(str(tmp_path))
+    calls: list[object] = []
+    config.watch("WATCHED", lambda: calls.append(config.get("WATCHED")))
+    config["OTHER"] = 1
+    config.update(OTHER=2)
+    assert calls == []  # writes that cannot have set the key call nobody
+    config["WATCHED"] = "item"
+    config.update({"WATCHED": "update"})
+    config |= {"WATCHED": "ior"}
+    config.from_mapping(WATCHED="mapping")
+    config.setdefault("WATCHED", "ignored")
+    (tmp_path / "settings.py").write_text("WATCHED = 'pyfile'\n")
+    config.from_pyfile("settings.py")
+    monkeypatch.setenv("FRAMEWORK_WATCHED", '"env"')
+    config.from_prefixed_env()
+    assert calls == ["item", "update", "ior", "mapping", "mapping", "pyfile", "env"]
+
+
+def test_a_watched_config_pickles_and_copies() -> None:
+    import copy
+    import pickle
+
+    calls: list[str] = []
+    config = Config("/tmp", {"A": 1})
+    config.watch("A", lambda: calls.append("A"))  # a lambda: the watchers themselves cannot be pickled
+    for clone in (pickle.loads(pickle.dumps(config)), copy.deepcopy(config), copy.copy(config)):
+        clone["A"] = 2
+        assert clone["A"] == 2 and clone.root_path == "/tmp" and isinstance(clone, Config)
+    assert calls == []  # a copy's writes are its own
+    assert pickle.loads(pickle.dumps(App(__name__).config))["SERVER_NAME"] is None  # an app's config, watched by ndb
