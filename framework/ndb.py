@@ -111,7 +111,7 @@ def init_app(app: App) -> None:
     """
     app.config.watch("NDB_CONTEXT", functools.partial(_arm_if_needed, app))
     if not _arm_if_needed(app):
-        with _lock:
+        with _arming:
             _dormant.add(app)
             if _ndb_import_watcher not in sys.meta_path:
                 sys.meta_path.insert(0, _ndb_import_watcher)
@@ -123,24 +123,24 @@ def _arm_if_needed(app: App) -> bool:
     """Add `app`'s hook if NDB_CONTEXT is set or ndb is imported; whether it has it."""
     if app.config.get("NDB_CONTEXT") is None and _NDB_MODULE not in sys.modules:
         return False
-    with _lock:
-        if app not in _armed:
-            _armed.add(app)
-            _dormant.discard(app)
-            app.context_hooks.append(functools.partial(context_hook, app))
+    _arm(app)
     return True
 
 
 def _arm_dormant() -> None:
-    with _lock:
+    with _arming:
         apps = list(_dormant)
     for app in apps:
-        with _lock:
-            if app in _armed:
-                continue
-            _armed.add(app)
-            _dormant.discard(app)
-            app.context_hooks.append(functools.partial(context_hook, app))
+        _arm(app)
+
+
+def _arm(app: App) -> None:
+    with _arming:
+        if app in _armed:
+            return
+        _armed.add(app)
+        _dormant.discard(app)
+        app.context_hooks.append(functools.partial(context_hook, app))
 
 
 class _NdbImportWatcher:
@@ -159,6 +159,8 @@ _NDB_MODULE = "google.cloud.ndb"
 _ndb_import_watcher = _NdbImportWatcher()
 _dormant: weakref.WeakSet[App] = weakref.WeakSet()
 _armed: weakref.WeakSet[App] = weakref.WeakSet()
+# Not `_lock`: the first import of ndb, which arms apps, can happen while `_lock` is held (get_client).
+_arming = threading.Lock()
 
 
 def context_hook(app: App) -> AbstractContextManager[Any]:

@@ -15,10 +15,14 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
+
+
+T = TypeVar("T")
 
 
 class PeerTimeout(TimeoutError):
@@ -59,32 +63,25 @@ class TimedSocket(socket.socket):
         if remaining <= 0 or not poller.poll(remaining * 1000):
             raise PeerTimeout("timed out")
 
+    def _once(self, call: Callable[..., T], events: int, *args: Any) -> T:
+        """Run `call(*args)`; in blocking mode, when it would block, wait for `events` (at most the timeout) and run
+        it again."""
+        while True:
+            try:
+                return call(*args)
+            except BlockingIOError:
+                if not self._wait:
+                    raise
+            self._await(events, time.monotonic() + self._wait)
+
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        try:
-            return super().recv(bufsize, flags)
-        except BlockingIOError:
-            if not self._wait:
-                raise
-        self._await(select.POLLIN, time.monotonic() + self._wait)
-        return self.recv(bufsize, flags)
+        return self._once(super().recv, select.POLLIN, bufsize, flags)
 
     def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0) -> int:
-        try:
-            return super().recv_into(buffer, nbytes, flags)
-        except BlockingIOError:
-            if not self._wait:
-                raise
-        self._await(select.POLLIN, time.monotonic() + self._wait)
-        return self.recv_into(buffer, nbytes, flags)
+        return self._once(super().recv_into, select.POLLIN, buffer, nbytes, flags)
 
     def send(self, data: ReadableBuffer, flags: int = 0) -> int:
-        try:
-            return super().send(data, flags)
-        except BlockingIOError:
-            if not self._wait:
-                raise
-        self._await(select.POLLOUT, time.monotonic() + self._wait)
-        return self.send(data, flags)
+        return self._once(super().send, select.POLLOUT, data, flags)
 
     def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
         """Send all of `data`; in blocking mode the whole call may take at most the timeout, as for a socket

@@ -33,6 +33,23 @@ def _nonblocking_in_kernel(sock: socket.socket) -> bool:
     return bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
 
 
+def _reader(peer: socket.socket, size: int, pause: float) -> tuple[threading.Thread, bytearray]:
+    """A thread reading `size` bytes from `peer` in 256 KiB steps, `pause` seconds apart; what it read."""
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < size:
+            chunk = peer.recv(256 * 1024)
+            if not chunk:
+                return
+            received.extend(chunk)
+            time.sleep(pause)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, received
+
+
 def _later(delay: float, action: object) -> threading.Thread:
     def run() -> None:
         time.sleep(delay)
@@ -100,18 +117,7 @@ def test_a_closed_peer_ends_a_blocking_read(pair: tuple[TimedSocket, socket.sock
 def test_sendall_waits_for_a_slow_reader_and_delivers_every_byte(pair: tuple[TimedSocket, socket.socket]) -> None:
     timed, peer = pair
     payload = os.urandom(8 * 1024 * 1024)
-    received = bytearray()
-
-    def read_slowly() -> None:
-        while len(received) < len(payload):
-            chunk = peer.recv(256 * 1024)
-            if not chunk:
-                return
-            received.extend(chunk)
-            time.sleep(0.002)
-
-    reader = threading.Thread(target=read_slowly, daemon=True)
-    reader.start()
+    reader, received = _reader(peer, len(payload), pause=0.002)
     timed.settimeout(10)
     timed.sendall(payload)
     reader.join(10)
@@ -131,16 +137,6 @@ def test_sendfile_uses_the_blocking_limit(pair: tuple[TimedSocket, socket.socket
     """socket.sendfile refuses non-blocking sockets and waits with the socket's timeout: it sees the emulated one."""
     timed, peer = pair
     payload = os.urandom(4 * 1024 * 1024)
-    received = bytearray()
-
-    def read_all() -> None:
-        while len(received) < len(payload):
-            chunk = peer.recv(256 * 1024)
-            if not chunk:
-                return
-            received.extend(chunk)
-            time.sleep(0.001)
-
     with tempfile.TemporaryFile() as f:
         f.write(payload)
         f.seek(0)
@@ -148,8 +144,7 @@ def test_sendfile_uses_the_blocking_limit(pair: tuple[TimedSocket, socket.socket
         with pytest.raises(ValueError):
             timed.sendfile(f)
         timed.setblocking(True)
-        reader = threading.Thread(target=read_all, daemon=True)
-        reader.start()
+        reader, received = _reader(peer, len(payload), pause=0.001)
         assert timed.sendfile(f) == len(payload)
         reader.join(10)
     assert bytes(received) == payload

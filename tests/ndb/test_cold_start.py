@@ -85,6 +85,9 @@ elif how == "setdefault":
     app.config.setdefault("NDB_CONTEXT", True)
 elif how == "import outside":
     import google.cloud.ndb  # noqa: F401
+elif how == "get_client first":  # imports ndb for the first time while holding framework.ndb's client lock
+    from framework import ndb as framework_ndb
+    framework_ndb.get_client(app.config)
 seen["hooks after"] = len(app.context_hooks)
 seen["second"] = client.get("/").get_json()["active"]
 print(json.dumps(seen))
@@ -92,7 +95,7 @@ print(json.dumps(seen))
 
 
 @pytest.mark.parametrize("how", ["setitem", "update", "ior", "from_mapping", "setdefault", "import outside",
-                                 "import in a view"])
+                                 "import in a view", "get_client first"])
 def test_the_ndb_hook_is_added_once_needed_however_late(how: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATASTORE_", "NDB_", "REDIS_"))}
     env = {**clean, "DATASTORE_EMULATOR_HOST": "127.0.0.1:9", "DATASTORE_PROJECT_ID": "p"}
