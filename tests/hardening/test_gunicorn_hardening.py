@@ -39,6 +39,12 @@ def framework_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 
 
 @pytest.fixture(scope="module")
+def flask_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with _gunicorn("flask_app:app", tmp_path_factory.mktemp("flask")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with _gunicorn("plain_wsgi:app", tmp_path_factory.mktemp("plain")) as server:
         yield server
@@ -279,13 +285,16 @@ def test_a_big_body_that_stalls_frees_its_thread(short_timeout_server: Server) -
     assert "Request body could not be read (timed out)" in log and "Traceback" not in log, log
 
 
+@pytest.mark.parametrize("server_name", ["framework_server", "flask_server"])
 @pytest.mark.parametrize("path", ["/big", "/big-file"])
-def test_a_big_response_reaches_a_slow_reader_whole(framework_server: Server, path: str) -> None:
-    """8 MiB, more than the socket buffers hold, written with send (/big) and with sendfile(2) in chunks
-    (/big-file): the thread waits for the reader instead of failing, and every byte arrives in order."""
+def test_a_big_response_reaches_a_slow_reader_whole(request: pytest.FixtureRequest, server_name: str, path: str) -> None:
+    """8 MiB, more than the socket buffers hold, written with send (/big) and with sendfile(2) (/big-file), by
+    this framework and by a real Flask app: the thread waits for the reader instead of failing, and every
+    byte arrives in order."""
     from tests.hardening.apps.framework_app import BIG
 
-    conn = http.client.HTTPConnection(framework_server.host, framework_server.port, timeout=20)
+    server: Server = request.getfixturevalue(server_name)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=20)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -322,7 +331,7 @@ def test_responses_nobody_reads_free_their_threads(short_timeout_server: Server)
     assert log.count("did not take its response within 1 s (slow client)") == 4 and "Traceback" not in log, log
 
 
-@pytest.mark.parametrize("server_name", ["framework_server", "plain_server"])
+@pytest.mark.parametrize("server_name", ["framework_server", "flask_server", "plain_server"])
 def test_clients_that_never_close_do_not_stall_the_worker(request: pytest.FixtureRequest, server_name: str) -> None:
     """gthread waits in its event loop for each closing client's FIN, up to 2 s: five clients that send
     "Connection: close" and then neither read nor close held a worker's every other connection for ~10 s.
