@@ -355,3 +355,18 @@ def test_clients_that_never_close_do_not_stall_the_worker(request: pytest.Fixtur
             s.close()
     # Without lingering in the event loop this is about 10 s (5 x 2 s); any wait near that is the stall.
     assert waited < 5, f"a normal request waited {waited:.1f} s behind clients that never close"
+
+
+def test_a_big_body_sent_in_pieces_is_read_whole(framework_server: Server) -> None:
+    """3 MiB, more than the worker reads ahead, sent in pieces with pauses: the thread's own reads wait for
+    each piece (TimedSocket's blocking mode) and the view gets every byte."""
+    size = 3 * 1024 * 1024
+    with socket.create_connection((framework_server.host, framework_server.port), timeout=30) as s:
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(12):
+            s.sendall(b"v" * (size // 12))
+            time.sleep(0.02)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert _status(reply) == 200 and reply.endswith(b"got %d bytes" % size), reply
