@@ -109,6 +109,11 @@ def test_a_well_formed_chunked_body_is_read(framework_server: Server) -> None:
     assert _status(response) == 200 and response.endswith(b"got 7 bytes"), response
 
 
+# What both apps' /big and /big-file answer (importing an app module here would run its logging set-up in
+# the test process).
+BIG = bytes(range(256)) * (32 * 1024)
+
+
 def _get(server: Server, path: str, timeout: float = 10) -> bytes:
     return _exchange(server, f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode(), timeout=timeout)
 
@@ -291,8 +296,6 @@ def test_a_big_response_reaches_a_slow_reader_whole(request: pytest.FixtureReque
     """8 MiB, more than the socket buffers hold, written with send (/big) and with sendfile(2) (/big-file), by
     this framework and by a real Flask app: the thread waits for the reader instead of failing, and every
     byte arrives in order."""
-    from tests.hardening.apps.framework_app import BIG
-
     server: Server = request.getfixturevalue(server_name)
     conn = http.client.HTTPConnection(server.host, server.port, timeout=20)
     try:
