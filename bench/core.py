@@ -57,6 +57,29 @@ for i in range(1000):
     ),
 }
 FRAMEWORKS = {"framework": ("framework", "App"), "flask": ("flask", "Flask")}
+
+# The floor of a cold start: the libraries any Flask-compatible framework on werkzeug loads (routing, the
+# request and response wrappers, context-local proxies, blinker's signals, json), loaded as `import framework`
+# loads them, answering the same request from a bare WSGI callable with the same rules.
+_FLOOR = """
+import framework  # only for its deferral of werkzeug's dev server and of stdlib modules werkzeug rarely uses
+import json, blinker, werkzeug.local
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+url_map = Map({rules})
+
+def app(environ, start_response):
+    request = Request(environ)
+    endpoint, args = url_map.bind_to_environ(environ).match()
+    body = {body}
+    return Response(body, mimetype={mimetype!r})(environ, start_response)
+"""
+FLOORS = {
+    "hello": _FLOOR.format(rules='[Rule("/", endpoint="hello")]', body='"Hello, World!"', mimetype="text/html"),
+    "json": _FLOOR.format(rules='[Rule("/user/<int:id>", endpoint="user")]',
+                          body='json.dumps({"id": args["id"], "name": "user", "active": True})',
+                          mimetype="application/json"),
+}  # none for routes1000: werkzeug compiles each of its rules as it is added, which the framework defers
 # Targets: throughput >= 3x Flask's on each app and the 1,000-route app >= 0.8x the small /user app
 # (issue 2); cold start <= 0.6x Flask's and peak RSS <= 0.75x (issue 14).
 TARGETS = {"throughput": 3.0, "routes_vs_small": 0.8, "cold_start": 0.6, "peak_rss": 0.75}
@@ -158,11 +181,14 @@ def _cold_once(code: str, env: dict[str, str]) -> tuple[float, float, float]:
 
 
 def cold_start(name: str, runs: int = 9) -> dict[str, tuple[float, float, float]]:
-    """Per framework: medians of (wall seconds of a fresh process that imports, builds the app and
-    serves one request; its peak RSS in MiB; its CPU seconds). Runs alternate between frameworks.
-    CPU time is the steadier figure when other processes compete for the cores."""
+    """Per framework, and for the libraries' floor ("floor"): medians of (wall seconds of a fresh process that
+    imports, builds the app and serves one request; its peak RSS in MiB; its CPU seconds). Runs alternate
+    between them. CPU time is the steadier figure when other processes compete for the cores."""
     src, path = APPS[name]
-    return cold_start_of({fw: src.format(mod=mod, cls=cls) for fw, (mod, cls) in FRAMEWORKS.items()}, path, runs)
+    sources = {fw: src.format(mod=mod, cls=cls) for fw, (mod, cls) in FRAMEWORKS.items()}
+    if name in FLOORS:
+        sources["floor"] = FLOORS[name]
+    return cold_start_of(sources, path, runs)
 
 
 def cold_start_of(sources: dict[str, str], path: str, runs: int = 9) -> dict[str, tuple[float, float, float]]:
@@ -198,6 +224,9 @@ def main() -> None:
               f"  <= {TARGETS['cold_start']}x {verdict('cold_start', colds['framework'][0] / colds['flask'][0])}")
         print(f"{'':<11} {'cold CPU s':<14} {colds['framework'][2]:>12.3f} {colds['flask'][2]:>12.3f}"
               f" {colds['framework'][2] / colds['flask'][2]:>7.2f}x")
+        if "floor" in colds:
+            print(f"{'':<11} {'  floor s':<14} {colds['floor'][0]:>12.3f} {'':>12} {colds['floor'][0] / colds['flask'][0]:>7.2f}x"
+                  "  (the libraries alone, from a bare callable)")
         rss = colds['framework'][1] / colds['flask'][1]
         print(f"{'':<11} {'peak RSS MiB':<14} {colds['framework'][1]:>12.1f} {colds['flask'][1]:>12.1f}"
               f" {rss:>7.2f}x  <= {TARGETS['peak_rss']}x {verdict('peak_rss', rss)}")

@@ -46,11 +46,13 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .testing import FrameworkClient
     from .testing.cli import FrameworkCliRunner
 
-T_shell = t.TypeVar("T_shell", bound="ft.ShellContextProcessorCallable")
-T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
-T_filter = t.TypeVar("T_filter", bound="ft.TemplateFilterCallable")
-T_global = t.TypeVar("T_global", bound="ft.TemplateGlobalCallable")
-T_test = t.TypeVar("T_test", bound="ft.TemplateTestCallable")
+    # Only the type checker reads these (see framework.scaffold).
+    T_shell = t.TypeVar("T_shell", bound="ft.ShellContextProcessorCallable")
+    T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
+    T_filter = t.TypeVar("T_filter", bound="ft.TemplateFilterCallable")
+    T_global = t.TypeVar("T_global", bound="ft.TemplateGlobalCallable")
+    T_test = t.TypeVar("T_test", bound="ft.TemplateTestCallable")
+
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
@@ -97,9 +99,13 @@ class App(RequestCycle, UrlBuildingMixin, HostingMixin, EventsMixin):
     jinja_environment: t.Any = _DefaultJinjaEnvironment()
     app_ctx_globals_class = _AppCtxGlobals
     config_class = Config
-    testing = ConfigAttribute[bool]("TESTING")
-    secret_key = ConfigAttribute["str | bytes | None"]("SECRET_KEY")
-    permanent_session_lifetime = ConfigAttribute["timedelta | None"]("PERMANENT_SESSION_LIFETIME", _make_timedelta)
+    # Typed by annotation, not by subscripting at run time (`ConfigAttribute[bool](...)` builds a generic alias
+    # and compiles string arguments at import).
+    testing: ConfigAttribute[bool] = ConfigAttribute("TESTING")
+    secret_key: ConfigAttribute[str | bytes | None] = ConfigAttribute("SECRET_KEY")
+    permanent_session_lifetime: ConfigAttribute[timedelta | None] = ConfigAttribute(
+        "PERMANENT_SESSION_LIFETIME", _make_timedelta
+    )
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     jinja_options: dict[str, t.Any] = {}
     url_rule_class = Rule

@@ -7,14 +7,15 @@ literal text, a deliberate difference documented in the README.
 
 from __future__ import annotations
 
-import re
 import typing as t
 from urllib.parse import unquote_to_bytes
 
 from werkzeug.exceptions import BadRequest
 
+from .lazy import lazy_pattern
+
 #: A `%` that does not start a two-hex-digit escape.
-BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+BAD_ESCAPE = lazy_pattern(r"%(?![0-9A-Fa-f]{2})")
 
 
 def wsgi_text(value: str) -> str:

@@ -1,11 +1,14 @@
-"""`first_read`: an instance attribute computed when it is first read, then stored as a plain attribute.
+"""Values computed when first used: `first_read` instance attributes and `lazy_pattern` regular expressions.
 
 Per-request objects (the Request, the contexts) have attributes most requests never read. Computing them
 up front cost most of those objects' set-up, and on a busy server that work runs with cold CPU caches.
+Module-level patterns for rare inputs (a cookie header, a "%" in the path, a redirect) would otherwise be
+compiled at import, which is part of every cold start.
 """
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 T = t.TypeVar("T")
@@ -35,3 +38,30 @@ class first_read(t.Generic[T]):
             return self
         # setdefault: two threads sharing the instance (a copied context) both get the value stored first.
         return obj.__dict__.setdefault(self.name, self.compute(obj))
+
+
+class lazy_pattern:
+    """A compiled regular expression that compiles itself on first use (`re.compile(source, flags)`).
+
+    The first attribute read compiles it and copies the pattern's methods onto this object, so later calls
+    such as `.fullmatch(text)` cost what they cost on the compiled pattern. Two threads racing on the first
+    use both compile; both get the same pattern from `re`'s cache.
+    """
+
+    _METHODS = ("match", "fullmatch", "search", "sub", "subn", "split", "findall", "finditer")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source = source
+        self._flags = flags
+
+    def compiled(self) -> re.Pattern[str]:
+        """The compiled pattern."""
+        return re.compile(self._source, self._flags)
+
+    def __getattr__(self, name: str) -> t.Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        pattern = self.compiled()
+        for method in self._METHODS:
+            setattr(self, method, getattr(pattern, method))
+        return getattr(pattern, name)

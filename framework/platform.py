@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import typing as t
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 APPENGINE = "appengine"
 LOCAL_APPENGINE = "local_appengine"
@@ -43,19 +42,60 @@ def _environ_bytes() -> Mapping[bytes, bytes] | None:
     return data if type(data) is dict else None
 
 
-@dataclass(frozen=True)
+_FIELDS = ("kind", "service", "version", "instance", "project", "runtime", "memory_mb", "region", "deployment_id")
+
+
 class Platform:
-    """The host and what its environment says about this process; None where the host does not say."""
+    """The host and what its environment says about this process; None where the host does not say.
+
+    Immutable and compared by value. A plain class rather than a dataclass: every App builds one at
+    start-up, and generating a frozen dataclass's methods cost a fifth of the framework's own import.
+    """
+
+    __slots__ = _FIELDS
 
     kind: str
-    service: str | None = None
-    version: str | None = None
-    instance: str | None = None
-    project: str | None = None
-    runtime: str | None = None
-    memory_mb: int | None = None
-    region: str | None = None
-    deployment_id: str | None = None
+    service: str | None
+    version: str | None
+    instance: str | None
+    project: str | None
+    runtime: str | None
+    memory_mb: int | None
+    region: str | None
+    deployment_id: str | None
+
+    def __init__(
+        self, kind: str, service: str | None = None, version: str | None = None, instance: str | None = None,
+        project: str | None = None, runtime: str | None = None, memory_mb: int | None = None,
+        region: str | None = None, deployment_id: str | None = None,
+    ) -> None:
+        values = (kind, service, version, instance, project, runtime, memory_mb, region, deployment_id)
+        for name, value in zip(_FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[t.Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Platform is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Platform is immutable")
+
+    def __reduce__(self) -> tuple[t.Any, ...]:
+        return (type(self), self._values())
 
     @property
     def on_google(self) -> bool:
@@ -93,20 +133,25 @@ def _project(env: Mapping[str, str]) -> str | None:
     return application.partition("~")[2] or application or None
 
 
-class _Names(t.NamedTuple):
+class _Names:
     """The variable names and values `_kind` reads, as str (a mapping like os.environ) or bytes (its dict)."""
 
-    gae_env: t.Any
-    standard: t.Any
-    localdev: t.Any
-    k_service: t.Any
-    function_target: t.Any
-    function_name: t.Any
-    gcp_project: t.Any
+    __slots__ = ("gae_env", "standard", "localdev", "k_service", "function_target", "function_name", "gcp_project")
+
+    def __init__(
+        self, gae_env: t.Any, standard: t.Any, localdev: t.Any, k_service: t.Any, function_target: t.Any,
+        function_name: t.Any, gcp_project: t.Any,
+    ) -> None:
+        self.gae_env, self.standard, self.localdev = gae_env, standard, localdev
+        self.k_service, self.function_target = k_service, function_target
+        self.function_name, self.gcp_project = function_name, gcp_project
+
+    def encoded(self) -> _Names:
+        return _Names(*(getattr(self, name).encode() for name in self.__slots__))
 
 
 _STR_NAMES = _Names("GAE_ENV", "standard", "localdev", "K_SERVICE", "FUNCTION_TARGET", "FUNCTION_NAME", "GCP_PROJECT")
-_BYTE_NAMES = _Names(*(name.encode() for name in _STR_NAMES))
+_BYTE_NAMES = _STR_NAMES.encoded()
 
 
 def _kind(env: Mapping[t.Any, t.Any], names: _Names = _STR_NAMES) -> str:

@@ -24,16 +24,19 @@ if t.TYPE_CHECKING:  # pragma: no cover
 _sentinel = object()
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-T_after_request = t.TypeVar("T_after_request", bound="ft.AfterRequestCallable[t.Any]")
-T_before_request = t.TypeVar("T_before_request", bound="ft.BeforeRequestCallable")
-T_error_handler = t.TypeVar("T_error_handler", bound="ft.ErrorHandlerCallable")
-T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
-T_template_context_processor = t.TypeVar(
-    "T_template_context_processor", bound="ft.TemplateContextProcessorCallable"
-)
-T_url_defaults = t.TypeVar("T_url_defaults", bound="ft.URLDefaultCallable")
-T_url_value_preprocessor = t.TypeVar("T_url_value_preprocessor", bound="ft.URLValuePreprocessorCallable")
-T_route = t.TypeVar("T_route", bound="ft.RouteCallable")
+# Only the type checker reads these (annotations are strings here): a TypeVar with a string bound compiles
+# it, a cost every cold start would pay.
+if t.TYPE_CHECKING:  # pragma: no cover
+    T_after_request = t.TypeVar("T_after_request", bound="ft.AfterRequestCallable[t.Any]")
+    T_before_request = t.TypeVar("T_before_request", bound="ft.BeforeRequestCallable")
+    T_error_handler = t.TypeVar("T_error_handler", bound="ft.ErrorHandlerCallable")
+    T_teardown = t.TypeVar("T_teardown", bound="ft.TeardownCallable")
+    T_template_context_processor = t.TypeVar(
+        "T_template_context_processor", bound="ft.TemplateContextProcessorCallable"
+    )
+    T_url_defaults = t.TypeVar("T_url_defaults", bound="ft.URLDefaultCallable")
+    T_url_value_preprocessor = t.TypeVar("T_url_value_preprocessor", bound="ft.URLValuePreprocessorCallable")
+    T_route = t.TypeVar("T_route", bound="ft.RouteCallable")
 
 
 def setupmethod(f: F) -> F:

@@ -20,7 +20,7 @@ from werkzeug.wsgi import ClosingIterator, LimitedStream
 from . import json
 from .globals import _cv_app
 from .input_checks import check_query_string
-from .lazy import first_read
+from .lazy import first_read, lazy_pattern
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
@@ -305,7 +305,7 @@ _DIRECT_READ_MAX = 64 * 1024
 
 #: A Cookie header in the form browsers send: `name=value` pairs joined by "; ", with no quotes, spaces or
 #: tabs in them (werkzeug's parse_cookie splits it into exactly these pairs, values unchanged).
-_PLAIN_COOKIE_HEADER = re.compile(r'[^ \t=";]+=[^ \t";]*(?:; [^ \t=";]+=[^ \t";]*)*', re.ASCII)
+_PLAIN_COOKIE_HEADER = lazy_pattern(r'[^ \t=";]+=[^ \t";]*(?:; [^ \t=";]+=[^ \t";]*)*', re.ASCII)
 
 
 def request_cookie(request: _WRequest, name: str) -> str | None:
@@ -466,7 +466,7 @@ _status_lines: dict[int, tuple[str, int]] = {}
 #: A Location / Content-Location value werkzeug's `iri_to_uri` returns unchanged: a path (not `//`)
 #: of characters each URL part keeps unquoted, with an optional non-empty query. (tests/core checks
 #: the claim against iri_to_uri on generated values.)
-URI_UNCHANGED = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,/:;=@%]*(?:\?[A-Za-z0-9\-._~!$&'()*+,/:;=?@%]+)?")
+URI_UNCHANGED = lazy_pattern(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,/:;=@%]*(?:\?[A-Za-z0-9\-._~!$&'()*+,/:;=?@%]+)?")
 
 
 def _is_lean(cls: type) -> bool:

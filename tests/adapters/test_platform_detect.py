@@ -70,3 +70,30 @@ def test_default_reads_os_environ(monkeypatch) -> None:
     monkeypatch.setenv("GAE_SERVICE", "from-env")
     assert detect().service == "from-env"
     assert on_google_host()
+
+
+def test_platform_is_an_immutable_value() -> None:
+    import copy
+    import pickle
+
+    info = detect(APPENGINE_ENV)
+    same = detect(dict(APPENGINE_ENV))
+    assert info == same and hash(info) == hash(same) and len({info, same}) == 1
+    assert info != detect({**APPENGINE_ENV, "GAE_VERSION": "other"})
+    assert info != ("appengine",) and Platform(kind=platform.LOCAL) != object()
+    for clone in (copy.copy(info), copy.deepcopy(info), pickle.loads(pickle.dumps(info))):
+        assert clone == info and clone is not info
+    assert repr(Platform(kind=platform.LOCAL, project="p")) == (
+        "Platform(kind='local', service=None, version=None, instance=None, project='p', runtime=None,"
+        " memory_mb=None, region=None, deployment_id=None)"
+    )
+    for attempt in (lambda: setattr(info, "kind", "local"), lambda: delattr(info, "service"),
+                    lambda: setattr(info, "extra", 1)):
+        try:
+            attempt()
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("a Platform was changed")
+    assert info.kind == platform.APPENGINE and info.service == "api" and info.memory_mb == 384
+    assert Platform("local", "svc").service == "svc"  # positional, in field order

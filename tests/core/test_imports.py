@@ -40,6 +40,83 @@ def test_import_and_app_do_not_load_heavy_modules() -> None:
     assert "werkzeug.serving" not in new
 
 
+# Run in a fresh interpreter: reports each place where the framework's own code makes Python generate code
+# while `import framework` and `App(...)` run (a regex compiled, a dataclass's methods or a NamedTuple built by
+# exec/eval, a string type argument compiled into a ForwardRef). Module bodies of the standard library and of
+# werkzeug are not ours and not reported: the walk stops at the import system's own frames.
+_CODEGEN_PROBE = """
+import os, sys
+FW = os.path.join(os.getcwd(), "framework") + os.sep
+STD = os.path.dirname(os.__file__) + os.sep
+sites = []
+
+def ours(frame):
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen"):
+            return None
+        if not name.startswith(STD):
+            return f"{name[len(FW) - len('framework/'):]}:{frame.f_lineno}" if name.startswith(FW) else None
+        frame = frame.f_back
+    return None
+
+def watch(frame, event, arg):
+    site = None
+    if event == "c_call" and arg in (compile, eval, exec):
+        site = ours(frame)
+    elif event == "call" and frame.f_code.co_name == "_compile" and frame.f_code.co_filename.endswith("re/__init__.py"):
+        site = ours(frame.f_back)
+    if site:
+        sites.append(site)
+
+sys.setprofile(watch)
+from framework import App
+app = App(__name__)
+sys.setprofile(None)
+print("\\n".join(sorted(set(sites))))
+"""
+
+
+def test_cold_path_generates_no_code() -> None:
+    """Code generation at import is a cold-start cost every process pays before its first request: a
+    frozen dataclass cost about 1.5% of a small app's start, a regex or a string-bound TypeVar a few
+    tenths. Patterns compile on first use (`lazy_pattern`), TypeVars live under TYPE_CHECKING."""
+    out = subprocess.run([sys.executable, "-c", _CODEGEN_PROBE], cwd=REPO_ROOT, capture_output=True, text=True,
+                         check=True, timeout=120)
+    sites = [line for line in out.stdout.splitlines() if line]
+    # NamedTuples are tuples by contract (callers unpack and compare them), built once per process.
+    lines = {site: (REPO_ROOT / site.rpartition(":")[0]).read_text().splitlines()[int(site.rpartition(":")[2]) - 1]
+             for site in sites}
+    offenders = [f"{site}: {text.strip()}" for site, text in lines.items() if "NamedTuple" not in text]
+    assert offenders == []
+    assert any("NamedTuple" in text for text in lines.values()), "the probe no longer sees code generation"
+
+
+def test_rare_input_patterns_compile_only_when_needed() -> None:
+    code = (
+        "import framework, io\n"
+        "from framework import input_checks, wrappers\n"
+        "app = framework.App('p')\n"
+        "app.secret_key = 'k'\n"
+        "@app.route('/<path:p>')\n"
+        "def echo(p):\n"
+        "    return framework.session.get('n', p)\n"
+        "@app.route('/go')\n"
+        "def go():\n"
+        "    return framework.redirect('/there?x=1')\n"
+        "pats = {'escape': input_checks.BAD_ESCAPE, 'cookie': wrappers._PLAIN_COOKIE_HEADER,"
+        " 'uri': wrappers.URI_UNCHANGED}\n"
+        "compiled = lambda: sorted(k for k, v in pats.items() if 'fullmatch' in vars(v))\n"
+        "client = app.test_client()\n"
+        "assert client.get('/plain').status_code == 200 and compiled() == [], compiled()\n"
+        "assert client.get('/a%zz').status_code == 400 and compiled() == ['escape'], compiled()\n"
+        "assert client.get('/go').status_code == 302 and compiled() == ['escape', 'uri'], compiled()\n"
+        "client.set_cookie('session', 'x')\n"
+        "assert client.get('/c').status_code == 200 and compiled() == ['cookie', 'escape', 'uri'], compiled()\n"
+    )
+    _modules_after(code)
+
+
 def test_werkzeug_package_still_behaves_normally() -> None:
     code = (
         "import framework, werkzeug\n"

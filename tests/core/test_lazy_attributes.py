@@ -91,3 +91,39 @@ def test_request_reads_nothing_it_does_not_need() -> None:
     assert app.test_client().get("/").data == b"hi"
     assert not {"headers", "server", "root_path", "query_string", "scheme"} & set(vars(made[0]))
     assert made[0].path == "/" and made[0].headers.get("Host") == "localhost"
+
+
+def test_lazy_pattern_compiles_on_first_use_and_then_is_the_pattern() -> None:
+    import re
+
+    from framework.lazy import lazy_pattern
+
+    source = r"(?P<word>[a-z]+)-\d+"
+    lazy = lazy_pattern(source, re.ASCII)
+    assert "fullmatch" not in vars(lazy)  # nothing compiled yet
+    compiled = re.compile(source, re.ASCII)
+    for text in ("abc-12", "ABC-12", "abc-", "x-1 y-2"):
+        assert bool(lazy.fullmatch(text)) == bool(compiled.fullmatch(text))
+    assert vars(lazy)["fullmatch"] == compiled.fullmatch  # later calls go straight to the compiled pattern
+    assert lazy.search("see x-1 and y-2").group("word") == "x"
+    assert lazy.findall("x-1 y-2") == ["x", "y"] and lazy.sub("_", "x-1") == "_"
+    assert lazy.pattern == source and lazy.flags & re.ASCII and lazy.groupindex == {"word": 1}
+
+
+def test_lazy_pattern_is_safe_under_racing_threads() -> None:
+    from framework.lazy import lazy_pattern
+
+    lazy = lazy_pattern(r"%(?![0-9A-Fa-f]{2})")
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def use() -> None:
+        start.wait()
+        results.append(lazy.search("/a%zz") is not None and lazy.search("/a%25") is None)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 8
