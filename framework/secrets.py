@@ -13,13 +13,13 @@ from __future__ import annotations
 import collections
 import math
 import os
-import re
 import threading
 import typing as t
-from dataclasses import dataclass
 from pathlib import Path
 
+from .lazy import lazy_pattern
 from .platform import detect, on_google_host
+from .records import Record
 
 REFERENCE_PREFIX = "secret://"
 #: Config keys that are secrets whatever FRAMEWORK_SECRETS says.
@@ -54,7 +54,7 @@ _HOW_TO_FIX = (
 )
 # Secret ids are 1-255 of [A-Za-z0-9_-]; a version is a number, `latest` or an alias (same characters).
 # Project ids (or numbers, or domain:project) are left loose but may hold no space or slash.
-_REFERENCE = re.compile(
+_REFERENCE = lazy_pattern(
     r"^(?:projects/(?P<project>[^/\s]+)/secrets/(?P<secret>[A-Za-z0-9_-]{1,255})|(?P<short>[A-Za-z0-9_-]{1,255}))"
     r"(?:/versions/(?P<version>[A-Za-z0-9_-]{1,255}))?$"
 )
@@ -68,13 +68,17 @@ class SecretKeyError(RuntimeError):
     """SECRET_KEY (or a marked secret) is missing or weak on Google's hosts: the app must not start."""
 
 
-@dataclass(frozen=True)
-class SecretReference:
+class SecretReference(Record):
     """A Secret Manager secret version named by a `secret://` value."""
+
+    __slots__ = ("project", "secret", "version")
 
     project: str
     secret: str
-    version: str = "latest"
+    version: str
+
+    def __init__(self, project: str, secret: str, version: str = "latest") -> None:
+        self._fill(project, secret, version)
 
     @property
     def name(self) -> str:

@@ -29,6 +29,7 @@ from werkzeug.sansio.response import Response as _WResponse
 
 from . import secrets as _secrets
 from .json.tag import TaggedJSONSerializer
+from .lazy import lazy_pattern
 from .platform import on_google_host
 from .wrappers import request_cookie
 
@@ -236,7 +237,7 @@ def _vary_cookie(response: Response) -> None:
 
 _BASE_SET_COOKIE = _WResponse.set_cookie
 _cookie_suffixes: dict[tuple[t.Any, ...], str] = {}
-_COOKIE_VALUE_AS_IS = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.A)  # werkzeug's unquoted cookie values
+_COOKIE_VALUE_AS_IS = lazy_pattern(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.A)  # werkzeug's unquoted cookie values
 
 
 def _session_cookie_header(name: str, value: str, attrs: dict[str, t.Any], max_size: int) -> str | None:

@@ -6,7 +6,6 @@ environment globals; the core's default context processor adds the real `g` and 
 
 from __future__ import annotations
 
-import re
 import typing as t
 from collections import ChainMap
 from inspect import CO_COROUTINE
@@ -25,6 +24,7 @@ from . import signals
 from .flashing import get_flashed_messages
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import stream_with_context
+from .lazy import lazy_pattern
 
 if t.TYPE_CHECKING:
     from jinja2.loaders import BaseLoader as _Loader
@@ -56,7 +56,7 @@ _split_words = _word_beginning_split_re.split
 _capitalize = str.capitalize
 #: In ASCII text, a letter right after a character that is neither a letter nor one of jinja2's word
 #: separators: there str.title() would start a word where jinja2's `title` does not ("it's", "3rd").
-_TITLE_DIFFERS = re.compile(r"[^A-Za-z\-\s({\[<][A-Za-z]")
+_TITLE_DIFFERS = lazy_pattern(r"[^A-Za-z\-\s({\[<][A-Za-z]")
 
 
 def _title(s: str) -> str:

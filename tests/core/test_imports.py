@@ -41,7 +41,7 @@ def test_import_and_app_do_not_load_heavy_modules() -> None:
 
 
 # Run in a fresh interpreter: reports each place where the framework's own code makes Python generate code
-# while `import framework` and `App(...)` run (a regex compiled, a dataclass's methods or a NamedTuple built by
+# while `import framework`, `App(...)` and the modules of a first session and template load (a regex compiled, a dataclass's methods or a NamedTuple built by
 # exec/eval, a string type argument compiled into a ForwardRef). Module bodies of the standard library and of
 # werkzeug are not ours and not reported: the walk stops at the import system's own frames.
 _CODEGEN_PROBE = """
@@ -72,6 +72,7 @@ def watch(frame, event, arg):
 sys.setprofile(watch)
 from framework import App
 app = App(__name__)
+import framework.sessions, framework.templating, framework.json.tag  # a typical app's first session and page
 sys.setprofile(None)
 print("\\n".join(sorted(set(sites))))
 """

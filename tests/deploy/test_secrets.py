@@ -145,6 +145,11 @@ def _serves_or_exits(cmd: list[str], env: dict[str, str], port: int, serves: boo
 def test_reference_forms() -> None:
     full = fsecrets.parse_reference("secret://projects/p1/secrets/key/versions/3")
     assert full.name == "projects/p1/secrets/key/versions/3"
+    assert full == fsecrets.SecretReference("p1", "key", "3") and len({full, fsecrets.SecretReference("p1", "key", "3")}) == 1
+    assert full != fsecrets.SecretReference("p1", "key") and repr(full) == (
+        "SecretReference(project='p1', secret='key', version='3')")
+    with pytest.raises(AttributeError, match="immutable"):
+        full.version = "4"  # type: ignore[misc]
     assert fsecrets.parse_reference("secret://projects/p1/secrets/key").version == "latest"
     assert fsecrets.parse_reference("secret://key", "p2").name == "projects/p2/secrets/key/versions/latest"
     assert fsecrets.parse_reference("secret://projects/p1/secrets/key/versions/prod-alias").version == "prod-alias"
