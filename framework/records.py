@@ -16,6 +16,12 @@ class Record:
 
     __slots__: tuple[str, ...] = ()
 
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__slots__" not in cls.__dict__ or isinstance(cls.__dict__["__slots__"], str):
+            # Without its own tuple of fields a subclass would compare every instance equal.
+            raise TypeError(f"{cls.__name__} must list its fields as a tuple in __slots__")
+
     def _fill(self, *values: t.Any) -> None:
         """Set every field, in `__slots__` order (only `__init__` calls this)."""
         for name, value in zip(self.__slots__, values, strict=True):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
+import pytest
+
 from framework import platform
 from framework.platform import Platform, detect, on_google_host
+from framework.records import Record
 
 APPENGINE_ENV = {
     "GAE_ENV": "standard",
@@ -73,9 +79,6 @@ def test_default_reads_os_environ(monkeypatch) -> None:
 
 
 def test_platform_is_an_immutable_value() -> None:
-    import copy
-    import pickle
-
     info = detect(APPENGINE_ENV)
     same = detect(dict(APPENGINE_ENV))
     assert info == same and hash(info) == hash(same) and len({info, same}) == 1
@@ -97,3 +100,10 @@ def test_platform_is_an_immutable_value() -> None:
             raise AssertionError("a Platform was changed")
     assert info.kind == platform.APPENGINE and info.service == "api" and info.memory_mb == 384
     assert Platform("local", "svc").service == "svc"  # positional, in field order
+
+
+def test_a_record_without_its_own_fields_is_refused() -> None:
+    with pytest.raises(TypeError, match="__slots__"):
+        type("NoFields", (Record,), {})
+    with pytest.raises(TypeError, match="__slots__"):
+        type("OneString", (Record,), {"__slots__": "name"})

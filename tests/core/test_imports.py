@@ -55,7 +55,7 @@ def ours(frame):
         name = frame.f_code.co_filename
         if name.startswith("<frozen"):
             return None
-        if not name.startswith(STD):
+        if not name.startswith(STD) or "-packages" in name:  # a library, even one installed under the stdlib
             return f"{name[len(FW) - len('framework/'):]}:{frame.f_lineno}" if name.startswith(FW) else None
         frame = frame.f_back
     return None

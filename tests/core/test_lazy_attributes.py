@@ -1,13 +1,15 @@
-"""`first_read` attributes: computed once on first read, then plain; the contexts and Request use them."""
+"""`first_read` attributes: computed once on first read, then plain; the contexts and Request use them. And
+`lazy_pattern`: a regex compiled on first use."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 from framework import App, g
 from framework.ctx import AppContext
-from framework.lazy import first_read
+from framework.lazy import first_read, lazy_pattern
 
 
 class Counted:
@@ -94,10 +96,6 @@ def test_request_reads_nothing_it_does_not_need() -> None:
 
 
 def test_lazy_pattern_compiles_on_first_use_and_then_is_the_pattern() -> None:
-    import re
-
-    from framework.lazy import lazy_pattern
-
     source = r"(?P<word>[a-z]+)-\d+"
     lazy = lazy_pattern(source, re.ASCII)
     assert "fullmatch" not in vars(lazy)  # nothing compiled yet
@@ -111,8 +109,6 @@ def test_lazy_pattern_compiles_on_first_use_and_then_is_the_pattern() -> None:
 
 
 def test_lazy_pattern_is_safe_under_racing_threads() -> None:
-    from framework.lazy import lazy_pattern
-
     lazy = lazy_pattern(r"%(?![0-9A-Fa-f]{2})")
     results: list[bool] = []
     start = threading.Barrier(8)
