@@ -105,21 +105,24 @@ def _project(env: Mapping[str, str]) -> str | None:
     return application.partition("~")[2] or application or None
 
 
-class _Names:
+class _Names(Record):
     """The variable names and values `_kind` reads, as str (a mapping like os.environ) or bytes (its dict)."""
 
     __slots__ = ("gae_env", "standard", "localdev", "k_service", "function_target", "function_name", "gcp_project")
 
-    def __init__(
-        self, gae_env: t.Any, standard: t.Any, localdev: t.Any, k_service: t.Any, function_target: t.Any,
-        function_name: t.Any, gcp_project: t.Any,
-    ) -> None:
-        self.gae_env, self.standard, self.localdev = gae_env, standard, localdev
-        self.k_service, self.function_target = k_service, function_target
-        self.function_name, self.gcp_project = function_name, gcp_project
+    gae_env: t.Any
+    standard: t.Any
+    localdev: t.Any
+    k_service: t.Any
+    function_target: t.Any
+    function_name: t.Any
+    gcp_project: t.Any
+
+    def __init__(self, *values: t.Any) -> None:
+        self._fill(*values)
 
     def encoded(self) -> _Names:
-        return _Names(*(getattr(self, name).encode() for name in self.__slots__))
+        return _Names(*(value.encode() for value in self._values()))
 
 
 _STR_NAMES = _Names("GAE_ENV", "standard", "localdev", "K_SERVICE", "FUNCTION_TARGET", "FUNCTION_NAME", "GCP_PROJECT")
